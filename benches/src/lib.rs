@@ -1,0 +1,1 @@
+//! Benchmark inputs shared by the criterion benches (loaded from `corpus/`).

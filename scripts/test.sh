@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, as a newcomer and CI run it: installs what it needs,
+# then checks formatting, lints, docs and every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== toolchain components"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+echo "== cargo fmt --check"
+cargo fmt --all --check
+
+echo "== cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+echo "== cargo test"
+cargo test --workspace --locked --release -- --include-ignored

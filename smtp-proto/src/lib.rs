@@ -1,0 +1,34 @@
+//! # smtp-sansio
+//!
+//! A Sans-IO SMTP (RFC 5321) and LMTP (RFC 2033) protocol core: zero-copy,
+//! incremental parsers and encoders for every command and reply, message
+//! content codecs (DATA dot-stuffing, BDAT chunks), and client and server
+//! state machines for the relay (25), submission (587) and implicit TLS
+//! (465) port modes. It performs no I/O, reads no clock and starts no
+//! thread: a driver feeds bytes in, takes events and bytes out, and makes
+//! the decisions.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![no_std]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod address;
+pub mod capability;
+pub mod command;
+pub mod error;
+pub mod ext;
+pub mod limits;
+pub mod options;
+pub mod params;
+pub mod reply;
+
+pub use address::{AddressLiteral, Domain, ForwardPath, LocalPart, Mailbox, ReversePath};
+pub use command::Command;
+pub use error::{EncodeError, ParseError};
+pub use ext::Extensions;
+pub use limits::Limits;
+pub use options::{CommandOptions, Lenient, LineEndingPolicy};
+pub use reply::{EnhancedCode, OwnedReply, Reply, ReplyCode};
