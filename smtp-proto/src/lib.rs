@@ -24,6 +24,7 @@ pub mod limits;
 pub mod options;
 pub mod params;
 pub mod reply;
+pub mod sasl;
 
 pub use address::{AddressLiteral, Domain, ForwardPath, LocalPart, Mailbox, ReversePath};
 pub use command::Command;
