@@ -1,0 +1,1625 @@
+//! The server state machine (RFC 5321 sections 3 and 4, RFC 3207, RFC 4954,
+//! RFC 2920, RFC 3030, RFC 2033).
+//!
+//! Every rule that changes the machine's state lives in this file (the
+//! transition table is [`Server::on_command`] and the `step_*` functions).
+//!
+//! # Driving it
+//!
+//! ```text
+//! loop {
+//!     read bytes from the socket      -> server.receive(&bytes)   (or receive_eof())
+//!     while let Some(ev) = server.next_event() {
+//!         handle ev; for events that need a decision call
+//!         accept() / respond(reply) / reject(reply) / auth_challenge(..)
+//!     }
+//!     server.transmit(&mut out); write out to the socket
+//!     if ev was StartTls: run the TLS handshake, then server.tls_established()
+//!     if server.is_closed(): close the socket
+//! }
+//! ```
+//!
+//! An event that needs a decision ([`ServerEvent::needs_decision`]) stops
+//! the machine: `next_event` returns `None` until the decision is made.
+//!
+//! # Security rules enforced here
+//!
+//! * STARTTLS injection (CVE-2011-0411 class): bytes that follow STARTTLS in
+//!   the same input, or that arrive before [`Server::tls_established`], are
+//!   never executed: the server reports a [`Violation`], answers
+//!   `554 5.5.0` where it can and closes.
+//! * Pipelining synchronization (RFC 2920 3.1): a command received behind a
+//!   group-ending command before that command's reply went out is refused
+//!   with `554 5.5.0` and the connection is closed.
+//! * Smuggling: content ends only at `CRLF . CRLF`; bare LF and bare CR
+//!   follow [`LineEndingPolicy`] in commands and content alike.
+//! * Bounded memory: every line has a limit and overlong lines are skipped
+//!   without being stored.
+//! * AUTH mechanisms that carry passwords are offered only under TLS unless
+//!   [`ServerConfig::plaintext_auth_without_tls`] says otherwise.
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write as _;
+use core::time::Duration;
+
+use crate::address::{Domain, ForwardPath, ReversePath};
+use crate::command::Command;
+use crate::data::{BdatDecoder, DataDecoder, DataOutcome, Piece};
+use crate::error::ParseError;
+use crate::ext::Extensions;
+use crate::line::{InputBuffer, LineStatus};
+use crate::mode::{PortMode, ServerConfig};
+use crate::options::{CommandOptions, LineEndingPolicy};
+use crate::params::{Body, MailParams, RcptParams};
+use crate::reply::OwnedReply;
+use crate::sasl::{self, Credentials, Mechanism, Secret};
+
+/// Which greeting command the client used (RFC 5321 4.1.1.1, RFC 2033 4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HelloKind {
+    /// `HELO`: no extensions.
+    Helo,
+    /// `EHLO`.
+    Ehlo,
+    /// `LHLO` (LMTP).
+    Lhlo,
+}
+
+/// How a message's content arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContentKind {
+    /// `DATA` with dot-stuffing (RFC 5321 4.1.1.4).
+    Data,
+    /// `BDAT` chunks (RFC 3030).
+    Bdat,
+}
+
+/// A protocol violation the server detected. It is reported as
+/// [`ServerEvent::Violation`]; those marked "closes" end the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Violation {
+    /// Bytes followed STARTTLS in the same input, or arrived before TLS was
+    /// established (CVE-2011-0411 class). Closes.
+    StartTlsInjection,
+    /// A command arrived behind a group-ending command before its reply
+    /// went out (RFC 2920 3.1). Closes.
+    PipeliningSync,
+    /// Input arrived before the greeting (early talker). Closes.
+    EarlyTalker,
+    /// Too many errors. Closes with 421.
+    TooManyErrors,
+    /// Too many failed AUTH attempts. Closes with 421.
+    TooManyAuthFailures,
+    /// A line longer than its limit (skipped without being stored).
+    LineTooLong,
+    /// A bare LF or bare CR under the `Reject` policy.
+    BareLineEnding,
+}
+
+impl Violation {
+    /// Whether the violation ends the connection.
+    pub const fn closes(self) -> bool {
+        !matches!(self, Violation::LineTooLong | Violation::BareLineEnding)
+    }
+}
+
+/// Why a message was not delivered after its content started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AbortReason {
+    /// Bare LF / bare CR under the `Reject` policy (answered 550 5.6.0).
+    BareLineEnding,
+    /// The message exceeded the size limit (answered 552 5.3.4).
+    TooBig,
+    /// A content line exceeded the text-line limit (answered 500 5.5.6... see reply).
+    LineTooLong,
+    /// The client reset the transaction (RSET) between BDAT chunks.
+    Reset,
+    /// The connection ended before the message was complete.
+    Closed,
+}
+
+/// An AUTH exchange step the application decides on.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AuthRequest {
+    /// Credentials of a mechanism the machine decodes itself (PLAIN, LOGIN,
+    /// XOAUTH2, OAUTHBEARER): [`Server::accept`] (235) or
+    /// [`Server::reject`] (535 5.7.8 is the usual answer).
+    Credentials {
+        /// The mechanism used.
+        mechanism: Mechanism,
+        /// The decoded credentials.
+        credentials: Credentials,
+    },
+    /// A step of a mechanism the application runs (CRAM-MD5, SCRAM,
+    /// EXTERNAL): answer with [`Server::auth_challenge`], or end it with
+    /// accept or reject. `response` is `None` at the start of a
+    /// server-first exchange.
+    Step {
+        /// The mechanism used.
+        mechanism: Mechanism,
+        /// The client's decoded response.
+        response: Option<Secret<Vec<u8>>>,
+    },
+}
+
+/// What the server machine reports to its driver.
+///
+/// Events marked "decision" stop the machine until the driver calls
+/// [`Server::accept`], [`Server::respond`] or [`Server::reject`] (or
+/// [`Server::auth_challenge`] for AUTH steps).
+#[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerEvent<'a> {
+    /// A connection is ready for its greeting (decision: accept sends 220,
+    /// reject with a 554 makes the server answer 503 to everything but
+    /// QUIT, RFC 5321 3.1).
+    Connected,
+    /// EHLO, HELO or LHLO (decision, RFC 5321 4.1.1.1). Accepting sends the
+    /// EHLO reply with the extensions in effect.
+    Hello {
+        /// The command.
+        kind: HelloKind,
+        /// Its argument.
+        domain: Domain<'a>,
+    },
+    /// MAIL FROM (decision; accept sends 250 2.1.0, RFC 5321 4.1.1.2).
+    Mail {
+        /// The reverse path.
+        from: ReversePath<'a>,
+        /// Its parameters.
+        params: MailParams<'a>,
+    },
+    /// RCPT TO (decision; accept sends 250 2.1.5, RFC 5321 4.1.1.3).
+    Rcpt {
+        /// The forward path.
+        to: ForwardPath<'a>,
+        /// Its parameters.
+        params: RcptParams<'a>,
+    },
+    /// Message content begins (after the 354, or with the first BDAT chunk).
+    MessageStart {
+        /// DATA or BDAT.
+        kind: ContentKind,
+    },
+    /// A piece of message content, unstuffed, in order (line endings as
+    /// received or normalized per policy). Pieces borrow the input buffer.
+    MessageData(&'a [u8]),
+    /// The whole message arrived (decision: accept sends 250 2.0.0; in LMTP
+    /// one reply per accepted recipient, see [`Server::respond_each`]).
+    MessageComplete {
+        /// Content size in octets.
+        size: u64,
+        /// Accepted recipients.
+        recipients: usize,
+    },
+    /// The message in progress was not delivered; the machine has replied.
+    /// Drop what was received of it.
+    MessageAborted(AbortReason),
+    /// An AUTH step (decision).
+    Auth(AuthRequest),
+    /// VRFY or EXPN (decision: accept sends 252 2.5.0, RFC 5321 3.5.3).
+    Verify {
+        /// The argument as sent.
+        arg: &'a [u8],
+        /// `true` for EXPN.
+        expand: bool,
+    },
+    /// ETRN (decision, RFC 1985).
+    Etrn {
+        /// The argument as sent.
+        node: &'a [u8],
+    },
+    /// The transaction was cleared (RSET, EHLO, STARTTLS, RFC 5321 4.1.1.5).
+    Reset,
+    /// STARTTLS was accepted: transmit the pending 220, run the TLS
+    /// handshake, then call [`Server::tls_established`] (RFC 3207 4).
+    StartTls,
+    /// A protocol violation (informative; the machine has acted).
+    Violation(Violation),
+    /// The connection is over: transmit what is pending, then close.
+    Closed,
+}
+
+impl ServerEvent<'_> {
+    /// Whether the machine waits for a decision on this event.
+    pub fn needs_decision(&self) -> bool {
+        matches!(
+            self,
+            ServerEvent::Connected
+                | ServerEvent::Hello { .. }
+                | ServerEvent::Mail { .. }
+                | ServerEvent::Rcpt { .. }
+                | ServerEvent::MessageComplete { .. }
+                | ServerEvent::Auth(_)
+                | ServerEvent::Verify { .. }
+                | ServerEvent::Etrn { .. }
+        )
+    }
+}
+
+/// A decision method was called when the machine was not waiting for that
+/// decision; the value passed in is handed back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Misuse<T>(pub T);
+
+impl<T> core::fmt::Display for Misuse<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("no decision of this kind is pending")
+    }
+}
+
+impl<T: core::fmt::Debug> core::error::Error for Misuse<T> {}
+
+/// The decision the machine waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    Greeting,
+    Hello(HelloKind),
+    Mail { body: Option<Body>, smtputf8: bool },
+    Rcpt,
+    Message,
+    Auth(Mechanism),
+    AuthStep(Mechanism),
+    Verify,
+    Etrn,
+}
+
+/// What the machine is reading.
+#[derive(Debug)]
+enum Reading {
+    /// Waiting for the greeting decision.
+    Greeting,
+    /// Command lines.
+    Commands,
+    /// After a 554 greeting: only QUIT (RFC 5321 3.1).
+    Refused,
+    /// DATA content.
+    Data(DataDecoder),
+    /// A BDAT chunk.
+    Bdat { last: bool },
+    /// A BDAT chunk that was refused and is read and discarded (RFC 3030 2).
+    SkipBdat { remaining: u64 },
+    /// A SASL response line (RFC 4954 4).
+    AuthResponse(AuthStage),
+    /// After the 220 to STARTTLS, until `tls_established`.
+    AwaitTls,
+    /// DATA content ended; the outcome is handled on the next step.
+    DataEnd(Option<DataOutcome>, u64),
+    /// A BDAT chunk was read; its reply is written on the next step.
+    BdatEnd { last: bool },
+    /// Closed: nothing more is read.
+    Closed,
+}
+
+/// Where a SASL exchange is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AuthStage {
+    /// PLAIN / XOAUTH2 / OAUTHBEARER without an initial response.
+    Initial(Mechanism),
+    /// LOGIN, waiting for the user name.
+    LoginUser,
+    /// LOGIN, waiting for the password.
+    LoginPassword,
+    /// An application-run mechanism.
+    Step(Mechanism),
+    /// A bearer-token failure was sent as a 334 challenge; any response
+    /// gets the final 535 (RFC 7628 3.2.3).
+    BearerFailure,
+}
+
+#[derive(Debug, Default)]
+struct Transaction {
+    mail: bool,
+    body: Option<Body>,
+    smtputf8: bool,
+    recipients: usize,
+    /// DATA or BDAT was used (RFC 3030 2: never both in one transaction).
+    content: Option<ContentKind>,
+    /// A BDAT message that failed stays failed until LAST (RFC 3030 2).
+    bdat_failed: Option<AbortReason>,
+}
+
+/// The SMTP/LMTP server state machine.
+///
+/// See the [module documentation](self) for the driving loop.
+#[derive(Debug)]
+pub struct Server {
+    input: InputBuffer,
+    m: Machine,
+}
+
+/// Everything but the input buffer, so that events can borrow the buffer
+/// while the machine's state changes.
+#[derive(Debug)]
+struct Machine {
+    cfg: ServerConfig,
+    out: Vec<u8>,
+    reading: Reading,
+    pending: Option<Pending>,
+    tls: bool,
+    hello: Option<HelloKind>,
+    /// The EHLO argument, kept until TLS starts (RFC 3207 4.2 forgets it).
+    client_name: Vec<u8>,
+    authenticated: bool,
+    /// A user name read by LOGIN, waiting for its password.
+    login_user: Option<String>,
+    txn: Transaction,
+    bdat: Option<BdatDecoder>,
+    errors: usize,
+    auth_failures: usize,
+    /// The reply to a group-ending command has been queued but not yet
+    /// taken by `transmit`.
+    group_end_unsent: bool,
+    /// Input bytes handed out in the last event, consumed on the next call.
+    deferred_consume: usize,
+    /// Drop every buffered input byte at the next opportunity.
+    discard_input: bool,
+    info: VecDeque<ServerEvent<'static>>,
+    closed_reported: bool,
+}
+
+/// The commands RFC 3207 4 allows before TLS when TLS is required.
+fn allowed_before_tls(cmd: &Command<'_>) -> bool {
+    matches!(
+        cmd,
+        Command::Ehlo { .. }
+            | Command::Helo { .. }
+            | Command::Lhlo { .. }
+            | Command::StartTls
+            | Command::Noop { .. }
+            | Command::Rset
+            | Command::Quit
+            | Command::Help { .. }
+    )
+}
+
+/// RFC 2920 3.1 (EHLO, DATA, VRFY, EXPN, TURN, QUIT, NOOP), HELO/LHLO,
+/// STARTTLS (RFC 3207 4) and AUTH unless it carries an initial response
+/// for a one-step mechanism (RFC 4954 4) end a pipelined group.
+fn ends_group(cmd: &Command<'_>) -> bool {
+    match cmd {
+        Command::Ehlo { .. }
+        | Command::Helo { .. }
+        | Command::Lhlo { .. }
+        | Command::Data
+        | Command::Vrfy { .. }
+        | Command::Expn { .. }
+        | Command::Quit
+        | Command::Noop { .. }
+        | Command::StartTls => true,
+        Command::Auth {
+            mechanism,
+            initial_response,
+        } => !(initial_response.is_some()
+            && Mechanism::from_name(mechanism).is_some_and(Mechanism::one_step)),
+        _ => false,
+    }
+}
+
+impl Server {
+    /// A server for one connection. In [`PortMode::ImplicitTls`] TLS is
+    /// taken as established before the first byte (RFC 8314 3.3).
+    pub fn new(cfg: ServerConfig) -> Server {
+        let tls = cfg.mode.implicit_tls();
+        Server {
+            input: InputBuffer::new(),
+            m: Machine {
+                cfg,
+                out: Vec::new(),
+                reading: Reading::Greeting,
+                pending: None,
+                tls,
+                hello: None,
+                client_name: Vec::new(),
+                authenticated: false,
+                login_user: None,
+                txn: Transaction::default(),
+                bdat: None,
+                errors: 0,
+                auth_failures: 0,
+                group_end_unsent: false,
+                deferred_consume: 0,
+                discard_input: false,
+                info: VecDeque::new(),
+                closed_reported: false,
+            },
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.m.cfg
+    }
+
+    /// Whether TLS is active.
+    pub fn is_tls(&self) -> bool {
+        self.m.tls
+    }
+
+    /// Whether AUTH succeeded in this session.
+    pub fn is_authenticated(&self) -> bool {
+        self.m.authenticated
+    }
+
+    /// Whether the machine has closed (or asked its driver to close).
+    pub fn is_closed(&self) -> bool {
+        matches!(self.m.reading, Reading::Closed)
+    }
+
+    /// Whether the machine waits for [`Server::tls_established`].
+    pub fn wants_tls(&self) -> bool {
+        matches!(self.m.reading, Reading::AwaitTls)
+    }
+
+    /// The EHLO/HELO/LHLO argument of this session, if accepted (forgotten
+    /// when TLS starts, RFC 3207 4.2).
+    pub fn client_name(&self) -> Option<&[u8]> {
+        self.m.hello.map(|_| self.m.client_name.as_slice())
+    }
+
+    /// Bytes waiting in the input buffer.
+    pub fn buffered(&self) -> usize {
+        self.input.len().saturating_sub(self.m.deferred_consume)
+    }
+
+    fn sync_input(&mut self) {
+        if self.m.deferred_consume > 0 {
+            self.input.consume(self.m.deferred_consume);
+            self.m.deferred_consume = 0;
+        }
+        if self.m.discard_input {
+            self.input.clear();
+            self.m.discard_input = false;
+        }
+    }
+
+    /// Feeds bytes received from the client. Only buffers; parsing happens
+    /// in [`Server::next_event`].
+    pub fn receive(&mut self, bytes: &[u8]) {
+        self.sync_input();
+        if bytes.is_empty() {
+            return;
+        }
+        let m = &mut self.m;
+        match m.reading {
+            Reading::Closed => {}
+            Reading::AwaitTls => {
+                // Plaintext after the 220 to STARTTLS and before the
+                // handshake: never executed (CVE-2011-0411 class).
+                m.violation(Violation::StartTlsInjection, true);
+            }
+            Reading::Greeting if m.cfg.early_talker => {
+                m.reply(554, [5, 5, 0], "Protocol violation: input before greeting");
+                m.violation(Violation::EarlyTalker, true);
+            }
+            _ => {
+                if m.group_end_unsent
+                    && m.cfg.pipelining_sync
+                    && matches!(m.reading, Reading::Commands | Reading::Refused)
+                {
+                    // Bytes behind a group-ending command whose reply has
+                    // not gone out yet (RFC 2920 3.1).
+                    m.sync_violation();
+                } else {
+                    self.input.receive(bytes);
+                }
+            }
+        }
+        self.sync_input();
+    }
+
+    /// The client closed its sending side. Any message in progress is
+    /// dropped; the machine closes without a reply.
+    pub fn receive_eof(&mut self) {
+        self.sync_input();
+        if self.is_closed() {
+            return;
+        }
+        if self.m.txn.content.is_some() {
+            self.m
+                .info
+                .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
+        }
+        self.m.close();
+        self.sync_input();
+    }
+
+    /// The TLS handshake that [`ServerEvent::StartTls`] asked for is done.
+    /// Everything learned before is forgotten and a new EHLO is required
+    /// (RFC 3207 4.2). Returns `false`, and does nothing, if TLS was not
+    /// requested.
+    pub fn tls_established(&mut self) -> bool {
+        if !self.wants_tls() {
+            return false;
+        }
+        self.m.tls = true;
+        self.input.clear();
+        self.m.reading = Reading::Commands;
+        true
+    }
+
+    /// The RFC 5321 4.5.3.2 server timeout for the current state: 5
+    /// minutes while reading commands or content, none while a decision or
+    /// a handshake is pending. The driver owns the clock and calls
+    /// [`Server::handle_timeout`] when it passes.
+    pub fn timeout(&self) -> Option<Duration> {
+        match self.m.reading {
+            Reading::Closed | Reading::AwaitTls => None,
+            _ if self.m.pending.is_some() => None,
+            _ => Some(Duration::from_secs(5 * 60)),
+        }
+    }
+
+    /// The timeout passed: answers 421 4.4.2 and closes (RFC 5321 4.5.3.2).
+    pub fn handle_timeout(&mut self) {
+        if self.is_closed() {
+            return;
+        }
+        self.m.reply(421, [4, 4, 2], "Timeout, closing connection");
+        if self.m.txn.content.is_some() {
+            self.m
+                .info
+                .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
+        }
+        self.m.close();
+        self.sync_input();
+    }
+
+    /// Appends every pending output byte to `out`.
+    pub fn transmit(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.m.out);
+        self.m.out.clear();
+        self.m.group_end_unsent = false;
+    }
+
+    /// Whether output is waiting for [`Server::transmit`].
+    pub fn has_output(&self) -> bool {
+        !self.m.out.is_empty()
+    }
+
+    /// Accepts the pending decision with the default positive reply.
+    pub fn accept(&mut self) -> Result<(), Misuse<()>> {
+        self.sync_input();
+        let Some(p) = self.m.pending.take() else {
+            return Err(Misuse(()));
+        };
+        self.m.apply_decision(p, None);
+        Ok(())
+    }
+
+    /// Answers the pending decision with `reply`: a 2xx reply accepts (with
+    /// that text), a 4xx or 5xx reply refuses. For a greeting, a 554
+    /// refuses the session (RFC 5321 3.1).
+    pub fn respond(&mut self, reply: OwnedReply) -> Result<(), Misuse<OwnedReply>> {
+        self.sync_input();
+        let Some(p) = self.m.pending else {
+            return Err(Misuse(reply));
+        };
+        if !matches!(reply.code.get() / 100, 2 | 4 | 5) {
+            return Err(Misuse(reply));
+        }
+        self.m.pending = None;
+        self.m.apply_decision(p, Some(reply));
+        Ok(())
+    }
+
+    /// Refuses the pending decision with `reply`, which must be 4xx or 5xx.
+    pub fn reject(&mut self, reply: OwnedReply) -> Result<(), Misuse<OwnedReply>> {
+        if !matches!(reply.code.get() / 100, 4 | 5) {
+            return Err(Misuse(reply));
+        }
+        self.respond(reply)
+    }
+
+    /// LMTP (RFC 2033 4.2): answers a [`ServerEvent::MessageComplete`] with
+    /// one reply per accepted recipient, in RCPT order. `replies` must hold
+    /// exactly that many.
+    pub fn respond_each(
+        &mut self,
+        replies: Vec<OwnedReply>,
+    ) -> Result<(), Misuse<Vec<OwnedReply>>> {
+        let m = &mut self.m;
+        if m.pending != Some(Pending::Message) || replies.len() != m.txn.recipients {
+            return Err(Misuse(replies));
+        }
+        m.pending = None;
+        for r in &replies {
+            m.write_owned(r);
+        }
+        m.finish_message();
+        Ok(())
+    }
+
+    /// Sends a SASL challenge (`334` + base64) for an application-run
+    /// mechanism ([`AuthRequest::Step`], RFC 4954 4).
+    pub fn auth_challenge(&mut self, challenge: &[u8]) -> Result<(), Misuse<()>> {
+        let m = &mut self.m;
+        let Some(Pending::AuthStep(mech)) = m.pending else {
+            return Err(Misuse(()));
+        };
+        m.pending = None;
+        let enc = sasl::encode_base64(challenge);
+        m.reply_fmt(334, None, format_args!("{enc}"));
+        m.reading = Reading::AuthResponse(AuthStage::Step(mech));
+        Ok(())
+    }
+
+    /// The next event, or `None` when the machine needs more input, waits
+    /// for a decision, or is closed (after reporting [`ServerEvent::Closed`]).
+    pub fn next_event(&mut self) -> Option<ServerEvent<'_>> {
+        self.sync_input();
+        let Server { input, m } = self;
+        loop {
+            if let Some(ev) = m.info.pop_front() {
+                return Some(ev);
+            }
+            if m.pending.is_some() {
+                return None;
+            }
+            if m.discard_input {
+                input.clear();
+                m.discard_input = false;
+            }
+            match &mut m.reading {
+                Reading::Closed => {
+                    if m.closed_reported {
+                        return None;
+                    }
+                    m.closed_reported = true;
+                    return Some(ServerEvent::Closed);
+                }
+                Reading::Greeting => {
+                    m.pending = Some(Pending::Greeting);
+                    return Some(ServerEvent::Connected);
+                }
+                Reading::AwaitTls => return None,
+                Reading::Data(dec) => {
+                    let avail = input.peek();
+                    let step = dec.decode(avail);
+                    if step.done {
+                        let outcome = dec.outcome();
+                        let size = dec.size();
+                        m.reading = Reading::DataEnd(outcome, size);
+                    }
+                    m.deferred_consume = step.consumed;
+                    match step.piece {
+                        Piece::Input(r) => {
+                            if let Some(p) = avail.get(r) {
+                                if !p.is_empty() {
+                                    return Some(ServerEvent::MessageData(p));
+                                }
+                            }
+                        }
+                        Piece::Static(s) => return Some(ServerEvent::MessageData(s)),
+                        Piece::None => {
+                            if step.consumed == 0 && !step.done {
+                                m.deferred_consume = 0;
+                                return None;
+                            }
+                        }
+                    }
+                    input.consume(m.deferred_consume);
+                    m.deferred_consume = 0;
+                }
+                Reading::DataEnd(outcome, size) => {
+                    let (outcome, size) = (*outcome, *size);
+                    m.end_content(outcome, size, true);
+                }
+                Reading::Bdat { last } => {
+                    let last = *last;
+                    let avail = input.peek();
+                    let Some(dec) = m.bdat.as_mut() else {
+                        m.reading = Reading::Commands;
+                        continue;
+                    };
+                    let step = dec.decode(avail);
+                    m.deferred_consume = step.consumed;
+                    if step.done {
+                        m.reading = Reading::BdatEnd { last };
+                    }
+                    match step.piece {
+                        Piece::Input(r) => {
+                            if let Some(p) = avail.get(r) {
+                                if !p.is_empty() {
+                                    return Some(ServerEvent::MessageData(p));
+                                }
+                            }
+                        }
+                        Piece::Static(s) => return Some(ServerEvent::MessageData(s)),
+                        Piece::None => {
+                            if step.consumed == 0 && !step.done {
+                                m.deferred_consume = 0;
+                                return None;
+                            }
+                        }
+                    }
+                    input.consume(m.deferred_consume);
+                    m.deferred_consume = 0;
+                }
+                Reading::BdatEnd { last } => {
+                    let last = *last;
+                    m.end_bdat_chunk(last);
+                }
+                Reading::SkipBdat { remaining } => {
+                    let n = (input.len() as u64).min(*remaining);
+                    if n == 0 {
+                        return None;
+                    }
+                    *remaining -= n;
+                    input.consume(n as usize);
+                    if *remaining == 0 {
+                        m.reading = Reading::Commands;
+                    }
+                }
+                Reading::AuthResponse(stage) => {
+                    let stage = *stage;
+                    match input.next_line(m.cfg.limits.auth_line, m.cfg.line_ending) {
+                        LineStatus::Pending => return None,
+                        LineStatus::TooLong => {
+                            m.error(500, [5, 5, 6], "Authentication exchange line is too long");
+                            m.reading = Reading::Commands;
+                        }
+                        LineStatus::BareLineEnding(_) => {
+                            m.info
+                                .push_back(ServerEvent::Violation(Violation::BareLineEnding));
+                            m.error(501, [5, 5, 2], "Bare CR or LF in authentication exchange");
+                            m.reading = Reading::Commands;
+                        }
+                        LineStatus::Line(r) => {
+                            let line = input.get(r);
+                            if let Some(ev) = m.on_auth_line(stage, line) {
+                                return Some(ev);
+                            }
+                        }
+                    }
+                }
+                Reading::Commands | Reading::Refused => {
+                    let limit = m.line_limit();
+                    match input.next_line(limit, m.cfg.line_ending) {
+                        LineStatus::Pending => return None,
+                        LineStatus::TooLong => {
+                            m.info
+                                .push_back(ServerEvent::Violation(Violation::LineTooLong));
+                            m.error(500, [5, 5, 2], "Line too long");
+                        }
+                        LineStatus::BareLineEnding(_) => {
+                            m.info
+                                .push_back(ServerEvent::Violation(Violation::BareLineEnding));
+                            m.error(500, [5, 5, 2], "Bare CR or LF in command line");
+                        }
+                        LineStatus::Line(r) => {
+                            let more = !input.is_empty();
+                            let opts = m.command_options();
+                            let line = input.get(r);
+                            match Command::parse_line(line, &opts) {
+                                Ok(cmd) => {
+                                    if more && m.cfg.pipelining_sync && ends_group(&cmd) {
+                                        m.sync_violation();
+                                        continue;
+                                    }
+                                    if ends_group(&cmd) {
+                                        m.group_end_unsent = true;
+                                    }
+                                    if let Some(ev) = m.on_command(cmd) {
+                                        return Some(ev);
+                                    }
+                                }
+                                Err(e) => {
+                                    if matches!(m.reading, Reading::Refused) {
+                                        m.error(503, [5, 5, 1], "Bad sequence of commands");
+                                    } else {
+                                        m.parse_error(e.error);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Machine {
+    // ----- output helpers -------------------------------------------------
+
+    fn reply_fmt(&mut self, code: u16, enh: Option<[u16; 3]>, text: core::fmt::Arguments<'_>) {
+        let _ = write!(self.out, "{code} ");
+        if let Some([a, b, c]) = enh {
+            let _ = write!(self.out, "{a}.{b}.{c} ");
+        }
+        let _ = self.out.write_fmt(text);
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    fn reply(&mut self, code: u16, enh: [u16; 3], text: &str) {
+        self.reply_fmt(code, Some(enh), format_args!("{text}"));
+    }
+
+    fn write_owned(&mut self, reply: &OwnedReply) {
+        let start = self.out.len();
+        if reply.write_to(&mut self.out).is_err() {
+            // A reply that cannot be encoded safely is never sent half-way.
+            self.out.truncate(start);
+            let code = reply.code.get();
+            self.reply_fmt(code, None, format_args!("Reply refused by encoder"));
+        }
+    }
+
+    /// An error reply that counts towards `max_errors`.
+    fn error(&mut self, code: u16, enh: [u16; 3], text: &str) {
+        self.reply(code, enh, text);
+        self.count_error();
+    }
+
+    fn count_error(&mut self) {
+        self.errors += 1;
+        if self.errors >= self.cfg.max_errors && !matches!(self.reading, Reading::Closed) {
+            self.reply(421, [4, 7, 0], "Too many errors, closing connection");
+            self.violation(Violation::TooManyErrors, true);
+        }
+    }
+
+    fn parse_error(&mut self, e: ParseError) {
+        let (code, enh, text) = match e {
+            ParseError::UnknownCommand => (500, [5, 5, 1], "Command unrecognized"),
+            ParseError::LineTooLong => (500, [5, 5, 2], "Line too long"),
+            ParseError::BareLineEnding => (500, [5, 5, 2], "Bare CR or LF in command line"),
+            ParseError::Nul => (500, [5, 5, 2], "NUL in command line"),
+            ParseError::UnsupportedParameter => {
+                (555, [5, 5, 4], "Parameter not recognized or not implemented")
+            }
+            ParseError::InvalidParameter
+            | ParseError::DuplicateParameter
+            | ParseError::NumberOverflow => (501, [5, 5, 4], "Invalid parameter"),
+            ParseError::LocalPartTooLong | ParseError::DomainTooLong | ParseError::PathTooLong => {
+                (501, [5, 1, 3], "Address too long")
+            }
+            ParseError::Utf8NotAllowed | ParseError::InvalidUtf8 => {
+                (553, [5, 6, 7], "Non-ASCII address not permitted")
+            }
+            _ => (501, [5, 5, 2], "Syntax error"),
+        };
+        self.error(code, enh, text);
+    }
+
+    fn violation(&mut self, v: Violation, close: bool) {
+        self.info.push_back(ServerEvent::Violation(v));
+        if close {
+            self.close();
+        }
+    }
+
+    fn sync_violation(&mut self) {
+        self.reply(554, [5, 5, 0], "Protocol violation: pipelining synchronization");
+        self.violation(Violation::PipeliningSync, true);
+    }
+
+    fn close(&mut self) {
+        self.reading = Reading::Closed;
+        self.pending = None;
+        self.discard_input = true;
+        self.deferred_consume = 0;
+    }
+
+    fn reset_transaction(&mut self) {
+        if self.txn.mail {
+            self.info.push_back(ServerEvent::Reset);
+        }
+        self.txn = Transaction::default();
+        self.bdat = None;
+    }
+
+    // ----- what is offered ------------------------------------------------
+
+    fn starttls_offered(&self) -> bool {
+        self.cfg.starttls && !self.tls && !self.cfg.mode.implicit_tls()
+    }
+
+    fn mechanism_offered(&self, m: Mechanism) -> bool {
+        self.cfg.mechanisms.contains(&m)
+            && (self.tls || self.cfg.plaintext_auth_without_tls || !m.is_plaintext())
+    }
+
+    fn auth_offered(&self) -> bool {
+        self.cfg.mechanisms.iter().any(|&m| self.mechanism_offered(m))
+    }
+
+    /// The extensions in effect: what the EHLO reply advertises, or none
+    /// after HELO (RFC 5321 4.1.4).
+    fn extensions_in_effect(&self) -> Extensions {
+        if self.hello == Some(HelloKind::Helo) {
+            return Extensions::NONE;
+        }
+        let mut e = self.cfg.extensions;
+        e.remove(Extensions::STARTTLS | Extensions::AUTH);
+        if !self.tls {
+            // RFC 8689 4: REQUIRETLS is offered only under TLS.
+            e.remove(Extensions::REQUIRETLS);
+        }
+        if self.starttls_offered() {
+            e.insert(Extensions::STARTTLS);
+        }
+        if self.auth_offered() {
+            e.insert(Extensions::AUTH);
+        }
+        e
+    }
+
+    fn command_options(&self) -> CommandOptions {
+        let mut o = CommandOptions::new();
+        o.limits = self.cfg.limits;
+        o.extensions = self.extensions_in_effect();
+        o.line_ending = self.cfg.line_ending;
+        o.lenient = self.cfg.lenient;
+        o.utf8_transaction = self.txn.smtputf8;
+        o
+    }
+
+    /// The framing limit: the longest line any command may have now.
+    fn line_limit(&self) -> usize {
+        let ext = self.extensions_in_effect();
+        let base = self.cfg.limits.command_line;
+        let mut n = ext.mail_line_limit(base).max(ext.rcpt_line_limit(base));
+        if ext.contains(Extensions::AUTH) {
+            n = n.max(self.cfg.limits.auth_line);
+        }
+        n
+    }
+
+    fn write_hello_reply(&mut self, kind: HelloKind) {
+        let host = core::mem::take(&mut self.cfg.hostname);
+        if kind == HelloKind::Helo {
+            self.reply_fmt(250, None, format_args!("{host}"));
+            self.cfg.hostname = host;
+            return;
+        }
+        let mut lines: Vec<String> = Vec::new();
+        for e in self.extensions_in_effect().iter() {
+            match e {
+                Extensions::SIZE => {
+                    lines.push(alloc::format!("SIZE {}", self.cfg.limits.message_size))
+                }
+                Extensions::AUTH => {
+                    let mut l = String::from("AUTH");
+                    for &m in &self.cfg.mechanisms {
+                        if self.mechanism_offered(m) {
+                            l.push(' ');
+                            l.push_str(m.name());
+                        }
+                    }
+                    lines.push(l);
+                }
+                e => {
+                    if let Some(k) = e.keyword() {
+                        lines.push(String::from(k));
+                    }
+                }
+            }
+        }
+        let sep = if lines.is_empty() { ' ' } else { '-' };
+        let _ = write!(self.out, "250{sep}{host}\r\n");
+        let n = lines.len();
+        for (i, l) in lines.iter().enumerate() {
+            let sep = if i + 1 == n { ' ' } else { '-' };
+            let _ = write!(self.out, "250{sep}{l}\r\n");
+        }
+        self.cfg.hostname = host;
+    }
+
+    // ----- decisions ------------------------------------------------------
+
+    fn apply_decision(&mut self, p: Pending, reply: Option<OwnedReply>) {
+        let positive = reply.as_ref().is_none_or(|r| r.code.get() / 100 == 2);
+        let custom_positive = positive && reply.is_some();
+        if let Some(r) = &reply {
+            // A custom positive EHLO reply would lose the capabilities:
+            // the machine writes its own.
+            if !(positive && matches!(p, Pending::Hello(HelloKind::Ehlo | HelloKind::Lhlo))) {
+                self.write_owned(r);
+            }
+        }
+        match p {
+            Pending::Greeting => {
+                if positive {
+                    if !custom_positive {
+                        let host = core::mem::take(&mut self.cfg.hostname);
+                        let proto = if self.cfg.mode == PortMode::Lmtp {
+                            "LMTP"
+                        } else {
+                            "ESMTP"
+                        };
+                        self.reply_fmt(220, None, format_args!("{host} {proto} ready"));
+                        self.cfg.hostname = host;
+                    }
+                    self.reading = Reading::Commands;
+                } else if reply.as_ref().is_some_and(|r| r.code.get() == 421) {
+                    self.close();
+                } else {
+                    self.reading = Reading::Refused;
+                }
+            }
+            Pending::Hello(kind) => {
+                if positive {
+                    self.hello = Some(kind);
+                    self.write_hello_reply(kind);
+                } else {
+                    self.hello = None;
+                    self.client_name.clear();
+                    self.count_error();
+                }
+            }
+            Pending::Mail { body, smtputf8 } => {
+                if positive {
+                    if !custom_positive {
+                        self.reply(250, [2, 1, 0], "Sender OK");
+                    }
+                    self.txn.mail = true;
+                    self.txn.body = body;
+                    self.txn.smtputf8 = smtputf8;
+                }
+            }
+            Pending::Rcpt => {
+                if positive {
+                    if !custom_positive {
+                        self.reply(250, [2, 1, 5], "Recipient OK");
+                    }
+                    self.txn.recipients += 1;
+                }
+            }
+            Pending::Message => {
+                let n = if self.cfg.mode == PortMode::Lmtp {
+                    self.txn.recipients
+                } else {
+                    1
+                };
+                match &reply {
+                    None => {
+                        for _ in 0..n {
+                            self.reply(250, [2, 0, 0], "Message accepted");
+                        }
+                    }
+                    Some(r) => {
+                        // The same reply for every remaining recipient.
+                        for _ in 1..n {
+                            self.write_owned(r);
+                        }
+                    }
+                }
+                self.finish_message();
+            }
+            Pending::Auth(_) | Pending::AuthStep(_) => {
+                if positive {
+                    if !custom_positive {
+                        self.reply(235, [2, 7, 0], "Authentication successful");
+                    }
+                    self.authenticated = true;
+                    self.reading = Reading::Commands;
+                } else {
+                    if reply.is_none() {
+                        self.reply(535, [5, 7, 8], "Authentication credentials invalid");
+                    }
+                    self.auth_failed();
+                }
+            }
+            Pending::Verify => {
+                if reply.is_none() {
+                    self.reply(
+                        252,
+                        [2, 5, 0],
+                        "Cannot VRFY user, but will accept message and attempt delivery",
+                    );
+                }
+            }
+            Pending::Etrn => {
+                if reply.is_none() {
+                    self.reply(250, [2, 0, 0], "Queuing started");
+                }
+            }
+        }
+    }
+
+    fn auth_failed(&mut self) {
+        self.reading = Reading::Commands;
+        self.auth_failures += 1;
+        if self.auth_failures >= self.cfg.max_auth_failures {
+            self.reply(421, [4, 7, 0], "Too many authentication failures");
+            self.violation(Violation::TooManyAuthFailures, true);
+        }
+    }
+
+    fn finish_message(&mut self) {
+        self.txn = Transaction::default();
+        self.bdat = None;
+        if !matches!(self.reading, Reading::Closed) {
+            self.reading = Reading::Commands;
+        }
+    }
+
+    // ----- content ----------------------------------------------------------
+
+    /// DATA content ended (RFC 5321 4.1.1.4) with `outcome`.
+    fn end_content(&mut self, outcome: Option<DataOutcome>, size: u64, _data: bool) {
+        self.reading = Reading::Commands;
+        match outcome {
+            Some(DataOutcome::Complete) | None => {
+                self.pending = Some(Pending::Message);
+                self.info.push_back(ServerEvent::MessageComplete {
+                    size,
+                    recipients: self.txn.recipients,
+                });
+            }
+            Some(other) => {
+                let reason = self.content_failure(other);
+                self.info.push_back(ServerEvent::MessageAborted(reason));
+                self.txn = Transaction::default();
+            }
+        }
+    }
+
+    /// Replies to a content failure and names it.
+    fn content_failure(&mut self, outcome: DataOutcome) -> AbortReason {
+        let n = if self.cfg.mode == PortMode::Lmtp {
+            self.txn.recipients.max(1)
+        } else {
+            1
+        };
+        let (reason, code, enh, text) = match outcome {
+            DataOutcome::TooBig => (
+                AbortReason::TooBig,
+                552,
+                [5, 3, 4],
+                "Message size exceeds fixed maximum message size",
+            ),
+            DataOutcome::LineTooLong => (
+                AbortReason::LineTooLong,
+                500,
+                [5, 5, 2],
+                "Line too long in message content",
+            ),
+            _ => (
+                AbortReason::BareLineEnding,
+                550,
+                [5, 6, 0],
+                "Message content refused: bare CR or LF (SMTP smuggling protection)",
+            ),
+        };
+        for _ in 0..n {
+            self.reply(code, enh, text);
+        }
+        reason
+    }
+
+    /// A BDAT chunk was read completely (RFC 3030 2).
+    fn end_bdat_chunk(&mut self, last: bool) {
+        self.reading = Reading::Commands;
+        let Some(dec) = self.bdat.as_ref() else {
+            return;
+        };
+        let size = dec.size();
+        let failed = dec.outcome().filter(|o| *o != DataOutcome::Complete);
+        if !last {
+            if failed.is_none() {
+                self.reply_fmt(
+                    250,
+                    Some([2, 0, 0]),
+                    format_args!("{size} octets received"),
+                );
+            } else {
+                // Keep reading chunks; the failure is answered here and
+                // the transaction is refused at LAST as well.
+                if self.txn.bdat_failed.is_none() {
+                    if let Some(o) = failed {
+                        let r = self.content_failure(o);
+                        self.txn.bdat_failed = Some(r);
+                        self.info.push_back(ServerEvent::MessageAborted(r));
+                    }
+                } else {
+                    self.reply(554, [5, 5, 0], "Message already refused");
+                }
+            }
+            return;
+        }
+        if let Some(o) = failed {
+            if self.txn.bdat_failed.is_none() {
+                let r = self.content_failure(o);
+                self.info.push_back(ServerEvent::MessageAborted(r));
+            } else {
+                self.reply(554, [5, 5, 0], "Message already refused");
+            }
+            self.finish_message();
+            return;
+        }
+        if self.txn.bdat_failed.is_some() {
+            self.reply(554, [5, 5, 0], "Message already refused");
+            self.finish_message();
+            return;
+        }
+        self.pending = Some(Pending::Message);
+        self.info.push_back(ServerEvent::MessageComplete {
+            size,
+            recipients: self.txn.recipients,
+        });
+    }
+
+    // ----- AUTH ---------------------------------------------------------------
+
+    fn on_auth_line<'a>(&mut self, stage: AuthStage, line: &'a [u8]) -> Option<ServerEvent<'a>> {
+        self.reading = Reading::Commands;
+        if line == b"*" {
+            // RFC 4954 4: the client cancels the exchange.
+            self.login_user = None;
+            self.error(501, [5, 7, 0], "Authentication cancelled");
+            return None;
+        }
+        if stage == AuthStage::BearerFailure {
+            self.reply(535, [5, 7, 8], "Authentication credentials invalid");
+            self.auth_failed();
+            return None;
+        }
+        let Ok(decoded) = sasl::decode_base64(line) else {
+            self.login_user = None;
+            self.error(501, [5, 5, 2], "Invalid base64 data");
+            return None;
+        };
+        match stage {
+            AuthStage::Initial(m) => self.auth_payload(m, decoded),
+            AuthStage::LoginUser => match String::from_utf8(decoded) {
+                Ok(u) if !u.is_empty() => {
+                    self.login_user = Some(u);
+                    let p = sasl::encode_base64(sasl::LOGIN_PASSWORD_PROMPT);
+                    self.reply_fmt(334, None, format_args!("{p}"));
+                    self.reading = Reading::AuthResponse(AuthStage::LoginPassword);
+                    None
+                }
+                _ => {
+                    self.error(501, [5, 5, 2], "Invalid user name");
+                    None
+                }
+            },
+            AuthStage::LoginPassword => {
+                let user = self.login_user.take().unwrap_or_default();
+                match String::from_utf8(decoded) {
+                    Ok(p) => {
+                        self.pending = Some(Pending::Auth(Mechanism::Login));
+                        Some(ServerEvent::Auth(AuthRequest::Credentials {
+                            mechanism: Mechanism::Login,
+                            credentials: Credentials::Password {
+                                authzid: String::new(),
+                                username: user,
+                                password: Secret::new(p),
+                            },
+                        }))
+                    }
+                    Err(_) => {
+                        self.error(501, [5, 5, 2], "Invalid password encoding");
+                        None
+                    }
+                }
+            }
+            AuthStage::Step(m) => {
+                self.pending = Some(Pending::AuthStep(m));
+                Some(ServerEvent::Auth(AuthRequest::Step {
+                    mechanism: m,
+                    response: Some(Secret::new(decoded)),
+                }))
+            }
+            AuthStage::BearerFailure => None,
+        }
+    }
+
+    /// A decoded client-first payload of a built-in mechanism.
+    fn auth_payload<'a>(&mut self, m: Mechanism, payload: Vec<u8>) -> Option<ServerEvent<'a>> {
+        let parsed = match m {
+            Mechanism::Plain => sasl::parse_plain(&payload),
+            Mechanism::XOAuth2 => sasl::parse_xoauth2(&payload),
+            Mechanism::OAuthBearer => sasl::parse_oauthbearer(&payload),
+            _ => {
+                self.pending = Some(Pending::AuthStep(m));
+                return Some(ServerEvent::Auth(AuthRequest::Step {
+                    mechanism: m,
+                    response: Some(Secret::new(payload)),
+                }));
+            }
+        };
+        match parsed {
+            Ok(credentials) => {
+                self.pending = Some(Pending::Auth(m));
+                Some(ServerEvent::Auth(AuthRequest::Credentials {
+                    mechanism: m,
+                    credentials,
+                }))
+            }
+            Err(_) => {
+                self.reply(535, [5, 7, 8], "Authentication credentials invalid");
+                self.auth_failed();
+                None
+            }
+        }
+    }
+
+    fn on_auth<'a>(&mut self, mechanism: &[u8], ir: Option<&[u8]>) -> Option<ServerEvent<'a>> {
+        if !self.auth_offered() {
+            if !self.cfg.mechanisms.is_empty() && !self.tls {
+                self.error(530, [5, 7, 0], "Must issue a STARTTLS command first");
+            } else {
+                self.error(503, [5, 5, 1], "AUTH not available");
+            }
+            return None;
+        }
+        if self.hello.is_none() {
+            self.error(503, [5, 5, 1], "Send EHLO first");
+            return None;
+        }
+        if self.authenticated {
+            self.error(503, [5, 5, 1], "Already authenticated");
+            return None;
+        }
+        if self.txn.mail {
+            self.error(503, [5, 5, 1], "AUTH not permitted during a mail transaction");
+            return None;
+        }
+        let Some(m) = Mechanism::from_name(mechanism).filter(|&m| self.mechanism_offered(m))
+        else {
+            self.error(504, [5, 5, 4], "Unrecognized authentication type");
+            return None;
+        };
+        let Some(ir) = ir else {
+            return match m {
+                Mechanism::Login => {
+                    let p = sasl::encode_base64(sasl::LOGIN_USERNAME_PROMPT);
+                    self.reply_fmt(334, None, format_args!("{p}"));
+                    self.reading = Reading::AuthResponse(AuthStage::LoginUser);
+                    None
+                }
+                Mechanism::Plain | Mechanism::XOAuth2 | Mechanism::OAuthBearer => {
+                    self.reply_fmt(334, None, format_args!(""));
+                    self.reading = Reading::AuthResponse(AuthStage::Initial(m));
+                    None
+                }
+                _ => {
+                    self.pending = Some(Pending::AuthStep(m));
+                    Some(ServerEvent::Auth(AuthRequest::Step {
+                        mechanism: m,
+                        response: None,
+                    }))
+                }
+            };
+        };
+        if !m.client_first() {
+            // RFC 4954 4: an initial response to a server-first mechanism.
+            self.error(501, [5, 5, 2], "Initial response not allowed for this mechanism");
+            return None;
+        }
+        match sasl::decode_base64(ir) {
+            Ok(payload) => self.auth_payload(m, payload),
+            Err(_) => {
+                self.error(501, [5, 5, 2], "Invalid base64 data");
+                None
+            }
+        }
+    }
+
+    // ----- the transition table ---------------------------------------------
+
+    /// One parsed command line (RFC 5321 4.1.4 ordering, 4.3.2 replies).
+    fn on_command<'a>(&mut self, cmd: Command<'a>) -> Option<ServerEvent<'a>> {
+        if matches!(self.reading, Reading::Refused) {
+            // RFC 5321 3.1: after a 554 greeting only QUIT is answered.
+            if cmd == Command::Quit {
+                self.reply(221, [2, 0, 0], "Bye");
+                self.close();
+            } else {
+                self.error(503, [5, 5, 1], "Bad sequence of commands");
+            }
+            return None;
+        }
+        if self.cfg.require_tls && !self.tls && !allowed_before_tls(&cmd) {
+            self.error(530, [5, 7, 0], "Must issue a STARTTLS command first");
+            return None;
+        }
+        let lmtp = self.cfg.mode == PortMode::Lmtp;
+        match cmd {
+            Command::Ehlo { domain } | Command::Helo { domain } | Command::Lhlo { domain } => {
+                let kind = match cmd {
+                    Command::Ehlo { .. } => HelloKind::Ehlo,
+                    Command::Helo { .. } => HelloKind::Helo,
+                    _ => HelloKind::Lhlo,
+                };
+                if lmtp != (kind == HelloKind::Lhlo) {
+                    let text = if lmtp {
+                        "Use LHLO (RFC 2033)"
+                    } else {
+                        "Command unrecognized"
+                    };
+                    self.error(500, [5, 5, 1], text);
+                    return None;
+                }
+                // RFC 5321 4.1.4: EHLO/HELO resets the transaction.
+                self.reset_transaction();
+                self.client_name.clear();
+                self.client_name.extend_from_slice(domain.as_bytes());
+                self.pending = Some(Pending::Hello(kind));
+                Some(ServerEvent::Hello { kind, domain })
+            }
+            Command::Mail { from, params } => {
+                if self.hello.is_none() {
+                    self.error(503, [5, 5, 1], "Send HELO/EHLO first");
+                } else if self.txn.mail {
+                    self.error(503, [5, 5, 1], "Nested MAIL command");
+                } else if self.cfg.require_auth && !self.authenticated {
+                    self.error(530, [5, 7, 0], "Authentication required");
+                } else if params
+                    .size
+                    .is_some_and(|s| s > self.cfg.limits.message_size)
+                {
+                    self.error(
+                        552,
+                        [5, 3, 4],
+                        "Message size exceeds fixed maximum message size",
+                    );
+                } else if params.requiretls && !self.tls {
+                    self.error(530, [5, 7, 10], "REQUIRETLS needs TLS");
+                } else {
+                    self.pending = Some(Pending::Mail {
+                        body: params.body,
+                        smtputf8: params.smtputf8,
+                    });
+                    return Some(ServerEvent::Mail { from, params });
+                }
+                None
+            }
+            Command::Rcpt { to, params } => {
+                if !self.txn.mail {
+                    self.error(503, [5, 5, 1], "Need MAIL before RCPT");
+                } else if self.txn.recipients >= self.cfg.limits.recipients {
+                    // RFC 5321 4.5.3.1.10: 452 for too many recipients.
+                    self.reply(452, [4, 5, 3], "Too many recipients");
+                } else {
+                    self.pending = Some(Pending::Rcpt);
+                    return Some(ServerEvent::Rcpt { to, params });
+                }
+                None
+            }
+            Command::Data => {
+                if !self.txn.mail {
+                    self.error(503, [5, 5, 1], "Need MAIL command");
+                } else if self.txn.recipients == 0 {
+                    self.error(554, [5, 5, 1], "No valid recipients");
+                } else if self.txn.body == Some(Body::BinaryMime) {
+                    // RFC 3030 3: BINARYMIME content only through BDAT.
+                    self.error(503, [5, 5, 1], "BINARYMIME requires BDAT");
+                } else if self.txn.content.is_some() {
+                    self.error(503, [5, 5, 1], "DATA not permitted after BDAT");
+                } else {
+                    self.reply_fmt(354, None, format_args!("End data with <CR><LF>.<CR><LF>"));
+                    self.txn.content = Some(ContentKind::Data);
+                    self.reading = Reading::Data(DataDecoder::new(
+                        self.cfg.line_ending,
+                        &self.cfg.limits,
+                    ));
+                    return Some(ServerEvent::MessageStart {
+                        kind: ContentKind::Data,
+                    });
+                }
+                None
+            }
+            Command::Bdat { size, last } => self.on_bdat(size, last),
+            Command::Rset => {
+                if self.txn.content == Some(ContentKind::Bdat) {
+                    self.info
+                        .push_back(ServerEvent::MessageAborted(AbortReason::Reset));
+                }
+                self.reset_transaction();
+                self.reply(250, [2, 0, 0], "Reset OK");
+                None
+            }
+            Command::Noop { .. } => {
+                self.reply(250, [2, 0, 0], "OK");
+                None
+            }
+            Command::Quit => {
+                self.reply(221, [2, 0, 0], "Bye");
+                if self.txn.content.is_some() {
+                    self.info
+                        .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
+                }
+                self.close();
+                None
+            }
+            Command::Help { .. } => {
+                self.reply(214, [2, 0, 0], "See RFC 5321");
+                None
+            }
+            Command::Vrfy { arg, .. } | Command::Expn { arg, .. } => {
+                let expand = matches!(cmd, Command::Expn { .. });
+                self.pending = Some(Pending::Verify);
+                Some(ServerEvent::Verify { arg, expand })
+            }
+            Command::StartTls => {
+                if self.tls {
+                    self.error(503, [5, 5, 1], "TLS already active");
+                } else if !self.starttls_offered() {
+                    self.error(502, [5, 5, 1], "STARTTLS not available");
+                } else if self.txn.mail {
+                    self.error(503, [5, 5, 1], "STARTTLS not permitted during a mail transaction");
+                } else {
+                    self.reply(220, [2, 0, 0], "Ready to start TLS");
+                    // RFC 3207 4.2: forget everything learned so far.
+                    self.reset_transaction();
+                    self.hello = None;
+                    self.client_name.clear();
+                    self.authenticated = false;
+                    self.reading = Reading::AwaitTls;
+                    self.discard_input = true;
+                    self.info.push_back(ServerEvent::StartTls);
+                }
+                None
+            }
+            Command::Auth {
+                mechanism,
+                initial_response,
+            } => self.on_auth(mechanism, initial_response),
+            Command::Etrn { node } => {
+                if self.cfg.extensions.contains(Extensions::ETRN) && self.hello.is_some() {
+                    self.pending = Some(Pending::Etrn);
+                    Some(ServerEvent::Etrn { node })
+                } else {
+                    self.error(502, [5, 5, 1], "ETRN not available");
+                    None
+                }
+            }
+            Command::Burl { .. } => {
+                self.error(502, [5, 5, 1], "BURL not available");
+                None
+            }
+        }
+    }
+
+    fn on_bdat<'a>(&mut self, size: u64, last: bool) -> Option<ServerEvent<'a>> {
+        let refuse = if !self.extensions_in_effect().contains(Extensions::CHUNKING) {
+            Some((502, [5, 5, 1], "BDAT not available"))
+        } else if !self.txn.mail {
+            Some((503, [5, 5, 1], "Need MAIL command"))
+        } else if self.txn.recipients == 0 {
+            Some((554, [5, 5, 1], "No valid recipients"))
+        } else if self.txn.content == Some(ContentKind::Data) {
+            Some((503, [5, 5, 1], "BDAT not permitted after DATA"))
+        } else {
+            None
+        };
+        if let Some((code, enh, text)) = refuse {
+            // RFC 3030 2: the chunk is read and discarded all the same.
+            self.error(code, enh, text);
+            if size > 0 && !matches!(self.reading, Reading::Closed) {
+                self.reading = Reading::SkipBdat { remaining: size };
+            }
+            return None;
+        }
+        let first = self.txn.content.is_none();
+        if first {
+            self.txn.content = Some(ContentKind::Bdat);
+            let policy = if self.txn.body == Some(Body::BinaryMime) {
+                None
+            } else {
+                Some(self.cfg.line_ending)
+            };
+            self.bdat = Some(BdatDecoder::new(policy, &self.cfg.limits));
+        }
+        if let Some(dec) = self.bdat.as_mut() {
+            dec.start_chunk(size, last);
+        }
+        self.reading = Reading::Bdat { last };
+        if first {
+            Some(ServerEvent::MessageStart {
+                kind: ContentKind::Bdat,
+            })
+        } else {
+            None
+        }
+    }
+}
