@@ -493,7 +493,7 @@ fn parse_content<'a>(
         let tail = rest
             .get(..4)
             .map(|t| u32::from_be_bytes([t[0], t[1], t[2], t[3]]) & 0xDFDF_DFDF);
-        if tail == Some(V_TTLS) {
+        if tail == Some(V_TTLS) && matches!(rest.get(4), None | Some(b' ')) {
             check(limits.command_line)?;
             no_arg(&rest[4..])?;
             return Ok(Command::StartTls);
