@@ -16,7 +16,7 @@ pub enum ParseError {
     /// The line does not match the grammar (RFC 5321 4.1; 501 on a server).
     Syntax,
     /// The verb is not a command this crate knows (500 on a server). The
-    /// verb itself is available from [`crate::command::unknown_verb`].
+    /// verb itself is available from [`crate::command::CommandError::verb`].
     UnknownCommand,
     /// A line is longer than the configured limit (RFC 5321 4.5.3.1; 500 5.5.6).
     LineTooLong,

@@ -29,9 +29,10 @@ pub mod reply;
 pub mod sasl;
 
 pub use address::{AddressLiteral, Domain, ForwardPath, LocalPart, Mailbox, ReversePath};
-pub use command::Command;
+pub use command::{Command, CommandError, OwnedCommand};
 pub use error::{EncodeError, ParseError};
 pub use ext::Extensions;
 pub use limits::Limits;
 pub use options::{CommandOptions, Lenient, LineEndingPolicy};
+pub use params::{MailParams, Param, RcptParams, XText};
 pub use reply::{EnhancedCode, OwnedReply, Reply, ReplyCode};

@@ -2,7 +2,7 @@
 //!
 //! RFC 5321 section 4.5.3.1 gives the minimum sizes an implementation must
 //! accept; the extension RFCs raise the command-line limit by fixed
-//! increments (RFC 1870 section 3, RFC 3461 section 5.4, RFC 4954 section 5,
+//! increments (RFC 1870 section 3, RFC 3461 section 4, RFC 4954 section 5,
 //! RFC 8689 section 2, RFC 6710 section 4, RFC 2852 section 4) and RFC 4954
 //! section 4 sets the AUTH line limit to 12288 octets.
 
@@ -65,9 +65,10 @@ impl Default for Limits {
 
 /// Extra octets a MAIL command line may carry when SIZE is in use (RFC 1870 3).
 pub const MAIL_INCREMENT_SIZE: usize = 26;
-/// Extra octets for MAIL (RET, ENVID) when DSN is in use (RFC 3461 5.4).
-pub const MAIL_INCREMENT_DSN: usize = 100;
-/// Extra octets for RCPT (NOTIFY, ORCPT) when DSN is in use (RFC 3461 5.4).
+/// Extra octets for MAIL (RET, ENVID) when DSN is in use (RFC 3461 4: "the
+/// maximum length of a MAIL FROM command line is increased by 110 characters").
+pub const MAIL_INCREMENT_DSN: usize = 110;
+/// Extra octets for RCPT (NOTIFY, ORCPT) when DSN is in use (RFC 3461 4).
 pub const RCPT_INCREMENT_DSN: usize = 500;
 /// Extra octets for MAIL (the AUTH= parameter) when AUTH is in use (RFC 4954 5).
 pub const MAIL_INCREMENT_AUTH: usize = 500;
