@@ -26,9 +26,12 @@ pub mod params;
 pub mod reply;
 
 pub use address::{AddressLiteral, Domain, ForwardPath, LocalPart, Mailbox, ReversePath};
+pub use capability::{
+    AuthMechanisms, Capabilities, Capability, EhloReply, RawCapability, ServerLimits,
+};
 pub use command::Command;
 pub use error::{EncodeError, ParseError};
 pub use ext::Extensions;
 pub use limits::Limits;
 pub use options::{CommandOptions, Lenient, LineEndingPolicy};
-pub use reply::{EnhancedCode, OwnedReply, Reply, ReplyCode};
+pub use reply::{EnhancedCode, Greeting, OwnedReply, Reply, ReplyClass, ReplyCode, ReplyReader};
