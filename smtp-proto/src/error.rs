@@ -52,6 +52,11 @@ pub enum ParseError {
     EnhancedCodeMismatch,
     /// More reply lines than the configured limit.
     TooManyLines,
+    /// A well-formed reply whose code this parser does not take: an EHLO
+    /// reply that is not 250 (RFC 5321 4.1.1.1), a greeting that is neither
+    /// 220 nor 554 (RFC 5321 4.2, 3.1). Parse it as a generic
+    /// [`crate::Reply`] instead.
+    UnexpectedCode,
 }
 
 impl ParseError {
@@ -77,6 +82,7 @@ impl ParseError {
             ParseError::CodeMismatch => "code_mismatch",
             ParseError::EnhancedCodeMismatch => "enhanced_code_mismatch",
             ParseError::TooManyLines => "too_many_lines",
+            ParseError::UnexpectedCode => "unexpected_code",
         }
     }
 

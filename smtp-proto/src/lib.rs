@@ -26,13 +26,18 @@ pub mod line;
 pub mod options;
 pub mod params;
 pub mod reply;
+pub mod mode;
 pub mod sasl;
+pub mod server;
 
 pub use address::{AddressLiteral, Domain, ForwardPath, LocalPart, Mailbox, ReversePath};
+pub use capability::{
+    AuthMechanisms, Capabilities, Capability, EhloReply, RawCapability, ServerLimits,
+};
 pub use command::{Command, CommandError, OwnedCommand};
 pub use error::{EncodeError, ParseError};
 pub use ext::Extensions;
 pub use limits::Limits;
 pub use options::{CommandOptions, Lenient, LineEndingPolicy};
 pub use params::{MailParams, Param, RcptParams, XText};
-pub use reply::{EnhancedCode, OwnedReply, Reply, ReplyCode};
+pub use reply::{EnhancedCode, Greeting, OwnedReply, Reply, ReplyClass, ReplyCode, ReplyReader};
