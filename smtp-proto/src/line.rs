@@ -33,6 +33,7 @@
 //! [`InputBuffer::receive`] when that is amortized O(1) per byte.
 
 use alloc::vec::Vec;
+use core::cell::Cell;
 use core::ops::Range;
 
 use crate::options::LineEndingPolicy;
@@ -81,13 +82,13 @@ enum Skip {
 pub struct InputBuffer {
     buf: Vec<u8>,
     /// Start of the unconsumed bytes (also the start of the current line).
-    start: usize,
+    start: Cell<usize>,
     /// Bytes before this offset (and at or after `start`) have been scanned
     /// for line endings and hold none, except possibly a bare CR (Reject).
-    scanned: usize,
+    scanned: Cell<usize>,
     /// Reject: a bare CR was seen in the current line.
-    bare_cr: bool,
-    skip: Skip,
+    bare_cr: Cell<bool>,
+    skip: Cell<Skip>,
 }
 
 impl Default for InputBuffer {
@@ -101,10 +102,10 @@ impl InputBuffer {
     pub const fn new() -> Self {
         InputBuffer {
             buf: Vec::new(),
-            start: 0,
-            scanned: 0,
-            bare_cr: false,
-            skip: Skip::No,
+            start: Cell::new(0),
+            scanned: Cell::new(0),
+            bare_cr: Cell::new(false),
+            skip: Cell::new(Skip::No),
         }
     }
 
@@ -118,22 +119,22 @@ impl InputBuffer {
     pub fn receive(&mut self, bytes: &[u8]) {
         let mut bytes = bytes;
         loop {
-            match self.skip {
+            match self.skip.get() {
                 Skip::No => break,
                 Skip::ToLf => match memchr::memchr(LF, bytes) {
                     Some(k) => {
                         bytes = bytes.get(k + 1..).unwrap_or(&[]);
-                        self.skip = Skip::No;
+                        self.skip.set(Skip::No);
                     }
                     None => return,
                 },
                 Skip::ToLineEnd => match memchr::memchr2(CR, LF, bytes) {
                     Some(k) => {
-                        self.skip = if bytes.get(k) == Some(&CR) {
+                        self.skip.set(if bytes.get(k) == Some(&CR) {
                             Skip::AfterCr
                         } else {
                             Skip::No
-                        };
+                        });
                         bytes = bytes.get(k + 1..).unwrap_or(&[]);
                     }
                     None => return,
@@ -144,7 +145,7 @@ impl InputBuffer {
                         if b == LF {
                             bytes = bytes.get(1..).unwrap_or(&[]);
                         }
-                        self.skip = Skip::No;
+                        self.skip.set(Skip::No);
                     }
                 },
             }
@@ -152,12 +153,13 @@ impl InputBuffer {
         if bytes.is_empty() {
             return;
         }
-        if self.start > 0 {
-            let unconsumed = self.buf.len() - self.start;
-            if self.start >= unconsumed || self.buf.len() + bytes.len() > self.buf.capacity() {
-                self.buf.drain(..self.start);
-                self.scanned -= self.start;
-                self.start = 0;
+        let start = self.start.get();
+        if start > 0 {
+            let unconsumed = self.buf.len() - start;
+            if start >= unconsumed || self.buf.len() + bytes.len() > self.buf.capacity() {
+                self.buf.drain(..start);
+                self.scanned.set(self.scanned.get() - start);
+                self.start.set(0);
             }
         }
         self.buf.extend_from_slice(bytes);
@@ -167,15 +169,24 @@ impl InputBuffer {
     /// accepted, its line ending counted as two octets (RFC 5321 4.5.3.1).
     /// See the module documentation for the line-ending rules.
     pub fn next_line(&mut self, limit: usize, policy: LineEndingPolicy) -> LineStatus {
-        if self.skip != Skip::No {
+        self.next_line_shared(limit, policy)
+    }
+
+    /// [`InputBuffer::next_line`] through a shared reference: the cursor
+    /// lives in cells, so the server machine can frame lines while events
+    /// borrow earlier bytes of the buffer (those bytes are not moved until
+    /// the next `receive`).
+    pub(crate) fn next_line_shared(&self, limit: usize, policy: LineEndingPolicy) -> LineStatus {
+        if self.skip.get() != Skip::No {
             return LineStatus::Pending;
         }
         let end = self.buf.len();
-        let mut pos = self.scanned.max(self.start);
+        let start = self.start.get();
+        let mut pos = self.scanned.get().max(start);
         loop {
             let hay = self.buf.get(pos..end).unwrap_or(&[]);
             let Some(k) = memchr::memchr2(CR, LF, hay) else {
-                self.scanned = end;
+                self.scanned.set(end);
                 return self.unterminated(limit, policy, false);
             };
             let p = pos + k;
@@ -185,13 +196,13 @@ impl InputBuffer {
                 match self.buf.get(p + 1) {
                     None => {
                         // A CR as the last byte: wait for the next one.
-                        self.scanned = p;
+                        self.scanned.set(p);
                         return self.unterminated(limit, policy, true);
                     }
                     Some(&LF) => (p, p + 2, false),
                     Some(_) => match policy {
                         LineEndingPolicy::Reject => {
-                            self.bare_cr = true;
+                            self.bare_cr.set(true);
                             pos = p + 1;
                             continue;
                         }
@@ -199,11 +210,10 @@ impl InputBuffer {
                     },
                 }
             };
-            let range = self.start..line_end;
-            let bad =
-                core::mem::take(&mut self.bare_cr) || (bare && policy == LineEndingPolicy::Reject);
-            self.start = next;
-            self.scanned = next;
+            let range = start..line_end;
+            let bad = self.bare_cr.replace(false) || (bare && policy == LineEndingPolicy::Reject);
+            self.start.set(next);
+            self.scanned.set(next);
             return if range.len().saturating_add(2) > limit {
                 LineStatus::TooLong
             } else if bad {
@@ -216,13 +226,8 @@ impl InputBuffer {
 
     /// No line ending among the buffered bytes (`trailing_cr`: except a CR
     /// as the very last byte). Reports `TooLong` when the line cannot fit.
-    fn unterminated(
-        &mut self,
-        limit: usize,
-        policy: LineEndingPolicy,
-        trailing_cr: bool,
-    ) -> LineStatus {
-        let n = self.buf.len() - self.start;
+    fn unterminated(&self, limit: usize, policy: LineEndingPolicy, trailing_cr: bool) -> LineStatus {
+        let n = self.buf.len() - self.start.get();
         // Shortest total the line can still have, ending counted as CRLF.
         let min_total = if trailing_cr {
             n + 1
@@ -232,14 +237,14 @@ impl InputBuffer {
         if min_total <= limit {
             return LineStatus::Pending;
         }
-        self.start = self.buf.len();
-        self.scanned = self.start;
-        self.bare_cr = false;
-        self.skip = match (policy, trailing_cr) {
+        self.start.set(self.buf.len());
+        self.scanned.set(self.buf.len());
+        self.bare_cr.set(false);
+        self.skip.set(match (policy, trailing_cr) {
             (LineEndingPolicy::Reject, _) => Skip::ToLf,
             (LineEndingPolicy::Normalize, false) => Skip::ToLineEnd,
             (LineEndingPolicy::Normalize, true) => Skip::AfterCr,
-        };
+        });
         LineStatus::TooLong
     }
 
@@ -251,23 +256,29 @@ impl InputBuffer {
 
     /// The unconsumed bytes.
     pub fn peek(&self) -> &[u8] {
-        self.buf.get(self.start..).unwrap_or(&[])
+        self.buf.get(self.start.get()..).unwrap_or(&[])
     }
 
     /// Marks `n` unconsumed bytes as consumed (at most [`InputBuffer::len`]).
     /// Never moves data. The line framer starts a new line after them.
     pub fn consume(&mut self, n: usize) {
+        self.consume_shared(n)
+    }
+
+    /// [`InputBuffer::consume`] through a shared reference (see
+    /// [`InputBuffer::next_line_shared`]).
+    pub(crate) fn consume_shared(&self, n: usize) {
         let n = n.min(self.len());
         if n > 0 {
-            self.start += n;
-            self.scanned = self.start;
-            self.bare_cr = false;
+            self.start.set(self.start.get() + n);
+            self.scanned.set(self.start.get());
+            self.bare_cr.set(false);
         }
     }
 
     /// Number of unconsumed bytes.
     pub fn len(&self) -> usize {
-        self.buf.len() - self.start
+        self.buf.len() - self.start.get()
     }
 
     /// Whether no unconsumed byte is buffered.
@@ -277,17 +288,23 @@ impl InputBuffer {
 
     /// Whether the rest of an overlong line is being discarded.
     pub fn is_skipping(&self) -> bool {
-        self.skip != Skip::No
+        self.skip.get() != Skip::No
     }
 
     /// Drops every unconsumed byte and leaves skip mode (e.g. at STARTTLS,
     /// RFC 3207 4.2: nothing received before the handshake is executed).
     pub fn clear(&mut self) {
         self.buf.clear();
-        self.start = 0;
-        self.scanned = 0;
-        self.bare_cr = false;
-        self.skip = Skip::No;
+        self.discard_shared();
+    }
+
+    /// Drops every unconsumed byte through a shared reference; the storage
+    /// is reclaimed by the next `receive`.
+    pub(crate) fn discard_shared(&self) {
+        self.start.set(self.buf.len());
+        self.scanned.set(self.buf.len());
+        self.bare_cr.set(false);
+        self.skip.set(Skip::No);
     }
 }
 

@@ -41,7 +41,6 @@
 use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::Write as _;
 use core::time::Duration;
 
 use crate::address::{Domain, ForwardPath, ReversePath};
@@ -51,10 +50,22 @@ use crate::error::ParseError;
 use crate::ext::Extensions;
 use crate::line::{InputBuffer, LineStatus};
 use crate::mode::{PortMode, ServerConfig};
-use crate::options::{CommandOptions, LineEndingPolicy};
+use crate::options::CommandOptions;
 use crate::params::{Body, MailParams, RcptParams};
 use crate::reply::OwnedReply;
 use crate::sasl::{self, Credentials, Mechanism, Secret};
+
+/// Appends formatted text to a byte buffer.
+fn push_fmt(out: &mut Vec<u8>, args: core::fmt::Arguments<'_>) {
+    struct W<'a>(&'a mut Vec<u8>);
+    impl core::fmt::Write for W<'_> {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            self.0.extend_from_slice(s.as_bytes());
+            Ok(())
+        }
+    }
+    let _ = core::fmt::Write::write_fmt(&mut W(out), args);
+}
 
 /// Which greeting command the client used (RFC 5321 4.1.1.1, RFC 2033 4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -653,6 +664,7 @@ impl Server {
     pub fn next_event(&mut self) -> Option<ServerEvent<'_>> {
         self.sync_input();
         let Server { input, m } = self;
+        let input = &*input;
         loop {
             if let Some(ev) = m.info.pop_front() {
                 return Some(ev);
@@ -661,7 +673,7 @@ impl Server {
                 return None;
             }
             if m.discard_input {
-                input.clear();
+                input.discard_shared();
                 m.discard_input = false;
             }
             match &mut m.reading {
@@ -702,7 +714,7 @@ impl Server {
                             }
                         }
                     }
-                    input.consume(m.deferred_consume);
+                    input.consume_shared(m.deferred_consume);
                     m.deferred_consume = 0;
                 }
                 Reading::DataEnd(outcome, size) => {
@@ -737,7 +749,7 @@ impl Server {
                             }
                         }
                     }
-                    input.consume(m.deferred_consume);
+                    input.consume_shared(m.deferred_consume);
                     m.deferred_consume = 0;
                 }
                 Reading::BdatEnd { last } => {
@@ -750,14 +762,14 @@ impl Server {
                         return None;
                     }
                     *remaining -= n;
-                    input.consume(n as usize);
+                    input.consume_shared(n as usize);
                     if *remaining == 0 {
                         m.reading = Reading::Commands;
                     }
                 }
                 Reading::AuthResponse(stage) => {
                     let stage = *stage;
-                    match input.next_line(m.cfg.limits.auth_line, m.cfg.line_ending) {
+                    match input.next_line_shared(m.cfg.limits.auth_line, m.cfg.line_ending) {
                         LineStatus::Pending => return None,
                         LineStatus::TooLong => {
                             m.error(500, [5, 5, 6], "Authentication exchange line is too long");
@@ -779,7 +791,7 @@ impl Server {
                 }
                 Reading::Commands | Reading::Refused => {
                     let limit = m.line_limit();
-                    match input.next_line(limit, m.cfg.line_ending) {
+                    match input.next_line_shared(limit, m.cfg.line_ending) {
                         LineStatus::Pending => return None,
                         LineStatus::TooLong => {
                             m.info
@@ -828,11 +840,11 @@ impl Machine {
     // ----- output helpers -------------------------------------------------
 
     fn reply_fmt(&mut self, code: u16, enh: Option<[u16; 3]>, text: core::fmt::Arguments<'_>) {
-        let _ = write!(self.out, "{code} ");
+        push_fmt(&mut self.out, format_args!("{code} "));
         if let Some([a, b, c]) = enh {
-            let _ = write!(self.out, "{a}.{b}.{c} ");
+            push_fmt(&mut self.out, format_args!("{a}.{b}.{c} "));
         }
-        let _ = self.out.write_fmt(text);
+        push_fmt(&mut self.out, text);
         self.out.extend_from_slice(b"\r\n");
     }
 
@@ -1002,11 +1014,11 @@ impl Machine {
             }
         }
         let sep = if lines.is_empty() { ' ' } else { '-' };
-        let _ = write!(self.out, "250{sep}{host}\r\n");
+        push_fmt(&mut self.out, format_args!("250{sep}{host}\r\n"));
         let n = lines.len();
         for (i, l) in lines.iter().enumerate() {
             let sep = if i + 1 == n { ' ' } else { '-' };
-            let _ = write!(self.out, "250{sep}{l}\r\n");
+            push_fmt(&mut self.out, format_args!("250{sep}{l}\r\n"));
         }
         self.cfg.hostname = host;
     }
