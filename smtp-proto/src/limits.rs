@@ -10,7 +10,7 @@
 ///
 /// All lengths are in octets and, for lines, include the terminating CRLF
 /// (RFC 5321 section 4.5.3.1.4: "The maximum total length of a command line
-/// including the command word and the <CRLF> is 512 octets").
+/// including the command word and the `<CRLF>` is 512 octets").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Command line, CRLF included, before extension increments (RFC 5321 4.5.3.1.4).

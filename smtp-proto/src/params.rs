@@ -46,8 +46,10 @@ pub enum Hold<'a> {
 /// `BY=` (RFC 2852 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeliverBy {
-    /// by-time in seconds, may be negative in R mode (RFC 2852 4).
-    pub time: i64,
+    /// by-time in seconds, may be negative in R mode (RFC 2852 4). The
+    /// grammar allows at most 9 digits, so `i32` holds every value (and
+    /// keeps [`crate::Command`] small).
+    pub time: i32,
     /// `N` (notify) or `R` (return).
     pub mode: ByMode,
     /// `T`: trace requested.
@@ -644,7 +646,8 @@ fn parse_by(v: &[u8]) -> Result<DeliverBy, ParseError> {
         Some(b'+') => (false, &t[1..]),
         _ => (false, t),
     };
-    let n = parse_decimal(digits, 9, ParseError::InvalidParameter)? as i64;
+    let n = i32::try_from(parse_decimal(digits, 9, ParseError::InvalidParameter)?)
+        .map_err(|_| ParseError::InvalidParameter)?;
     let time = if neg { -n } else { n };
     let mode = match m.first().map(u8::to_ascii_uppercase) {
         Some(b'N') => ByMode::Notify,

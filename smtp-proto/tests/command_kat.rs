@@ -537,5 +537,8 @@ fn command_is_small() {
 
 #[test]
 fn print_size() {
-    println!("size_of::<Command>() = {}", core::mem::size_of::<Command<'_>>());
+    println!(
+        "size_of::<Command>() = {}",
+        core::mem::size_of::<Command<'_>>()
+    );
 }

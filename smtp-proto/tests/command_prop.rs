@@ -1,0 +1,198 @@
+//! Property tests: `parse(encode(x)) == x` for valid commands built by
+//! strategies, and `parse` never panics on arbitrary bytes.
+#![allow(clippy::field_reassign_with_default)]
+use proptest::prelude::*;
+use smtp_sansio::address::{ForwardPath, ReversePath};
+use smtp_sansio::params::{
+    Body, ByMode, DeliverBy, Hold, MailAuth, MailParams, Notify, RcptParams, Ret, XText,
+};
+use smtp_sansio::{Command, CommandOptions, Domain, Mailbox};
+
+fn leak(s: String) -> &'static [u8] {
+    Box::leak(s.into_bytes().into_boxed_slice())
+}
+
+fn domain() -> impl Strategy<Value = &'static [u8]> {
+    prop_oneof![
+        "[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?){0,3}"
+            .prop_map(leak),
+        (any::<[u8; 4]>()).prop_map(|o| leak(format!("[{}.{}.{}.{}]", o[0], o[1], o[2], o[3]))),
+        (any::<[u16; 8]>()).prop_map(|g| leak(format!("[IPv6:{}]", std::net::Ipv6Addr::from(g)))),
+        "[a-z][a-z0-9-]{0,5}[a-z0-9]:[!-Z^-~]{1,10}".prop_map(|s| leak(format!("[{s}]"))),
+    ]
+}
+
+fn local() -> impl Strategy<Value = &'static [u8]> {
+    prop_oneof![
+        "[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]{1,10}(\\.[a-zA-Z0-9_-]{1,8}){0,2}".prop_map(leak),
+        "\"([ !#-\\[\\]-~]|\\\\[ -~]){0,12}\"".prop_map(leak),
+    ]
+}
+
+fn mailbox() -> impl Strategy<Value = Mailbox<'static>> {
+    (local(), domain()).prop_map(|(l, d)| {
+        let s = leak(format!(
+            "{}@{}",
+            String::from_utf8_lossy(l),
+            String::from_utf8_lossy(d)
+        ));
+        Mailbox::parse(s, false).expect("valid mailbox")
+    })
+}
+
+fn xtext() -> impl Strategy<Value = XText<'static>> {
+    "([!-*,-<>-~]|\\+[0-9A-F]{2}){1,20}".prop_map(|s| XText::new(leak(s)).expect("xtext"))
+}
+
+fn mail_params() -> impl Strategy<Value = MailParams<'static>> {
+    (
+        proptest::option::of(any::<u64>()),
+        proptest::option::of(prop_oneof![
+            Just(Body::SevenBit),
+            Just(Body::EightBitMime),
+            Just(Body::BinaryMime)
+        ]),
+        any::<bool>(),
+        proptest::option::of(prop_oneof![Just(Ret::Full), Just(Ret::Hdrs)]),
+        proptest::option::of(xtext()),
+        proptest::option::of(prop_oneof![
+            Just(MailAuth::Unknown),
+            xtext().prop_map(MailAuth::Mailbox)
+        ]),
+        any::<bool>(),
+        proptest::option::of(-9i8..=9),
+        proptest::option::of(prop_oneof![
+            (0u64..=999_999_999).prop_map(Hold::For),
+            Just(Hold::Until(&b"2030-01-02T03:04:05Z"[..])),
+        ]),
+        proptest::option::of(
+            (-999_999_999i32..=999_999_999, any::<bool>(), any::<bool>()).prop_map(
+                |(time, r, trace)| DeliverBy {
+                    time,
+                    mode: if r { ByMode::Return } else { ByMode::Notify },
+                    trace,
+                },
+            ),
+        ),
+    )
+        .prop_map(
+            |(size, body, smtputf8, ret, envid, auth, requiretls, mt_priority, hold, by)| {
+                let mut p = MailParams::default();
+                p.size = size;
+                p.body = body;
+                p.smtputf8 = smtputf8;
+                p.ret = ret;
+                p.envid = envid;
+                p.auth = auth;
+                p.requiretls = requiretls;
+                p.mt_priority = mt_priority;
+                p.hold = hold;
+                p.by = by;
+                p
+            },
+        )
+}
+
+fn rcpt_params() -> impl Strategy<Value = RcptParams<'static>> {
+    proptest::option::of(prop_oneof![
+        Just(Notify::NEVER),
+        (any::<bool>(), any::<bool>(), any::<bool>())
+            .prop_filter_map("empty", |(s, f, d)| Notify::on(s, f, d)),
+    ])
+    .prop_map(|notify| {
+        let mut p = RcptParams::default();
+        p.notify = notify;
+        p
+    })
+}
+
+fn command() -> impl Strategy<Value = Command<'static>> {
+    let d = || domain().prop_map(|d| Domain::parse(d, false).expect("domain"));
+    let atom = || "[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]{1,10}".prop_map(leak);
+    prop_oneof![
+        d().prop_map(|domain| Command::Ehlo { domain }),
+        d().prop_map(|domain| Command::Helo { domain }),
+        d().prop_map(|domain| Command::Lhlo { domain }),
+        (proptest::option::of(mailbox()), mail_params()).prop_map(|(m, params)| Command::Mail {
+            from: m.map_or(ReversePath::Null, ReversePath::Mailbox),
+            params
+        }),
+        (proptest::option::of(mailbox()), rcpt_params()).prop_map(|(m, params)| Command::Rcpt {
+            to: m.map_or(ForwardPath::Postmaster, ForwardPath::Mailbox),
+            params
+        }),
+        Just(Command::Data),
+        Just(Command::Rset),
+        Just(Command::Quit),
+        Just(Command::StartTls),
+        (any::<u64>(), any::<bool>()).prop_map(|(size, last)| Command::Bdat { size, last }),
+        proptest::option::of(atom()).prop_map(|arg| Command::Noop { arg }),
+        proptest::option::of(atom()).prop_map(|arg| Command::Help { arg }),
+        (atom(), any::<bool>()).prop_map(|(arg, smtputf8)| Command::Vrfy { arg, smtputf8 }),
+        (atom(), any::<bool>()).prop_map(|(arg, smtputf8)| Command::Expn { arg, smtputf8 }),
+        (
+            "[A-Z0-9_-]{1,20}".prop_map(leak),
+            proptest::option::of(prop_oneof![
+                Just(&b"="[..]),
+                proptest::collection::vec(any::<u8>(), 1..40).prop_map(|v| {
+                    use base64::Engine;
+                    leak(base64::engine::general_purpose::STANDARD.encode(v))
+                }),
+            ])
+        )
+            .prop_map(|(mechanism, initial_response)| Command::Auth {
+                mechanism,
+                initial_response
+            }),
+        domain()
+            .prop_filter("no literal", |d| d[0] != b'[')
+            .prop_map(|node| Command::Etrn { node }),
+        (
+            "imap://[a-z]{1,8}/[!-~]{1,20}".prop_map(leak),
+            any::<bool>()
+        )
+            .prop_map(|(url, last)| Command::Burl { url, last }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn roundtrip(cmd in command()) {
+        let mut out = Vec::new();
+        cmd.write_to(&mut out).expect("valid command encodes");
+        let mut opts = CommandOptions::new();
+        opts.utf8_transaction = true;
+        opts.limits.path = 10_000;
+        opts.limits.command_line = 10_000;
+        let back = Command::parse(&out, &opts).expect("parses back");
+        prop_assert_eq!(back, cmd);
+        let owned = cmd.into_owned().expect("owned");
+        prop_assert_eq!(owned.command(), cmd);
+    }
+
+    #[test]
+    fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let opts = CommandOptions::new();
+        let _ = Command::parse(&bytes, &opts);
+        let _ = Command::parse_line(&bytes, &opts);
+    }
+
+    #[test]
+    fn never_panics_on_near_valid(
+        verb in prop_oneof![Just("MAIL FROM:"), Just("RCPT TO:"), Just("EHLO "), Just("AUTH "), Just("VRFY "), Just("BDAT ")],
+        tail in "[<>@\\[\\]:.\"\\\\ a-zA-Z0-9=+;,#\\x80-\\xff-]{0,60}",
+    ) {
+        let mut opts = CommandOptions::new();
+        opts.utf8_transaction = true;
+        let line = format!("{verb}{tail}\r\n");
+        if let Ok(cmd) = Command::parse(line.as_bytes(), &opts) {
+            // Whatever parses encodes and reads back equal.
+            let mut out = Vec::new();
+            if cmd.write_to(&mut out).is_ok() {
+                prop_assert_eq!(Command::parse(&out, &opts).ok(), Some(cmd));
+            }
+        }
+    }
+}
