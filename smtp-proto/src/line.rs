@@ -234,7 +234,7 @@ impl InputBuffer {
         } else {
             n.saturating_add(2)
         };
-        if min_total <= limit {
+        if n == 0 || min_total <= limit {
             return LineStatus::Pending;
         }
         self.start.set(self.buf.len());

@@ -1,0 +1,114 @@
+//! Property tests: the DATA decoder against an independent reference model,
+//! chunking invariance, encoder round trip, limits, no panics.
+mod data_common;
+use data_common::*;
+use proptest::prelude::*;
+use smtp_sansio::data::{DataEncoder, DataOutcome, decode_all, encode_all, inspect};
+use smtp_sansio::{Limits, LineEndingPolicy};
+
+fn policy() -> impl Strategy<Value = LineEndingPolicy> {
+    prop_oneof![
+        Just(LineEndingPolicy::Reject),
+        Just(LineEndingPolicy::Normalize)
+    ]
+}
+
+/// Bytes biased towards the ones that matter.
+fn wire() -> impl Strategy<Value = Vec<u8>> {
+    let byte = prop_oneof![
+        4 => Just(b'\r'),
+        4 => Just(b'\n'),
+        4 => Just(b'.'),
+        1 => Just(0u8),
+        3 => Just(b'a'),
+        1 => any::<u8>(),
+    ];
+    prop::collection::vec(byte, 0..64)
+}
+
+fn cuts(len: usize) -> impl Strategy<Value = Vec<usize>> {
+    prop::collection::vec(0..=len, 0..6).prop_map(|mut v| {
+        v.sort();
+        v
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn decoder_matches_reference(input in wire(), p in policy()) {
+        let r = run_whole(&input, p, &big());
+        prop_assert_eq!(summary(&r), reference(&input, p));
+    }
+
+    #[test]
+    fn decoder_chunking_invariant(
+        (input, cuts) in wire().prop_flat_map(|w| { let n = w.len(); (Just(w), cuts(n)) }),
+        p in policy(),
+        max in 0u64..80,
+        text in 0usize..12,
+        enforce in any::<bool>(),
+    ) {
+        let limits = Limits { message_size: max, text_line: text, enforce_text_line: enforce, ..Limits::RFC };
+        let whole = run_whole(&input, p, &limits);
+        prop_assert_eq!(run_cuts(&input, &cuts, p, &limits), whole.clone());
+        prop_assert_eq!(run_chunks(&input, 1, p, &limits), whole.clone());
+        prop_assert!(whole.delivered.len() as u64 <= max);
+    }
+
+    #[test]
+    fn size_limit_holds(input in wire(), max in 0u64..80) {
+        // Normalize: the only failure is the size.
+        let p = LineEndingPolicy::Normalize;
+        let limits = Limits { message_size: max, ..Limits::RFC };
+        let limited = run_whole(&input, p, &limits);
+        let free = run_whole(&input, p, &big());
+        prop_assert_eq!(limited.consumed, free.consumed);
+        if free.outcome.is_some() {
+            let too_big = free.delivered.len() as u64 > max;
+            prop_assert_eq!(limited.outcome == Some(DataOutcome::TooBig), too_big);
+            let n = free.delivered.len().min(max as usize);
+            prop_assert_eq!(&limited.delivered[..], &free.delivered[..n]);
+        }
+    }
+
+    #[test]
+    fn round_trip(body in prop_oneof![wire(), any::<Vec<u8>>()], cuts in cuts(64), p in policy()) {
+        let mut wire_form = Vec::new();
+        let res = encode_all(&body, LineEndingPolicy::Normalize, &mut wire_form);
+        prop_assert!(res.is_ok());
+        // Chunked encoding gives the same bytes.
+        let mut enc = DataEncoder::new(LineEndingPolicy::Normalize);
+        let mut chunked = Vec::new();
+        let mut prev = 0;
+        for c in cuts.iter().copied().chain([body.len()]) {
+            let c = c.clamp(prev, body.len());
+            enc.encode(&body[prev..c], &mut chunked).unwrap();
+            prev = c;
+        }
+        enc.finish(&mut chunked).unwrap();
+        prop_assert_eq!(&chunked, &wire_form);
+        // The strict decoder reads it back, terminator at the very end.
+        prop_assert!(!inspect(&wire_form[..wire_form.len() - 3]).bare_line_ending);
+        let (content, consumed) = decode_all(&wire_form, p, &big()).unwrap();
+        prop_assert_eq!(consumed, wire_form.len());
+        prop_assert_eq!(content.unwrap(), normalize(&body));
+    }
+
+    #[test]
+    fn reject_encoder_refuses_exactly_bare_endings(body in wire()) {
+        let mut out = Vec::new();
+        let res = encode_all(&body, LineEndingPolicy::Reject, &mut out);
+        prop_assert_eq!(res.is_err(), inspect(&body).bare_line_ending);
+        if res.is_ok() {
+            let (content, _) = decode_all(&out, LineEndingPolicy::Reject, &big()).unwrap();
+            prop_assert_eq!(content.unwrap(), normalize(&body));
+        }
+    }
+
+    #[test]
+    fn no_panic_on_anything(input in any::<Vec<u8>>(), p in policy(), n in 1usize..9) {
+        let _ = run_chunks(&input, n, p, &Limits { enforce_text_line: true, ..Limits::RFC });
+    }
+}
