@@ -23,10 +23,10 @@ pub mod error;
 pub mod ext;
 pub mod limits;
 pub mod line;
+pub mod mode;
 pub mod options;
 pub mod params;
 pub mod reply;
-pub mod mode;
 pub mod sasl;
 pub mod server;
 

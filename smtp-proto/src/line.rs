@@ -226,7 +226,12 @@ impl InputBuffer {
 
     /// No line ending among the buffered bytes (`trailing_cr`: except a CR
     /// as the very last byte). Reports `TooLong` when the line cannot fit.
-    fn unterminated(&self, limit: usize, policy: LineEndingPolicy, trailing_cr: bool) -> LineStatus {
+    fn unterminated(
+        &self,
+        limit: usize,
+        policy: LineEndingPolicy,
+        trailing_cr: bool,
+    ) -> LineStatus {
         let n = self.buf.len() - self.start.get();
         // Shortest total the line can still have, ending counted as CRLF.
         let min_total = if trailing_cr {

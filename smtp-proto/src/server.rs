@@ -405,8 +405,10 @@ fn ends_group(cmd: &Command<'_>) -> bool {
         Command::Auth {
             mechanism,
             initial_response,
-        } => !(initial_response.is_some()
-            && Mechanism::from_name(mechanism).is_some_and(Mechanism::one_step)),
+        } => {
+            !(initial_response.is_some()
+                && Mechanism::from_name(mechanism).is_some_and(Mechanism::one_step))
+        }
         _ => false,
     }
 }
@@ -882,9 +884,11 @@ impl Machine {
             ParseError::LineTooLong => (500, [5, 5, 2], "Line too long"),
             ParseError::BareLineEnding => (500, [5, 5, 2], "Bare CR or LF in command line"),
             ParseError::Nul => (500, [5, 5, 2], "NUL in command line"),
-            ParseError::UnsupportedParameter => {
-                (555, [5, 5, 4], "Parameter not recognized or not implemented")
-            }
+            ParseError::UnsupportedParameter => (
+                555,
+                [5, 5, 4],
+                "Parameter not recognized or not implemented",
+            ),
             ParseError::InvalidParameter
             | ParseError::DuplicateParameter
             | ParseError::NumberOverflow => (501, [5, 5, 4], "Invalid parameter"),
@@ -907,7 +911,11 @@ impl Machine {
     }
 
     fn sync_violation(&mut self) {
-        self.reply(554, [5, 5, 0], "Protocol violation: pipelining synchronization");
+        self.reply(
+            554,
+            [5, 5, 0],
+            "Protocol violation: pipelining synchronization",
+        );
         self.violation(Violation::PipeliningSync, true);
     }
 
@@ -938,7 +946,10 @@ impl Machine {
     }
 
     fn auth_offered(&self) -> bool {
-        self.cfg.mechanisms.iter().any(|&m| self.mechanism_offered(m))
+        self.cfg
+            .mechanisms
+            .iter()
+            .any(|&m| self.mechanism_offered(m))
     }
 
     /// The extensions in effect: what the EHLO reply advertises, or none
@@ -1216,11 +1227,7 @@ impl Machine {
         let failed = dec.outcome().filter(|o| *o != DataOutcome::Complete);
         if !last {
             if failed.is_none() {
-                self.reply_fmt(
-                    250,
-                    Some([2, 0, 0]),
-                    format_args!("{size} octets received"),
-                );
+                self.reply_fmt(250, Some([2, 0, 0]), format_args!("{size} octets received"));
             } else {
                 // Keep reading chunks; the failure is answered here and
                 // the transaction is refused at LAST as well.
@@ -1372,11 +1379,14 @@ impl Machine {
             return None;
         }
         if self.txn.mail {
-            self.error(503, [5, 5, 1], "AUTH not permitted during a mail transaction");
+            self.error(
+                503,
+                [5, 5, 1],
+                "AUTH not permitted during a mail transaction",
+            );
             return None;
         }
-        let Some(m) = Mechanism::from_name(mechanism).filter(|&m| self.mechanism_offered(m))
-        else {
+        let Some(m) = Mechanism::from_name(mechanism).filter(|&m| self.mechanism_offered(m)) else {
             self.error(504, [5, 5, 4], "Unrecognized authentication type");
             return None;
         };
@@ -1404,7 +1414,11 @@ impl Machine {
         };
         if !m.client_first() {
             // RFC 4954 4: an initial response to a server-first mechanism.
-            self.error(501, [5, 5, 2], "Initial response not allowed for this mechanism");
+            self.error(
+                501,
+                [5, 5, 2],
+                "Initial response not allowed for this mechanism",
+            );
             return None;
         }
         match sasl::decode_base64(ir) {
@@ -1510,10 +1524,8 @@ impl Machine {
                 } else {
                     self.reply_fmt(354, None, format_args!("End data with <CR><LF>.<CR><LF>"));
                     self.txn.content = Some(ContentKind::Data);
-                    self.reading = Reading::Data(DataDecoder::new(
-                        self.cfg.line_ending,
-                        &self.cfg.limits,
-                    ));
+                    self.reading =
+                        Reading::Data(DataDecoder::new(self.cfg.line_ending, &self.cfg.limits));
                     return Some(ServerEvent::MessageStart {
                         kind: ContentKind::Data,
                     });
@@ -1558,7 +1570,11 @@ impl Machine {
                 } else if !self.starttls_offered() {
                     self.error(502, [5, 5, 1], "STARTTLS not available");
                 } else if self.txn.mail {
-                    self.error(503, [5, 5, 1], "STARTTLS not permitted during a mail transaction");
+                    self.error(
+                        503,
+                        [5, 5, 1],
+                        "STARTTLS not permitted during a mail transaction",
+                    );
                 } else {
                     self.reply(220, [2, 0, 0], "Ready to start TLS");
                     // RFC 3207 4.2: forget everything learned so far.

@@ -185,10 +185,7 @@ fn check_units(
     }
     for (i, unit) in units.iter().enumerate() {
         let Some((line, pattern)) = expects.get(i) else {
-            return Err(format!(
-                "unexpected output {:?}",
-                transcript::escape(unit)
-            ));
+            return Err(format!("unexpected output {:?}", transcript::escape(unit)));
         };
         transcript::match_reply(pattern, unit).map_err(|e| format!("line {line}: {e}"))?;
     }
@@ -211,7 +208,9 @@ fn run_server(t: &Transcript) -> Result<(), String> {
     for (line, step) in &t.steps {
         match step {
             Step::ExpectReply(p) => expects.push((*line, p.clone())),
-            Step::ExpectCommand(_) => return Err(format!("line {line}: C: expectation on the server side")),
+            Step::ExpectCommand(_) => {
+                return Err(format!("line {line}: C: expectation on the server side"));
+            }
             Step::Input(bytes) => {
                 check_units(&out, &mut expects, after_eof)?;
                 if closed_expected {
@@ -223,7 +222,9 @@ fn run_server(t: &Transcript) -> Result<(), String> {
             Step::Tls => {
                 check_units(&out, &mut expects, after_eof)?;
                 if !server.tls_established() {
-                    return Err(format!("line {line}: TLS step but the server did not ask for TLS"));
+                    return Err(format!(
+                        "line {line}: TLS step but the server did not ask for TLS"
+                    ));
                 }
                 out = app.drive(&mut server)?;
             }
@@ -247,7 +248,10 @@ fn run_server(t: &Transcript) -> Result<(), String> {
     if closed_expected {
         let more = app.drive(&mut server)?;
         if !more.is_empty() {
-            return Err(format!("output after CLOSE: {:?}", transcript::escape(&more)));
+            return Err(format!(
+                "output after CLOSE: {:?}",
+                transcript::escape(&more)
+            ));
         }
     }
     Ok(())
