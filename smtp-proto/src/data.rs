@@ -648,6 +648,8 @@ impl DataEncoder {
             }
             self.line_start = true;
         }
+        let finder = memchr::memmem::Finder::new(b"\r\n.");
+        let mut slow_left = 0usize;
         // `copy` is the start of octets to copy verbatim.
         let mut copy = i;
         let mut pos = i;
@@ -662,6 +664,26 @@ impl DataEncoder {
                     self.line_start = false;
                 }
             }
+            // Fast path (as in the decoder): up to the next `CRLF .`, or a
+            // window, in bulk when it holds no bare CR or LF.
+            if slow_left == 0 && pos < chunk.len() {
+                let len = chunk.len();
+                let e = len.min(pos.saturating_add(FAST_WINDOW));
+                let hay = chunk.get(pos..len.min(e + 1)).unwrap_or(&[]);
+                let end = match finder.find(hay) {
+                    Some(h) => pos + h + 2,
+                    None if chunk.get(e - 1) == Some(&CR) => e - 1,
+                    None => e,
+                };
+                let region = chunk.get(pos..end).unwrap_or(&[]);
+                if end > pos && bare_free(region) {
+                    pos = end;
+                    self.line_start = region.last() == Some(&LF);
+                    continue;
+                }
+                slow_left = FAST_WINDOW;
+            }
+            let before = pos;
             let hay = chunk.get(pos..).unwrap_or(&[]);
             let Some(k) = memchr::memchr2(CR, LF, hay) else {
                 out.extend_from_slice(chunk.get(copy..).unwrap_or(&[]));
@@ -687,6 +709,7 @@ impl DataEncoder {
                     self.line_start = true;
                 }
             }
+            slow_left = slow_left.saturating_sub(pos - before);
             if pos >= chunk.len() {
                 out.extend_from_slice(chunk.get(copy..).unwrap_or(&[]));
                 return Ok(());
