@@ -187,6 +187,11 @@ pub struct DataDecoder {
     max_line: Option<u64>,
     /// Content octets of the current line delivered or scanned so far.
     line_len: u64,
+    /// Finds `CRLF .` (a dot line or the terminator) at memory speed.
+    finder: memchr::memmem::Finder<'static>,
+    /// Octets left to scan line by line after the fast path met a bare CR
+    /// or LF (keeps mixed content linear).
+    slow_left: usize,
 }
 
 impl DataDecoder {
@@ -204,6 +209,8 @@ impl DataDecoder {
                 .enforce_text_line
                 .then(|| limits.text_line.saturating_sub(2) as u64),
             line_len: 0,
+            finder: memchr::memmem::Finder::new(b"\r\n."),
+            slow_left: 0,
         }
     }
 
@@ -367,6 +374,59 @@ impl DataDecoder {
 
     /// Scans plain content from `start` in state `Mid`.
     fn scan(&mut self, input: &[u8], start: usize) -> (usize, Option<Piece>) {
+        if self.max_line.is_none() {
+            if self.slow_left == 0 {
+                if let Some(found) = self.fast(input, start) {
+                    return found;
+                }
+                self.slow_left = FAST_WINDOW;
+            }
+            let (next, piece) = self.scan_lines(input, start);
+            self.slow_left = self.slow_left.saturating_sub(next - start);
+            return (next, piece);
+        }
+        self.scan_lines(input, start)
+    }
+
+    /// The fast path: finds the next `CRLF .` with `memmem` within a
+    /// window and checks the octets before it for bare CR and LF in bulk.
+    /// `None` when the window holds a bare one (the caller then goes line by
+    /// line). Gives the same result as [`DataDecoder::scan_lines`].
+    fn fast(&mut self, input: &[u8], start: usize) -> Option<(usize, Option<Piece>)> {
+        let len = input.len();
+        let e = len.min(start.saturating_add(FAST_WINDOW));
+        let hay = input.get(start..len.min(e + 1))?;
+        if let Some(h) = self.finder.find(hay) {
+            let end = start + h + 2;
+            if !bare_free(input.get(start..end)?) {
+                return None;
+            }
+            self.st = St::Dot { real: true };
+            return Some((end + 1, Some(Piece::Input(start..end))));
+        }
+        let region = input.get(start..e)?;
+        let (end, next, st) = if region.last() == Some(&CR) {
+            if e == len {
+                (e - 1, e, St::Cr)
+            } else {
+                (e - 1, e - 1, St::Mid)
+            }
+        } else if e == len && region.ends_with(b"\r\n") {
+            (e, e, St::LineStart { real: true })
+        } else {
+            // A CRLF at `e` (window end) is not followed by a dot: `Mid`
+            // is equivalent to the line start there.
+            (e, e, St::Mid)
+        };
+        if !bare_free(input.get(start..end)?) {
+            return None;
+        }
+        self.st = st;
+        Some((next, Some(Piece::Input(start..end))))
+    }
+
+    /// Scans plain content from `start` in state `Mid`, line by line.
+    fn scan_lines(&mut self, input: &[u8], start: usize) -> (usize, Option<Piece>) {
         let len = input.len();
         let mut pos = start;
         // Start of the current line's octets within this call.
@@ -451,6 +511,41 @@ impl DataDecoder {
         // `max - before < part`, so the cut lies within `seg..end`.
         Some(seg + max.saturating_sub(before).min(part) as usize)
     }
+}
+
+/// Octets the fast path examines per call.
+const FAST_WINDOW: usize = 16 * 1024;
+
+/// Whether `r`, read in state `Mid` (the octet before it is not a pending
+/// CR), holds only CRLF line endings: no LF first, no CR last, and every LF
+/// right after a CR and every CR right before an LF. Branch-free per octet
+/// so that it vectorizes.
+fn bare_free(r: &[u8]) -> bool {
+    let (Some(&first), Some(&last)) = (r.first(), r.last()) else {
+        return true;
+    };
+    if first == LF || last == CR {
+        return false;
+    }
+    let (_, next) = r.split_first().unwrap_or((&0, &[]));
+    let (_, prev) = r.split_last().unwrap_or((&0, &[]));
+    const BLOCK: usize = 64;
+    let mut a = next.chunks_exact(BLOCK);
+    let mut b = prev.chunks_exact(BLOCK);
+    for (x, y) in (&mut a).zip(&mut b) {
+        let mut m = 0u8;
+        for (&n, &p) in x.iter().zip(y) {
+            m |= ((n == LF) ^ (p == CR)) as u8;
+        }
+        if m != 0 {
+            return false;
+        }
+    }
+    let mut m = 0u8;
+    for (&n, &p) in a.remainder().iter().zip(b.remainder()) {
+        m |= ((n == LF) ^ (p == CR)) as u8;
+    }
+    m == 0
 }
 
 /// Decodes DATA content held in one buffer (tests, tools): the content, or
@@ -553,6 +648,8 @@ impl DataEncoder {
             }
             self.line_start = true;
         }
+        let finder = memchr::memmem::Finder::new(b"\r\n.");
+        let mut slow_left = 0usize;
         // `copy` is the start of octets to copy verbatim.
         let mut copy = i;
         let mut pos = i;
@@ -567,6 +664,26 @@ impl DataEncoder {
                     self.line_start = false;
                 }
             }
+            // Fast path (as in the decoder): up to the next `CRLF .`, or a
+            // window, in bulk when it holds no bare CR or LF.
+            if slow_left == 0 && pos < chunk.len() {
+                let len = chunk.len();
+                let e = len.min(pos.saturating_add(FAST_WINDOW));
+                let hay = chunk.get(pos..len.min(e + 1)).unwrap_or(&[]);
+                let end = match finder.find(hay) {
+                    Some(h) => pos + h + 2,
+                    None if chunk.get(e - 1) == Some(&CR) => e - 1,
+                    None => e,
+                };
+                let region = chunk.get(pos..end).unwrap_or(&[]);
+                if end > pos && bare_free(region) {
+                    pos = end;
+                    self.line_start = region.last() == Some(&LF);
+                    continue;
+                }
+                slow_left = FAST_WINDOW;
+            }
+            let before = pos;
             let hay = chunk.get(pos..).unwrap_or(&[]);
             let Some(k) = memchr::memchr2(CR, LF, hay) else {
                 out.extend_from_slice(chunk.get(copy..).unwrap_or(&[]));
@@ -592,6 +709,7 @@ impl DataEncoder {
                     self.line_start = true;
                 }
             }
+            slow_left = slow_left.saturating_sub(pos - before);
             if pos >= chunk.len() {
                 out.extend_from_slice(chunk.get(copy..).unwrap_or(&[]));
                 return Ok(());

@@ -188,3 +188,40 @@ fn text_line_limit() {
         );
     }
 }
+
+/// Large inputs: events placed around the decoder's internal scan window
+/// boundaries (multiples of 16 KiB) give the reference result.
+#[test]
+fn large_inputs_around_window_boundaries() {
+    let events: [&[u8]; 6] = [b"\r\n.x", b"\r\n..", b"\n", b"\r", b"\r\n", b"\r\n.\n"];
+    for ev in events {
+        for shift in 0..8 {
+            let mut input = Vec::new();
+            while input.len() < 16384 - 6 + shift {
+                input.extend_from_slice(b"abcdefg\r\n");
+            }
+            input.truncate(16384 - 6 + shift);
+            input.extend_from_slice(ev);
+            while input.len() < 40000 {
+                input.extend_from_slice(b"hijklmn\r\n");
+            }
+            input.extend_from_slice(b"\r\n.\r\nQUIT\r\n");
+            for policy in POLICIES {
+                let want = reference(&input, policy);
+                assert!(want.is_some());
+                assert_eq!(
+                    summary(&run_whole(&input, policy, &big())),
+                    want,
+                    "{ev:?} {shift}"
+                );
+                for n in [1000, 8191, 16385] {
+                    assert_eq!(
+                        summary(&run_chunks(&input, n, policy, &big())),
+                        want,
+                        "{ev:?} {shift} {n}"
+                    );
+                }
+            }
+        }
+    }
+}
