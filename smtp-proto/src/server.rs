@@ -510,10 +510,7 @@ impl Server {
                 m.violation(Violation::EarlyTalker, true);
             }
             _ => {
-                if m.group_end_unsent
-                    && m.cfg.pipelining_sync
-                    && matches!(m.reading, Reading::Commands | Reading::Refused)
-                {
+                if m.group_end_unsent && m.cfg.pipelining_sync {
                     // Bytes behind a group-ending command whose reply has
                     // not gone out yet (RFC 2920 3.1).
                     m.sync_violation();
@@ -811,6 +808,18 @@ impl Server {
                             let line = input.get(r);
                             match Command::parse_line(line, &opts) {
                                 Ok(cmd) => {
+                                    if more && cmd == Command::StartTls {
+                                        // Bytes behind STARTTLS in the same input are
+                                        // never executed, whatever the pipelining
+                                        // policy (CVE-2011-0411 class).
+                                        m.reply(
+                                            554,
+                                            [5, 5, 0],
+                                            "Protocol violation: data after STARTTLS",
+                                        );
+                                        m.violation(Violation::StartTlsInjection, true);
+                                        continue;
+                                    }
                                     if more && m.cfg.pipelining_sync && ends_group(&cmd) {
                                         m.sync_violation();
                                         continue;
