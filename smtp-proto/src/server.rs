@@ -1486,6 +1486,12 @@ impl Machine {
                     self.error(503, [5, 5, 1], "Send HELO/EHLO first");
                 } else if self.txn.mail {
                     self.error(503, [5, 5, 1], "Nested MAIL command");
+                } else if !self.cfg.accept_unknown_parameters && params.unknown().next().is_some() {
+                    self.error(
+                        555,
+                        [5, 5, 4],
+                        "MAIL parameter not recognized or not implemented",
+                    );
                 } else if self.cfg.require_auth && !self.authenticated {
                     self.error(530, [5, 7, 0], "Authentication required");
                 } else if params
@@ -1511,6 +1517,12 @@ impl Machine {
             Command::Rcpt { to, params } => {
                 if !self.txn.mail {
                     self.error(503, [5, 5, 1], "Need MAIL before RCPT");
+                } else if !self.cfg.accept_unknown_parameters && params.unknown().next().is_some() {
+                    self.error(
+                        555,
+                        [5, 5, 4],
+                        "RCPT parameter not recognized or not implemented",
+                    );
                 } else if self.txn.recipients >= self.cfg.limits.recipients {
                     // RFC 5321 4.5.3.1.10: 452 for too many recipients.
                     self.reply(452, [4, 5, 3], "Too many recipients");
