@@ -2,7 +2,8 @@
 //! RFC 2920, RFC 3030, RFC 2033).
 //!
 //! Every rule that changes the machine's state lives in this file (the
-//! transition table is [`Server::on_command`] and the `step_*` functions).
+//! transition table is `Machine::on_command`, with the content and AUTH
+//! steps beside it).
 //!
 //! # Driving it
 //!
@@ -32,7 +33,7 @@
 //!   group-ending command before that command's reply went out is refused
 //!   with `554 5.5.0` and the connection is closed.
 //! * Smuggling: content ends only at `CRLF . CRLF`; bare LF and bare CR
-//!   follow [`LineEndingPolicy`] in commands and content alike.
+//!   follow [`crate::options::LineEndingPolicy`] in commands and content alike.
 //! * Bounded memory: every line has a limit and overlong lines are skipped
 //!   without being stored.
 //! * AUTH mechanisms that carry passwords are offered only under TLS unless

@@ -2,8 +2,8 @@
 //! "Command fields", "Canonical mailbox" and "Parameters".
 use crate::Outcome;
 use smtp_sansio::address::{ForwardPath, ReversePath};
-use smtp_sansio::params::{ByMode, MailAuth, MailParams, Param, RcptParams};
 use smtp_sansio::line::{InputBuffer, LineStatus};
+use smtp_sansio::params::{ByMode, MailAuth, MailParams, Param, RcptParams};
 use smtp_sansio::{Command, CommandOptions, LineEndingPolicy, LocalPart, Mailbox};
 
 /// Dissects one input: the bytes go through the server's incremental
