@@ -1613,7 +1613,7 @@ impl Machine {
             Command::Auth {
                 mechanism,
                 initial_response,
-            } => self.on_auth(mechanism, initial_response),
+            } => self.on_auth(mechanism, initial_response.map(|r| *r.expose())),
             Command::Etrn { node } => {
                 if self.cfg.extensions.contains(Extensions::ETRN) && self.hello.is_some() {
                     self.pending = Some(Pending::Etrn);
