@@ -31,7 +31,8 @@
 //!   are accepted (the parameters are then read as SP-separated tokens);
 //!   the legacy `AUTH=mech ...` line (sent before RFC 2554 was final, still
 //!   offered by Postfix and Exim for old clients) is read as
-//!   [`Capability::Other`] with the keyword `AUTH=mech`.
+//!   [`Capability::Other`] with the keyword `AUTH=mech`; `_` is accepted in
+//!   keywords (Exim 4.92 advertises `X_PIPE_CONNECT`).
 //! - Keywords are matched ASCII case-insensitively. The parameters of the
 //!   numeric extensions are strict: a SIZE or DELIVERBY value that is not
 //!   digits is [`ParseError::InvalidParameter`], one that does not fit a
@@ -455,8 +456,8 @@ impl<'a> RawCapability<'a> {
     }
 }
 
-/// `ehlo-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")`, or the legacy
-/// `AUTH=` form.
+/// `ehlo-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")`, plus `_`
+/// (Exim's `X_PIPE_CONNECT`), or the legacy `AUTH=` form.
 #[inline]
 fn check_keyword(k: &[u8]) -> Result<(), ParseError> {
     let err = |b: u8| {
@@ -472,7 +473,7 @@ fn check_keyword(k: &[u8]) -> Result<(), ParseError> {
         _ => {}
     }
     for (i, &b) in k.iter().enumerate() {
-        if !(b.is_ascii_alphanumeric() || b == b'-') {
+        if !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
             if b == b'=' && i == 4 && k[..4].eq_ignore_ascii_case(b"AUTH") {
                 // Legacy `AUTH=mech`: the rest must be ehlo-param octets.
                 return match k[5..].iter().find(|&&c| !(0x21..=0x7e).contains(&c)) {
