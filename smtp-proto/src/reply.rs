@@ -367,6 +367,64 @@ fn frame_at(rest: &[u8], p: usize) -> Frame {
     }
 }
 
+/// Octets allowed in reply text: HT, SP to `~`, and >= 0x80 (see the
+/// module docs).
+const fn text_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = i == 0x09 || (i >= 0x20 && i != 0x7f);
+        i += 1;
+    }
+    t
+}
+static TEXT: [bool; 256] = text_table();
+
+/// One pass over a well-formed line (code, separator, text, CRLF within
+/// the limit): frames and checks it at once. `None` for anything else
+/// (including incomplete input), which [`frame_line`] and [`check_line`]
+/// then judge; where this accepts, they give the same answer.
+#[inline]
+fn fast_line(
+    rest: &[u8],
+    limit: usize,
+    detect: bool,
+) -> Option<Result<(LineInfo, usize), ParseError>> {
+    let max_content = limit.saturating_sub(2);
+    let code = ReplyCode::from_digits([*rest.first()?, *rest.get(1)?, *rest.get(2)?])?;
+    let (last, n) = match *rest.get(3)? {
+        b'\r' => (true, 3),
+        sep @ (b' ' | b'-') => {
+            let window = rest.get(4..rest.len().min(max_content)).unwrap_or(&[]);
+            let len = window
+                .iter()
+                .position(|&b| !TEXT[b as usize])
+                .unwrap_or(window.len());
+            (sep == b' ', 4 + len)
+        }
+        _ => return None,
+    };
+    if n > max_content || rest.get(n) != Some(&b'\r') || rest.get(n + 1) != Some(&b'\n') {
+        return None;
+    }
+    let enhanced = if detect {
+        match line_enhanced_checked(code, rest.get(4..n).unwrap_or(&[])) {
+            Ok(e) => e,
+            Err(e) => return Some(Err(e)),
+        }
+    } else {
+        None
+    };
+    Some(Ok((
+        LineInfo {
+            code,
+            last,
+            enhanced,
+        },
+        n,
+    )))
+}
+
 /// What one reply line says.
 #[derive(Clone, Copy)]
 pub(crate) struct LineInfo {
@@ -506,12 +564,18 @@ impl<'a> Reply<'a> {
         let mut pos = 0;
         loop {
             let rest = &input[pos..];
-            let n = match frame_line(rest, limits.reply_line) {
-                Frame::Line(n) => n,
-                Frame::Incomplete => return Err(ParseError::Incomplete),
-                Frame::Error(e) => return Err(e),
+            let (info, n) = match fast_line(rest, limits.reply_line, detect) {
+                Some(Ok(x)) => x,
+                Some(Err(e)) => return Err(e),
+                None => {
+                    let n = match frame_line(rest, limits.reply_line) {
+                        Frame::Line(n) => n,
+                        Frame::Incomplete => return Err(ParseError::Incomplete),
+                        Frame::Error(e) => return Err(e),
+                    };
+                    (check_line(&rest[..n], detect)?, n)
+                }
             };
-            let info = check_line(&rest[..n], detect)?;
             let done = asm.push(&info, limits.reply_lines)?;
             pos += n + 2;
             if done {

@@ -277,3 +277,57 @@ proptest! {
         }
     }
 }
+
+fn ehloish() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(
+        prop::sample::select(vec![
+            &b"250-mx.example.com"[..],
+            &b"250 mx"[..],
+            &b"250-"[..],
+            &b"250 "[..],
+            &b"251-"[..],
+            &b"\r\n"[..],
+            &b"\r\n250-"[..],
+            &b"\r\n250 "[..],
+            &b"\n"[..],
+            &b"\x00"[..],
+            &b"\t"[..],
+            &b"\xc3\xa9"[..],
+            &b" "[..],
+            &b"SIZE"[..],
+            &b"size 100"[..],
+            &b" 18446744073709551616"[..],
+            &b"AUTH PLAIN LOGIN"[..],
+            &b"AUTH="[..],
+            &b"8BITMIME"[..],
+            &b"ENHANCEDSTATUSCODES"[..],
+            &b"PIPELINING"[..],
+            &b"DELIVERBY"[..],
+            &b"FUTURERELEASE 10 x"[..],
+            &b"LIMITS RCPTMAX=3"[..],
+            &b"X_Y"[..],
+            &b"-"[..],
+            &b"="[..],
+            &b"9"[..],
+        ]),
+        0..30,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+    /// The single-pass EHLO parser agrees with framing + `from_reply`.
+    #[test]
+    fn ehlo_fast_path_agrees(input in ehloish(), small in any::<bool>()) {
+        let limits = if small {
+            Limits { reply_line: 24, reply_lines: 4, ..Limits::RFC }
+        } else {
+            Limits::RFC
+        };
+        let slow = Reply::parse_plain(&input, &limits)
+            .and_then(|(r, n)| EhloReply::from_reply(r).map(|e| (e, n)));
+        prop_assert_eq!(EhloReply::parse(&input, &limits), slow);
+    }
+}
