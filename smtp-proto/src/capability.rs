@@ -43,6 +43,29 @@
 //! - The summary ([`EhloReply::extensions`], [`EhloReply::size`],
 //!   [`EhloReply::auth_mechanisms`]) is computed in the same pass; when a
 //!   keyword appears twice, the first line counts.
+//!
+//! # Example
+//!
+//! ```
+//! use smtp_sansio::{Capabilities, Capability, EhloReply, Extensions, Limits};
+//!
+//! let input = b"250-mx.example.com hi\r\n250-SIZE 1000\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n";
+//! let (ehlo, _) = EhloReply::parse(input, &Limits::RFC)?;
+//! assert_eq!(ehlo.domain(), b"mx.example.com");
+//! assert_eq!(ehlo.size(), Some(1000));
+//! assert!(ehlo.supports(Extensions::STARTTLS | Extensions::AUTH));
+//! assert!(ehlo.auth_mechanisms().contains(b"login"));
+//! assert_eq!(ehlo.capabilities().next(), Some(Capability::Size(Some(1000))));
+//!
+//! // Server side.
+//! let caps = Capabilities::new("mx.example.com", "hi")
+//!     .with(Capability::Size(Some(1000)))
+//!     .with(Capability::StartTls);
+//! let mut out = Vec::new();
+//! caps.write_to(&mut out).unwrap();
+//! assert_eq!(out, b"250-mx.example.com hi\r\n250-SIZE 1000\r\n250 STARTTLS\r\n");
+//! # Ok::<(), smtp_sansio::ParseError>(())
+//! ```
 
 use alloc::borrow::Cow;
 use alloc::string::String;

@@ -36,6 +36,35 @@
 //!   different code of the right class, or none, is accepted (the code of
 //!   each line is available through [`Reply::line_enhanced`]), because
 //!   the first line's code is what a client acts on.
+//!
+//! # Example
+//!
+//! ```
+//! use smtp_sansio::{EnhancedCode, Limits, OwnedReply, Reply, ReplyCode, ReplyReader};
+//!
+//! let input = b"550-5.1.1 No such user\r\n550 5.1.1 here\r\n";
+//! let (reply, used) = Reply::parse(input, &Limits::RFC)?;
+//! assert_eq!(used, input.len());
+//! assert_eq!(reply.code(), ReplyCode::MAILBOX_UNAVAILABLE);
+//! assert_eq!(reply.enhanced(), EnhancedCode::new(5, 1, 1));
+//! let texts: Vec<&[u8]> = reply.lines().map(|l| reply.text_without_enhanced(l)).collect();
+//! assert_eq!(texts, [&b"No such user"[..], b"here"]);
+//!
+//! // Incremental: any chunking gives the same replies.
+//! let mut reader = ReplyReader::new(Limits::RFC);
+//! for chunk in input.chunks(3) {
+//!     reader.receive(chunk);
+//! }
+//! assert_eq!(reader.next_reply().unwrap()?.as_bytes(), input);
+//!
+//! // Encoding: the enhanced code goes on every line (RFC 2034 3).
+//! let out = OwnedReply::new(ReplyCode::OK, EnhancedCode::new(2, 1, 0), "Sender ok")
+//!     .with_line("Really")
+//!     .to_bytes()
+//!     .unwrap();
+//! assert_eq!(out, b"250-2.1.0 Sender ok\r\n250 2.1.0 Really\r\n");
+//! # Ok::<(), smtp_sansio::ParseError>(())
+//! ```
 
 use alloc::borrow::Cow;
 use alloc::string::String;

@@ -331,3 +331,47 @@ proptest! {
         prop_assert_eq!(EhloReply::parse(&input, &limits), slow);
     }
 }
+
+/// Every result the reader gives, errors and recovery included.
+fn reader_all(
+    input: &[u8],
+    cuts: &[usize],
+    limits: &Limits,
+) -> (Vec<Result<Vec<u8>, ParseError>>, Vec<u8>) {
+    let mut r = ReplyReader::new(*limits);
+    let mut out = Vec::new();
+    let mut prev = 0;
+    for &c in cuts.iter().chain(std::iter::once(&input.len())) {
+        let c = c.clamp(prev, input.len());
+        r.receive(&input[prev..c]);
+        prev = c;
+        while let Some(x) = r.next_reply() {
+            out.push(x.map(|rep| rep.as_bytes().to_vec()));
+        }
+    }
+    (out, r.buffered().to_vec())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    /// Error recovery does not depend on how the input was cut.
+    #[test]
+    fn reader_recovery_split_invariant(
+        input in protocolish(),
+        cuts in prop::collection::vec(0usize..200, 0..8),
+        small in any::<bool>(),
+    ) {
+        let limits = if small {
+            Limits { reply_line: 12, reply_lines: 3, ..Limits::RFC }
+        } else {
+            Limits::RFC
+        };
+        let mut cuts = cuts;
+        cuts.sort();
+        let whole = reader_all(&input, &[], &limits);
+        let ones: Vec<usize> = (1..input.len()).collect();
+        prop_assert_eq!(&reader_all(&input, &cuts, &limits), &whole);
+        prop_assert_eq!(&reader_all(&input, &ones, &limits), &whole);
+    }
+}
