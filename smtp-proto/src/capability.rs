@@ -479,6 +479,11 @@ impl<'a> RawCapability<'a> {
     }
 }
 
+/// Whether an EHLO line is empty or only spaces.
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|&b| b == b' ')
+}
+
 /// `ehlo-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")`, plus `_`
 /// (Exim's `X_PIPE_CONNECT`), or the legacy `AUTH=` form.
 #[inline]
@@ -552,6 +557,12 @@ impl<'a> EhloReply<'a> {
         let mut size = None;
         let mut auth = AuthMechanisms::default();
         for line in lines {
+            if is_blank(line) {
+                // An empty ehlo-line (Postfix's smtp-sink ends its reply
+                // with `250 `): nothing is advertised by it; tolerated on
+                // receipt.
+                continue;
+            }
             let raw = RawCapability::split(line)?;
             let (cap, kw) = raw.parse_kw()?;
             if let Some(kw) = kw {
@@ -603,12 +614,16 @@ impl<'a> EhloReply<'a> {
 
     /// Each capability line, keyword and parameters as sent.
     pub fn raw_capabilities(&self) -> impl Iterator<Item = RawCapability<'a>> + 'a {
-        self.reply.lines().skip(1).map(|l| {
-            RawCapability::split(l).unwrap_or(RawCapability {
-                keyword: l,
-                params: &[],
+        self.reply
+            .lines()
+            .skip(1)
+            .filter(|l| !is_blank(l))
+            .map(|l| {
+                RawCapability::split(l).unwrap_or(RawCapability {
+                    keyword: l,
+                    params: &[],
+                })
             })
-        })
     }
 
     /// Each capability, typed, in the order sent.

@@ -51,7 +51,7 @@ use crate::error::ParseError;
 use crate::ext::Extensions;
 use crate::line::{InputBuffer, LineStatus};
 use crate::mode::{PortMode, ServerConfig};
-use crate::options::CommandOptions;
+use crate::options::{CommandOptions, LineEndingPolicy};
 use crate::params::{Body, MailParams, RcptParams};
 use crate::reply::OwnedReply;
 use crate::sasl::{self, Credentials, Mechanism, Secret};
@@ -289,8 +289,8 @@ enum Reading {
     Commands,
     /// After a 554 greeting: only QUIT (RFC 5321 3.1).
     Refused,
-    /// DATA content.
-    Data(DataDecoder),
+    /// DATA content (decoded by `Machine::data`).
+    Data,
     /// A BDAT chunk.
     Bdat { last: bool },
     /// A BDAT chunk that was refused and is read and discarded (RFC 3030 2).
@@ -360,6 +360,9 @@ struct Machine {
     /// A user name read by LOGIN, waiting for its password.
     login_user: Option<String>,
     txn: Transaction,
+    /// The DATA decoder of the message in progress (kept out of `Reading`,
+    /// whose other states are small).
+    data: DataDecoder,
     bdat: Option<BdatDecoder>,
     errors: usize,
     auth_failures: usize,
@@ -432,6 +435,7 @@ impl Server {
                 authenticated: false,
                 login_user: None,
                 txn: Transaction::default(),
+                data: DataDecoder::new(LineEndingPolicy::Reject, &crate::limits::Limits::RFC),
                 bdat: None,
                 errors: 0,
                 auth_failures: 0,
@@ -689,12 +693,12 @@ impl Server {
                     return Some(ServerEvent::Connected);
                 }
                 Reading::AwaitTls => return None,
-                Reading::Data(dec) => {
+                Reading::Data => {
                     let avail = input.peek();
-                    let step = dec.decode(avail);
+                    let step = m.data.decode(avail);
                     if step.done {
-                        let outcome = dec.outcome();
-                        let size = dec.size();
+                        let outcome = m.data.outcome();
+                        let size = m.data.size();
                         m.reading = Reading::DataEnd(outcome, size);
                     }
                     m.deferred_consume = step.consumed;
@@ -1546,8 +1550,8 @@ impl Machine {
                 } else {
                     self.reply_fmt(354, None, format_args!("End data with <CR><LF>.<CR><LF>"));
                     self.txn.content = Some(ContentKind::Data);
-                    self.reading =
-                        Reading::Data(DataDecoder::new(self.cfg.line_ending, &self.cfg.limits));
+                    self.data = DataDecoder::new(self.cfg.line_ending, &self.cfg.limits);
+                    self.reading = Reading::Data;
                     return Some(ServerEvent::MessageStart {
                         kind: ContentKind::Data,
                     });

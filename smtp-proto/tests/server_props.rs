@@ -154,22 +154,18 @@ impl Driver {
                 ServerEvent::MessageStart { .. } | ServerEvent::MessageAborted(_) => {
                     self.current.clear()
                 }
-                ServerEvent::Mail { .. } => {
-                    if self.require_auth {
-                        assert!(
-                            self.server_authenticated(),
-                            "MAIL reported before AUTH where AUTH is required"
-                        );
-                    }
+                ServerEvent::Mail { .. } if self.require_auth => {
+                    assert!(
+                        self.server_authenticated(),
+                        "MAIL reported before AUTH where AUTH is required"
+                    );
                 }
                 ServerEvent::Auth(AuthRequest::Credentials {
                     credentials: Credentials::Password { password, .. },
                     ..
-                }) => {
-                    if password.expose() != "secret" {
-                        accept = false;
-                        refuse = Some(reply(535, (5, 7, 8), "no"));
-                    }
+                }) if password.expose() != "secret" => {
+                    accept = false;
+                    refuse = Some(reply(535, (5, 7, 8), "no"));
                 }
                 ServerEvent::Auth(AuthRequest::Step { .. }) => {
                     accept = false;

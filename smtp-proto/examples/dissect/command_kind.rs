@@ -111,7 +111,7 @@ fn fields(cmd: &Command<'_>) -> Vec<Vec<u8>> {
             f.push(kv("mechanism", &mechanism.to_ascii_uppercase()));
             if let Some(r) = initial_response {
                 // `=` stands for an empty initial response (RFC 4954 4).
-                let r: &[u8] = *r.expose();
+                let r: &[u8] = r.expose();
                 let r: &[u8] = if r == b"=" { b"" } else { r };
                 f.push(kv("initial_response", r));
             }
