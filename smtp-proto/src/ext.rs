@@ -127,7 +127,10 @@ impl Extensions {
 
     /// The EHLO keyword of a single extension.
     pub fn keyword(self) -> Option<&'static str> {
-        Self::NAMES.iter().find(|(e, _)| *e == self).map(|(_, n)| *n)
+        Self::NAMES
+            .iter()
+            .find(|(e, _)| *e == self)
+            .map(|(_, n)| *n)
     }
 
     /// Iterates over the single extensions in the set, in bit order.
