@@ -110,6 +110,15 @@ impl DataStep {
 
 /// How received content ended. A server answers (RFC 5321 4.2.2, RFC 3463):
 /// see [`DataOutcome::reply_code`].
+///
+/// When more than one failure applies, the outcome is the one that occurs
+/// first in the content stream (the content as delivered without limits, a
+/// bare line ending standing for the CRLF it would be normalized to): the
+/// size limit at octet `message_size`, the text-line limit at the first
+/// octet of a line past it, a bare line ending where it occurs. On a tie:
+/// `BareLineEnding`, then `LineTooLong`, then `TooBig`. Delivery stops at
+/// that point, so the outcome, like the delivered content, is the same for
+/// every chunking of the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DataOutcome {
@@ -122,7 +131,8 @@ pub enum DataOutcome {
     /// 4.5.3.1.10); exactly `message_size` octets were delivered.
     TooBig,
     /// A text line longer than `Limits::text_line` while
-    /// `Limits::enforce_text_line` is set (RFC 5321 4.5.3.1.6).
+    /// `Limits::enforce_text_line` is set (RFC 5321 4.5.3.1.6); delivery
+    /// stopped after the octets of that line within the limit.
     LineTooLong,
 }
 
@@ -179,7 +189,9 @@ enum St {
 pub struct DataDecoder {
     st: St,
     policy: LineEndingPolicy,
-    /// First violation: pieces stop from then on.
+    /// First violation in the content stream (see [`DataOutcome`]): pieces
+    /// stop from then on. The detectors meet violations in stream order,
+    /// save the one case `admit` handles.
     failed: Option<DataOutcome>,
     max_size: u64,
     size: u64,
@@ -264,7 +276,8 @@ impl DataDecoder {
         }
     }
 
-    /// Applies the size limit to a piece about to be delivered.
+    /// Applies the size limit to a piece about to be delivered, found by a
+    /// step that began with no failure.
     fn admit(&mut self, piece: Piece) -> Option<Piece> {
         let len = piece.len() as u64;
         if len == 0 {
@@ -275,7 +288,11 @@ impl DataDecoder {
             self.size += len;
             return Some(piece);
         }
-        self.fail(DataOutcome::TooBig);
+        // The size limit trips at content octet `max_size`, inside this
+        // piece. The only failure this same step can have found is the
+        // text-line limit at the piece's end (`over_line` cuts there), which
+        // lies later: the size limit comes first (see `DataOutcome`).
+        self.failed = Some(DataOutcome::TooBig);
         self.size += room;
         // `room < len <= usize::MAX`, so the cast is exact.
         let room = room as usize;
@@ -298,8 +315,7 @@ impl DataDecoder {
             }
             LineEndingPolicy::Normalize => {
                 if dot {
-                    self.dot_line();
-                    Some(Piece::Static(b".\r\n"))
+                    self.dot_line()
                 } else {
                     Some(Piece::Static(b"\r\n"))
                 }
@@ -307,12 +323,16 @@ impl DataDecoder {
         }
     }
 
-    /// A line holding a single dot is delivered (not a terminator).
-    fn dot_line(&mut self) {
+    /// A line holding a single dot is delivered (not a terminator). Returns
+    /// its piece; none when the dot is over the text-line limit (delivery
+    /// stops before it, as for any line).
+    fn dot_line(&mut self) -> Option<Piece> {
+        self.line_len = 0;
         if self.max_line.is_some_and(|m| m < 1) {
             self.fail(DataOutcome::LineTooLong);
+            return None;
         }
-        self.line_len = 0;
+        Some(Piece::Static(b".\r\n"))
     }
 
     /// One step from `input[i]` (`i < input.len()`): the new position and
@@ -351,8 +371,7 @@ impl DataDecoder {
                         (i + 1, None)
                     } else {
                         self.st = St::LineStart { real: true };
-                        self.dot_line();
-                        (i + 1, Some(Piece::Static(b".\r\n")))
+                        (i + 1, self.dot_line())
                     }
                 } else {
                     // `.` then a bare CR: never a terminator.
@@ -829,7 +848,9 @@ pub fn is_8bit(body: &[u8]) -> bool {
 ///
 /// Octets are counted with `u64`; past `Limits::message_size` they are
 /// still counted and consumed but no longer delivered, and the outcome is
-/// [`DataOutcome::TooBig`].
+/// [`DataOutcome::TooBig`]. With a bare line ending as well, the earlier in
+/// the content wins, `BareLineEnding` on a tie (as for [`DataOutcome`]),
+/// whatever the chunking.
 #[derive(Debug, Clone)]
 pub struct BdatDecoder {
     policy: Option<LineEndingPolicy>,
