@@ -92,6 +92,9 @@ pub struct ServerConfig {
     /// application (through `MailParams::unknown`) instead of refusing them
     /// with 555 5.5.4 (RFC 5321 4.1.1.11). Off by default.
     pub accept_unknown_parameters: bool,
+    /// Replacements for the machine's own replies (see
+    /// [`crate::server::ReplyKind`] for each default). Empty by default.
+    pub replies: Vec<(crate::server::ReplyKind, crate::reply::OwnedReply)>,
     /// Errors (4xx/5xx replies to bad commands) before the server answers
     /// 421 4.7.0 and closes.
     pub max_errors: usize,
@@ -137,6 +140,7 @@ impl ServerConfig {
             pipelining_sync: true,
             early_talker: false,
             accept_unknown_parameters: false,
+            replies: Vec::new(),
             max_errors: 20,
             max_auth_failures: 3,
         }

@@ -253,6 +253,253 @@ impl ServerEvent<'_> {
     }
 }
 
+/// Every reply the server machine writes by itself, each with a default
+/// (code, enhanced status code per RFC 3463, text) that
+/// [`ServerConfig::replies`] can override. An override changes what goes
+/// on the wire, not the machine's state: keep the code's class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReplyKind {
+    /// Input arrived before the greeting (early talker). Default: `554 5.5.0 Protocol violation: input before greeting`.
+    EarlyTalker,
+    /// The RFC 5321 4.5.3.2 timeout passed. Default: `421 4.4.2 Timeout, closing connection`.
+    Timeout,
+    /// A SASL response line over `Limits::auth_line` (RFC 4954 4). Default: `500 5.5.6 Authentication exchange line is too long`.
+    AuthLineTooLong,
+    /// A bare CR or LF in a SASL response line. Default: `501 5.5.2 Bare CR or LF in authentication exchange`.
+    AuthBareLineEnding,
+    /// A command line over its limit (RFC 5321 4.5.3.1.4). Default: `500 5.5.2 Line too long`.
+    LineTooLong,
+    /// A bare CR or LF in a command line (RFC 5321 2.3.8). Default: `500 5.5.2 Bare CR or LF in command line`.
+    BareLineEnding,
+    /// Bytes followed STARTTLS in the same input (CVE-2011-0411 class). Default: `554 5.5.0 Protocol violation: data after STARTTLS`.
+    StartTlsInjection,
+    /// A command other than QUIT after a refused greeting (RFC 5321 3.1). Default: `503 5.5.1 Bad sequence of commands`.
+    BadSequence,
+    /// `ServerConfig::max_errors` was reached. Default: `421 4.7.0 Too many errors, closing connection`.
+    TooManyErrors,
+    /// An unknown verb (RFC 5321 4.2.4). Default: `500 5.5.1 Command unrecognized`.
+    UnknownCommand,
+    /// A NUL octet in a command line. Default: `500 5.5.2 NUL in command line`.
+    NulInCommand,
+    /// A parameter not recognized or of an extension not in effect (RFC 5321 4.1.1.11). Default: `555 5.5.4 Parameter not recognized or not implemented`.
+    UnsupportedParameter,
+    /// A malformed, duplicated or overflowing parameter value. Default: `501 5.5.4 Invalid parameter`.
+    InvalidParameter,
+    /// A local part, domain or path over its limit (RFC 5321 4.5.3.1). Default: `501 5.1.3 Address too long`.
+    AddressTooLong,
+    /// Non-ASCII without SMTPUTF8 (RFC 6531 3.7.4.1). Default: `553 5.6.7 Non-ASCII address not permitted`.
+    NonAsciiAddress,
+    /// A command that does not match its grammar (RFC 5321 4.2.4). Default: `501 5.5.2 Syntax error`.
+    SyntaxError,
+    /// A command behind a group-ending command before its reply went out (RFC 2920 3.1). Default: `554 5.5.0 Protocol violation: pipelining synchronization`.
+    PipeliningSync,
+    /// MAIL accepted. Default: `250 2.1.0 Sender OK`.
+    SenderOk,
+    /// RCPT accepted. Default: `250 2.1.5 Recipient OK`.
+    RecipientOk,
+    /// The message was accepted (once per recipient in LMTP). Default: `250 2.0.0 Message accepted`.
+    MessageAccepted,
+    /// AUTH succeeded (RFC 4954 6). Default: `235 2.7.0 Authentication successful`.
+    AuthSucceeded,
+    /// AUTH failed (RFC 4954 6). Default: `535 5.7.8 Authentication credentials invalid`.
+    AuthFailed,
+    /// The default answer to VRFY and EXPN (RFC 5321 3.5.3). Default: `252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery`.
+    CannotVerify,
+    /// ETRN accepted (RFC 1985). Default: `250 2.0.0 Queuing started`.
+    EtrnStarted,
+    /// `ServerConfig::max_auth_failures` was reached. Default: `421 4.7.0 Too many authentication failures`.
+    TooManyAuthFailures,
+    /// SIZE or the content over `Limits::message_size` (RFC 1870 6). Default: `552 5.3.4 Message size exceeds fixed maximum message size`.
+    MessageTooBig,
+    /// A content line over `Limits::text_line` when enforced. Default: `550 5.6.0 Line too long in message content`.
+    ContentLineTooLong,
+    /// Bare CR or LF in content under the `Reject` policy (SMTP smuggling). Default: `550 5.6.0 Message content refused: bare CR or LF`.
+    ContentBareLineEnding,
+    /// Further BDAT chunks of a message already refused. Default: `554 5.5.0 Message already refused`.
+    MessageAlreadyRefused,
+    /// The client sent `*` (RFC 4954 4). Default: `501 5.7.0 Authentication cancelled`.
+    AuthCancelled,
+    /// A SASL payload that is not base64 (RFC 4954 4). Default: `501 5.5.2 Invalid base64 data`.
+    InvalidBase64,
+    /// A LOGIN user name or password that is not UTF-8. Default: `501 5.5.2 Malformed authentication data`.
+    AuthMalformed,
+    /// A command refused until TLS (RFC 3207 4). Default: `530 5.7.0 Must issue a STARTTLS command first`.
+    TlsRequired,
+    /// AUTH when no mechanism is offered. Default: `503 5.5.1 AUTH not available`.
+    AuthNotAvailable,
+    /// MAIL or AUTH before EHLO/HELO. Default: `503 5.5.1 Send EHLO or HELO first`.
+    HelloFirst,
+    /// A second AUTH (RFC 4954 4). Default: `503 5.5.1 Already authenticated`.
+    AlreadyAuthenticated,
+    /// AUTH after MAIL (RFC 4954 4). Default: `503 5.5.1 AUTH not permitted during a mail transaction`.
+    AuthInTransaction,
+    /// A mechanism not offered (RFC 4954 4). Default: `504 5.5.4 Unrecognized authentication type`.
+    UnknownMechanism,
+    /// An initial response to a server-first mechanism (RFC 4954 4). Default: `501 5.5.2 Initial response not allowed for this mechanism`.
+    InitialResponseNotAllowed,
+    /// QUIT (RFC 5321 4.1.1.10). Default: `221 2.0.0 Bye`.
+    Bye,
+    /// EHLO or HELO on an LMTP server. Default: `500 5.5.1 Use LHLO (RFC 2033)`.
+    UseLhlo,
+    /// MAIL inside a transaction. Default: `503 5.5.1 Nested MAIL command`.
+    NestedMail,
+    /// MAIL before AUTH where required (RFC 4954 6). Default: `530 5.7.0 Authentication required`.
+    AuthRequired,
+    /// MAIL with REQUIRETLS without TLS (RFC 8689 4). Default: `530 5.7.10 REQUIRETLS needs TLS`.
+    RequireTlsNeedsTls,
+    /// RCPT, DATA or BDAT before MAIL. Default: `503 5.5.1 Need MAIL command`.
+    NeedMail,
+    /// More RCPTs than `Limits::recipients` (RFC 5321 4.5.3.1.10). Default: `452 4.5.3 Too many recipients`.
+    TooManyRecipients,
+    /// DATA or BDAT without an accepted RCPT (RFC 5321 3.3). Default: `554 5.5.1 No valid recipients`.
+    NoValidRecipients,
+    /// DATA after BODY=BINARYMIME (RFC 3030 3). Default: `503 5.5.1 BINARYMIME requires BDAT`.
+    BinaryMimeNeedsBdat,
+    /// DATA in a BDAT transaction (RFC 3030 2). Default: `503 5.5.1 DATA not permitted after BDAT`.
+    DataAfterBdat,
+    /// BDAT in a DATA transaction (RFC 3030 2). Default: `503 5.5.1 BDAT not permitted after DATA`.
+    BdatAfterData,
+    /// DATA accepted (RFC 5321 4.1.1.4). Default: `354 End data with <CR><LF>.<CR><LF>`.
+    StartData,
+    /// RSET (RFC 5321 4.1.1.5). Default: `250 2.0.0 Reset OK`.
+    ResetOk,
+    /// NOOP (RFC 5321 4.1.1.9). Default: `250 2.0.0 OK`.
+    NoopOk,
+    /// HELP (RFC 5321 4.1.1.8). Default: `214 2.0.0 See RFC 5321`.
+    Help,
+    /// STARTTLS under TLS (RFC 3207 4.2). Default: `503 5.5.1 TLS already active`.
+    TlsAlreadyActive,
+    /// STARTTLS, ETRN, BURL or BDAT where not offered. Default: `502 5.5.1 Command not implemented`.
+    NotImplemented,
+    /// STARTTLS after MAIL. Default: `503 5.5.1 STARTTLS not permitted during a mail transaction`.
+    StartTlsInTransaction,
+    /// STARTTLS accepted (RFC 3207 4). Default: `220 2.0.0 Ready to start TLS`.
+    ReadyToStartTls,
+}
+
+impl ReplyKind {
+    /// The default reply: code, enhanced status code, text.
+    pub const fn default_reply(self) -> (u16, Option<[u16; 3]>, &'static str) {
+        match self {
+            ReplyKind::EarlyTalker => (
+                554,
+                Some([5, 5, 0]),
+                "Protocol violation: input before greeting",
+            ),
+            ReplyKind::Timeout => (421, Some([4, 4, 2]), "Timeout, closing connection"),
+            ReplyKind::AuthLineTooLong => (
+                500,
+                Some([5, 5, 6]),
+                "Authentication exchange line is too long",
+            ),
+            ReplyKind::AuthBareLineEnding => (
+                501,
+                Some([5, 5, 2]),
+                "Bare CR or LF in authentication exchange",
+            ),
+            ReplyKind::LineTooLong => (500, Some([5, 5, 2]), "Line too long"),
+            ReplyKind::BareLineEnding => (500, Some([5, 5, 2]), "Bare CR or LF in command line"),
+            ReplyKind::StartTlsInjection => (
+                554,
+                Some([5, 5, 0]),
+                "Protocol violation: data after STARTTLS",
+            ),
+            ReplyKind::BadSequence => (503, Some([5, 5, 1]), "Bad sequence of commands"),
+            ReplyKind::TooManyErrors => {
+                (421, Some([4, 7, 0]), "Too many errors, closing connection")
+            }
+            ReplyKind::UnknownCommand => (500, Some([5, 5, 1]), "Command unrecognized"),
+            ReplyKind::NulInCommand => (500, Some([5, 5, 2]), "NUL in command line"),
+            ReplyKind::UnsupportedParameter => (
+                555,
+                Some([5, 5, 4]),
+                "Parameter not recognized or not implemented",
+            ),
+            ReplyKind::InvalidParameter => (501, Some([5, 5, 4]), "Invalid parameter"),
+            ReplyKind::AddressTooLong => (501, Some([5, 1, 3]), "Address too long"),
+            ReplyKind::NonAsciiAddress => (553, Some([5, 6, 7]), "Non-ASCII address not permitted"),
+            ReplyKind::SyntaxError => (501, Some([5, 5, 2]), "Syntax error"),
+            ReplyKind::PipeliningSync => (
+                554,
+                Some([5, 5, 0]),
+                "Protocol violation: pipelining synchronization",
+            ),
+            ReplyKind::SenderOk => (250, Some([2, 1, 0]), "Sender OK"),
+            ReplyKind::RecipientOk => (250, Some([2, 1, 5]), "Recipient OK"),
+            ReplyKind::MessageAccepted => (250, Some([2, 0, 0]), "Message accepted"),
+            ReplyKind::AuthSucceeded => (235, Some([2, 7, 0]), "Authentication successful"),
+            ReplyKind::AuthFailed => (535, Some([5, 7, 8]), "Authentication credentials invalid"),
+            ReplyKind::CannotVerify => (
+                252,
+                Some([2, 5, 0]),
+                "Cannot VRFY user, but will accept message and attempt delivery",
+            ),
+            ReplyKind::EtrnStarted => (250, Some([2, 0, 0]), "Queuing started"),
+            ReplyKind::TooManyAuthFailures => {
+                (421, Some([4, 7, 0]), "Too many authentication failures")
+            }
+            ReplyKind::MessageTooBig => (
+                552,
+                Some([5, 3, 4]),
+                "Message size exceeds fixed maximum message size",
+            ),
+            ReplyKind::ContentLineTooLong => {
+                (550, Some([5, 6, 0]), "Line too long in message content")
+            }
+            ReplyKind::ContentBareLineEnding => (
+                550,
+                Some([5, 6, 0]),
+                "Message content refused: bare CR or LF",
+            ),
+            ReplyKind::MessageAlreadyRefused => (554, Some([5, 5, 0]), "Message already refused"),
+            ReplyKind::AuthCancelled => (501, Some([5, 7, 0]), "Authentication cancelled"),
+            ReplyKind::InvalidBase64 => (501, Some([5, 5, 2]), "Invalid base64 data"),
+            ReplyKind::AuthMalformed => (501, Some([5, 5, 2]), "Malformed authentication data"),
+            ReplyKind::TlsRequired => (530, Some([5, 7, 0]), "Must issue a STARTTLS command first"),
+            ReplyKind::AuthNotAvailable => (503, Some([5, 5, 1]), "AUTH not available"),
+            ReplyKind::HelloFirst => (503, Some([5, 5, 1]), "Send EHLO or HELO first"),
+            ReplyKind::AlreadyAuthenticated => (503, Some([5, 5, 1]), "Already authenticated"),
+            ReplyKind::AuthInTransaction => (
+                503,
+                Some([5, 5, 1]),
+                "AUTH not permitted during a mail transaction",
+            ),
+            ReplyKind::UnknownMechanism => {
+                (504, Some([5, 5, 4]), "Unrecognized authentication type")
+            }
+            ReplyKind::InitialResponseNotAllowed => (
+                501,
+                Some([5, 5, 2]),
+                "Initial response not allowed for this mechanism",
+            ),
+            ReplyKind::Bye => (221, Some([2, 0, 0]), "Bye"),
+            ReplyKind::UseLhlo => (500, Some([5, 5, 1]), "Use LHLO (RFC 2033)"),
+            ReplyKind::NestedMail => (503, Some([5, 5, 1]), "Nested MAIL command"),
+            ReplyKind::AuthRequired => (530, Some([5, 7, 0]), "Authentication required"),
+            ReplyKind::RequireTlsNeedsTls => (530, Some([5, 7, 10]), "REQUIRETLS needs TLS"),
+            ReplyKind::NeedMail => (503, Some([5, 5, 1]), "Need MAIL command"),
+            ReplyKind::TooManyRecipients => (452, Some([4, 5, 3]), "Too many recipients"),
+            ReplyKind::NoValidRecipients => (554, Some([5, 5, 1]), "No valid recipients"),
+            ReplyKind::BinaryMimeNeedsBdat => (503, Some([5, 5, 1]), "BINARYMIME requires BDAT"),
+            ReplyKind::DataAfterBdat => (503, Some([5, 5, 1]), "DATA not permitted after BDAT"),
+            ReplyKind::BdatAfterData => (503, Some([5, 5, 1]), "BDAT not permitted after DATA"),
+            ReplyKind::StartData => (354, None, "End data with <CR><LF>.<CR><LF>"),
+            ReplyKind::ResetOk => (250, Some([2, 0, 0]), "Reset OK"),
+            ReplyKind::NoopOk => (250, Some([2, 0, 0]), "OK"),
+            ReplyKind::Help => (214, Some([2, 0, 0]), "See RFC 5321"),
+            ReplyKind::TlsAlreadyActive => (503, Some([5, 5, 1]), "TLS already active"),
+            ReplyKind::NotImplemented => (502, Some([5, 5, 1]), "Command not implemented"),
+            ReplyKind::StartTlsInTransaction => (
+                503,
+                Some([5, 5, 1]),
+                "STARTTLS not permitted during a mail transaction",
+            ),
+            ReplyKind::ReadyToStartTls => (220, Some([2, 0, 0]), "Ready to start TLS"),
+        }
+    }
+}
+
 /// A decision method was called when the machine was not waiting for that
 /// decision; the value passed in is handed back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -318,9 +565,6 @@ enum AuthStage {
     LoginPassword,
     /// An application-run mechanism.
     Step(Mechanism),
-    /// A bearer-token failure was sent as a 334 challenge; any response
-    /// gets the final 535 (RFC 7628 3.2.3).
-    BearerFailure,
 }
 
 #[derive(Debug, Default)]
@@ -511,7 +755,7 @@ impl Server {
                 m.violation(Violation::StartTlsInjection, true);
             }
             Reading::Greeting if m.cfg.early_talker => {
-                m.reply(554, [5, 5, 0], "Protocol violation: input before greeting");
+                m.say(ReplyKind::EarlyTalker);
                 m.violation(Violation::EarlyTalker, true);
             }
             _ => {
@@ -574,7 +818,7 @@ impl Server {
         if self.is_closed() {
             return;
         }
-        self.m.reply(421, [4, 4, 2], "Timeout, closing connection");
+        self.m.say(ReplyKind::Timeout);
         if self.m.txn.content.is_some() {
             self.m
                 .info
@@ -776,13 +1020,13 @@ impl Server {
                     match input.next_line_shared(m.cfg.limits.auth_line, m.cfg.line_ending) {
                         LineStatus::Pending => return None,
                         LineStatus::TooLong => {
-                            m.error(500, [5, 5, 6], "Authentication exchange line is too long");
+                            m.fail(ReplyKind::AuthLineTooLong);
                             m.reading = Reading::Commands;
                         }
                         LineStatus::BareLineEnding(_) => {
                             m.info
                                 .push_back(ServerEvent::Violation(Violation::BareLineEnding));
-                            m.error(501, [5, 5, 2], "Bare CR or LF in authentication exchange");
+                            m.fail(ReplyKind::AuthBareLineEnding);
                             m.reading = Reading::Commands;
                         }
                         LineStatus::Line(r) => {
@@ -800,12 +1044,12 @@ impl Server {
                         LineStatus::TooLong => {
                             m.info
                                 .push_back(ServerEvent::Violation(Violation::LineTooLong));
-                            m.error(500, [5, 5, 2], "Line too long");
+                            m.fail(ReplyKind::LineTooLong);
                         }
                         LineStatus::BareLineEnding(_) => {
                             m.info
                                 .push_back(ServerEvent::Violation(Violation::BareLineEnding));
-                            m.error(500, [5, 5, 2], "Bare CR or LF in command line");
+                            m.fail(ReplyKind::BareLineEnding);
                         }
                         LineStatus::Line(r) => {
                             let more = !input.is_empty();
@@ -817,11 +1061,7 @@ impl Server {
                                         // Bytes behind STARTTLS in the same input are
                                         // never executed, whatever the pipelining
                                         // policy (CVE-2011-0411 class).
-                                        m.reply(
-                                            554,
-                                            [5, 5, 0],
-                                            "Protocol violation: data after STARTTLS",
-                                        );
+                                        m.say(ReplyKind::StartTlsInjection);
                                         m.violation(Violation::StartTlsInjection, true);
                                         continue;
                                     }
@@ -838,7 +1078,7 @@ impl Server {
                                 }
                                 Err(e) => {
                                     if matches!(m.reading, Reading::Refused) {
-                                        m.error(503, [5, 5, 1], "Bad sequence of commands");
+                                        m.fail(ReplyKind::BadSequence);
                                     } else {
                                         m.parse_error(e.error);
                                     }
@@ -864,10 +1104,6 @@ impl Machine {
         self.out.extend_from_slice(b"\r\n");
     }
 
-    fn reply(&mut self, code: u16, enh: [u16; 3], text: &str) {
-        self.reply_fmt(code, Some(enh), format_args!("{text}"));
-    }
-
     fn write_owned(&mut self, reply: &OwnedReply) {
         let start = self.out.len();
         if reply.write_to(&mut self.out).is_err() {
@@ -878,43 +1114,48 @@ impl Machine {
         }
     }
 
+    /// Writes one of the machine's own replies: the configured override,
+    /// or the default.
+    fn say(&mut self, kind: ReplyKind) {
+        if let Some(i) = self.cfg.replies.iter().position(|(k, _)| *k == kind) {
+            let r = self.cfg.replies[i].1.clone();
+            self.write_owned(&r);
+            return;
+        }
+        let (code, enh, text) = kind.default_reply();
+        self.reply_fmt(code, enh, format_args!("{text}"));
+    }
+
     /// An error reply that counts towards `max_errors`.
-    fn error(&mut self, code: u16, enh: [u16; 3], text: &str) {
-        self.reply(code, enh, text);
+    fn fail(&mut self, kind: ReplyKind) {
+        self.say(kind);
         self.count_error();
     }
 
     fn count_error(&mut self) {
         self.errors += 1;
         if self.errors >= self.cfg.max_errors && !matches!(self.reading, Reading::Closed) {
-            self.reply(421, [4, 7, 0], "Too many errors, closing connection");
+            self.say(ReplyKind::TooManyErrors);
             self.violation(Violation::TooManyErrors, true);
         }
     }
 
     fn parse_error(&mut self, e: ParseError) {
-        let (code, enh, text) = match e {
-            ParseError::UnknownCommand => (500, [5, 5, 1], "Command unrecognized"),
-            ParseError::LineTooLong => (500, [5, 5, 2], "Line too long"),
-            ParseError::BareLineEnding => (500, [5, 5, 2], "Bare CR or LF in command line"),
-            ParseError::Nul => (500, [5, 5, 2], "NUL in command line"),
-            ParseError::UnsupportedParameter => (
-                555,
-                [5, 5, 4],
-                "Parameter not recognized or not implemented",
-            ),
+        self.fail(match e {
+            ParseError::UnknownCommand => ReplyKind::UnknownCommand,
+            ParseError::LineTooLong => ReplyKind::LineTooLong,
+            ParseError::BareLineEnding => ReplyKind::BareLineEnding,
+            ParseError::Nul => ReplyKind::NulInCommand,
+            ParseError::UnsupportedParameter => ReplyKind::UnsupportedParameter,
             ParseError::InvalidParameter
             | ParseError::DuplicateParameter
-            | ParseError::NumberOverflow => (501, [5, 5, 4], "Invalid parameter"),
+            | ParseError::NumberOverflow => ReplyKind::InvalidParameter,
             ParseError::LocalPartTooLong | ParseError::DomainTooLong | ParseError::PathTooLong => {
-                (501, [5, 1, 3], "Address too long")
+                ReplyKind::AddressTooLong
             }
-            ParseError::Utf8NotAllowed | ParseError::InvalidUtf8 => {
-                (553, [5, 6, 7], "Non-ASCII address not permitted")
-            }
-            _ => (501, [5, 5, 2], "Syntax error"),
-        };
-        self.error(code, enh, text);
+            ParseError::Utf8NotAllowed | ParseError::InvalidUtf8 => ReplyKind::NonAsciiAddress,
+            _ => ReplyKind::SyntaxError,
+        });
     }
 
     fn violation(&mut self, v: Violation, close: bool) {
@@ -925,11 +1166,7 @@ impl Machine {
     }
 
     fn sync_violation(&mut self) {
-        self.reply(
-            554,
-            [5, 5, 0],
-            "Protocol violation: pipelining synchronization",
-        );
+        self.say(ReplyKind::PipeliningSync);
         self.violation(Violation::PipeliningSync, true);
     }
 
@@ -1083,7 +1320,11 @@ impl Machine {
             Pending::Hello(kind) => {
                 if positive {
                     self.hello = Some(kind);
-                    self.write_hello_reply(kind);
+                    // A custom HELO reply was written above; EHLO and LHLO
+                    // always get the machine's, which lists the extensions.
+                    if !(custom_positive && kind == HelloKind::Helo) {
+                        self.write_hello_reply(kind);
+                    }
                 } else {
                     self.hello = None;
                     self.client_name.clear();
@@ -1093,7 +1334,7 @@ impl Machine {
             Pending::Mail { body, smtputf8 } => {
                 if positive {
                     if !custom_positive {
-                        self.reply(250, [2, 1, 0], "Sender OK");
+                        self.say(ReplyKind::SenderOk);
                     }
                     self.txn.mail = true;
                     self.txn.body = body;
@@ -1103,7 +1344,7 @@ impl Machine {
             Pending::Rcpt => {
                 if positive {
                     if !custom_positive {
-                        self.reply(250, [2, 1, 5], "Recipient OK");
+                        self.say(ReplyKind::RecipientOk);
                     }
                     self.txn.recipients += 1;
                 }
@@ -1117,7 +1358,7 @@ impl Machine {
                 match &reply {
                     None => {
                         for _ in 0..n {
-                            self.reply(250, [2, 0, 0], "Message accepted");
+                            self.say(ReplyKind::MessageAccepted);
                         }
                     }
                     Some(r) => {
@@ -1132,29 +1373,25 @@ impl Machine {
             Pending::Auth(_) | Pending::AuthStep(_) => {
                 if positive {
                     if !custom_positive {
-                        self.reply(235, [2, 7, 0], "Authentication successful");
+                        self.say(ReplyKind::AuthSucceeded);
                     }
                     self.authenticated = true;
                     self.reading = Reading::Commands;
                 } else {
                     if reply.is_none() {
-                        self.reply(535, [5, 7, 8], "Authentication credentials invalid");
+                        self.say(ReplyKind::AuthFailed);
                     }
                     self.auth_failed();
                 }
             }
             Pending::Verify => {
                 if reply.is_none() {
-                    self.reply(
-                        252,
-                        [2, 5, 0],
-                        "Cannot VRFY user, but will accept message and attempt delivery",
-                    );
+                    self.say(ReplyKind::CannotVerify);
                 }
             }
             Pending::Etrn => {
                 if reply.is_none() {
-                    self.reply(250, [2, 0, 0], "Queuing started");
+                    self.say(ReplyKind::EtrnStarted);
                 }
             }
         }
@@ -1164,7 +1401,7 @@ impl Machine {
         self.reading = Reading::Commands;
         self.auth_failures += 1;
         if self.auth_failures >= self.cfg.max_auth_failures {
-            self.reply(421, [4, 7, 0], "Too many authentication failures");
+            self.say(ReplyKind::TooManyAuthFailures);
             self.violation(Violation::TooManyAuthFailures, true);
         }
     }
@@ -1205,28 +1442,16 @@ impl Machine {
         } else {
             1
         };
-        let (reason, code, enh, text) = match outcome {
-            DataOutcome::TooBig => (
-                AbortReason::TooBig,
-                552,
-                [5, 3, 4],
-                "Message size exceeds fixed maximum message size",
-            ),
-            DataOutcome::LineTooLong => (
-                AbortReason::LineTooLong,
-                500,
-                [5, 5, 2],
-                "Line too long in message content",
-            ),
+        let (reason, kind) = match outcome {
+            DataOutcome::TooBig => (AbortReason::TooBig, ReplyKind::MessageTooBig),
+            DataOutcome::LineTooLong => (AbortReason::LineTooLong, ReplyKind::ContentLineTooLong),
             _ => (
                 AbortReason::BareLineEnding,
-                550,
-                [5, 6, 0],
-                "Message content refused: bare CR or LF (SMTP smuggling protection)",
+                ReplyKind::ContentBareLineEnding,
             ),
         };
         for _ in 0..n {
-            self.reply(code, enh, text);
+            self.say(kind);
         }
         reason
     }
@@ -1252,7 +1477,7 @@ impl Machine {
                         self.info.push_back(ServerEvent::MessageAborted(r));
                     }
                 } else {
-                    self.reply(554, [5, 5, 0], "Message already refused");
+                    self.say(ReplyKind::MessageAlreadyRefused);
                 }
             }
             return;
@@ -1262,13 +1487,13 @@ impl Machine {
                 let r = self.content_failure(o);
                 self.info.push_back(ServerEvent::MessageAborted(r));
             } else {
-                self.reply(554, [5, 5, 0], "Message already refused");
+                self.say(ReplyKind::MessageAlreadyRefused);
             }
             self.finish_message();
             return;
         }
         if self.txn.bdat_failed.is_some() {
-            self.reply(554, [5, 5, 0], "Message already refused");
+            self.say(ReplyKind::MessageAlreadyRefused);
             self.finish_message();
             return;
         }
@@ -1286,17 +1511,12 @@ impl Machine {
         if line == b"*" {
             // RFC 4954 4: the client cancels the exchange.
             self.login_user = None;
-            self.error(501, [5, 7, 0], "Authentication cancelled");
-            return None;
-        }
-        if stage == AuthStage::BearerFailure {
-            self.reply(535, [5, 7, 8], "Authentication credentials invalid");
-            self.auth_failed();
+            self.fail(ReplyKind::AuthCancelled);
             return None;
         }
         let Ok(decoded) = sasl::decode_base64(line) else {
             self.login_user = None;
-            self.error(501, [5, 5, 2], "Invalid base64 data");
+            self.fail(ReplyKind::InvalidBase64);
             return None;
         };
         match stage {
@@ -1310,7 +1530,7 @@ impl Machine {
                     None
                 }
                 _ => {
-                    self.error(501, [5, 5, 2], "Invalid user name");
+                    self.fail(ReplyKind::AuthMalformed);
                     None
                 }
             },
@@ -1329,7 +1549,7 @@ impl Machine {
                         }))
                     }
                     Err(_) => {
-                        self.error(501, [5, 5, 2], "Invalid password encoding");
+                        self.fail(ReplyKind::AuthMalformed);
                         None
                     }
                 }
@@ -1341,7 +1561,6 @@ impl Machine {
                     response: Some(Secret::new(decoded)),
                 }))
             }
-            AuthStage::BearerFailure => None,
         }
     }
 
@@ -1368,7 +1587,7 @@ impl Machine {
                 }))
             }
             Err(_) => {
-                self.reply(535, [5, 7, 8], "Authentication credentials invalid");
+                self.say(ReplyKind::AuthFailed);
                 self.auth_failed();
                 None
             }
@@ -1378,30 +1597,26 @@ impl Machine {
     fn on_auth<'a>(&mut self, mechanism: &[u8], ir: Option<&[u8]>) -> Option<ServerEvent<'a>> {
         if !self.auth_offered() {
             if !self.cfg.mechanisms.is_empty() && !self.tls {
-                self.error(530, [5, 7, 0], "Must issue a STARTTLS command first");
+                self.fail(ReplyKind::TlsRequired);
             } else {
-                self.error(503, [5, 5, 1], "AUTH not available");
+                self.fail(ReplyKind::AuthNotAvailable);
             }
             return None;
         }
         if self.hello.is_none() {
-            self.error(503, [5, 5, 1], "Send EHLO first");
+            self.fail(ReplyKind::HelloFirst);
             return None;
         }
         if self.authenticated {
-            self.error(503, [5, 5, 1], "Already authenticated");
+            self.fail(ReplyKind::AlreadyAuthenticated);
             return None;
         }
         if self.txn.mail {
-            self.error(
-                503,
-                [5, 5, 1],
-                "AUTH not permitted during a mail transaction",
-            );
+            self.fail(ReplyKind::AuthInTransaction);
             return None;
         }
         let Some(m) = Mechanism::from_name(mechanism).filter(|&m| self.mechanism_offered(m)) else {
-            self.error(504, [5, 5, 4], "Unrecognized authentication type");
+            self.fail(ReplyKind::UnknownMechanism);
             return None;
         };
         let Some(ir) = ir else {
@@ -1428,17 +1643,13 @@ impl Machine {
         };
         if !m.client_first() {
             // RFC 4954 4: an initial response to a server-first mechanism.
-            self.error(
-                501,
-                [5, 5, 2],
-                "Initial response not allowed for this mechanism",
-            );
+            self.fail(ReplyKind::InitialResponseNotAllowed);
             return None;
         }
         match sasl::decode_base64(ir) {
             Ok(payload) => self.auth_payload(m, payload),
             Err(_) => {
-                self.error(501, [5, 5, 2], "Invalid base64 data");
+                self.fail(ReplyKind::InvalidBase64);
                 None
             }
         }
@@ -1451,15 +1662,15 @@ impl Machine {
         if matches!(self.reading, Reading::Refused) {
             // RFC 5321 3.1: after a 554 greeting only QUIT is answered.
             if cmd == Command::Quit {
-                self.reply(221, [2, 0, 0], "Bye");
+                self.say(ReplyKind::Bye);
                 self.close();
             } else {
-                self.error(503, [5, 5, 1], "Bad sequence of commands");
+                self.fail(ReplyKind::BadSequence);
             }
             return None;
         }
         if self.cfg.require_tls && !self.tls && !allowed_before_tls(&cmd) {
-            self.error(530, [5, 7, 0], "Must issue a STARTTLS command first");
+            self.fail(ReplyKind::TlsRequired);
             return None;
         }
         let lmtp = self.cfg.mode == PortMode::Lmtp;
@@ -1471,12 +1682,11 @@ impl Machine {
                     _ => HelloKind::Lhlo,
                 };
                 if lmtp != (kind == HelloKind::Lhlo) {
-                    let text = if lmtp {
-                        "Use LHLO (RFC 2033)"
+                    self.fail(if lmtp {
+                        ReplyKind::UseLhlo
                     } else {
-                        "Command unrecognized"
-                    };
-                    self.error(500, [5, 5, 1], text);
+                        ReplyKind::UnknownCommand
+                    });
                     return None;
                 }
                 // RFC 5321 4.1.4: EHLO/HELO resets the transaction.
@@ -1488,28 +1698,20 @@ impl Machine {
             }
             Command::Mail { from, params } => {
                 if self.hello.is_none() {
-                    self.error(503, [5, 5, 1], "Send HELO/EHLO first");
+                    self.fail(ReplyKind::HelloFirst);
                 } else if self.txn.mail {
-                    self.error(503, [5, 5, 1], "Nested MAIL command");
+                    self.fail(ReplyKind::NestedMail);
                 } else if !self.cfg.accept_unknown_parameters && params.unknown().next().is_some() {
-                    self.error(
-                        555,
-                        [5, 5, 4],
-                        "MAIL parameter not recognized or not implemented",
-                    );
+                    self.fail(ReplyKind::UnsupportedParameter);
                 } else if self.cfg.require_auth && !self.authenticated {
-                    self.error(530, [5, 7, 0], "Authentication required");
+                    self.fail(ReplyKind::AuthRequired);
                 } else if params
                     .size
                     .is_some_and(|s| s > self.cfg.limits.message_size)
                 {
-                    self.error(
-                        552,
-                        [5, 3, 4],
-                        "Message size exceeds fixed maximum message size",
-                    );
+                    self.fail(ReplyKind::MessageTooBig);
                 } else if params.requiretls && !self.tls {
-                    self.error(530, [5, 7, 10], "REQUIRETLS needs TLS");
+                    self.fail(ReplyKind::RequireTlsNeedsTls);
                 } else {
                     self.pending = Some(Pending::Mail {
                         body: params.body,
@@ -1521,16 +1723,12 @@ impl Machine {
             }
             Command::Rcpt { to, params } => {
                 if !self.txn.mail {
-                    self.error(503, [5, 5, 1], "Need MAIL before RCPT");
+                    self.fail(ReplyKind::NeedMail);
                 } else if !self.cfg.accept_unknown_parameters && params.unknown().next().is_some() {
-                    self.error(
-                        555,
-                        [5, 5, 4],
-                        "RCPT parameter not recognized or not implemented",
-                    );
+                    self.fail(ReplyKind::UnsupportedParameter);
                 } else if self.txn.recipients >= self.cfg.limits.recipients {
                     // RFC 5321 4.5.3.1.10: 452 for too many recipients.
-                    self.reply(452, [4, 5, 3], "Too many recipients");
+                    self.say(ReplyKind::TooManyRecipients);
                 } else {
                     self.pending = Some(Pending::Rcpt);
                     return Some(ServerEvent::Rcpt { to, params });
@@ -1539,14 +1737,14 @@ impl Machine {
             }
             Command::Data => {
                 if !self.txn.mail {
-                    self.error(503, [5, 5, 1], "Need MAIL command");
+                    self.fail(ReplyKind::NeedMail);
                 } else if self.txn.recipients == 0 {
-                    self.error(554, [5, 5, 1], "No valid recipients");
+                    self.fail(ReplyKind::NoValidRecipients);
                 } else if self.txn.body == Some(Body::BinaryMime) {
                     // RFC 3030 3: BINARYMIME content only through BDAT.
-                    self.error(503, [5, 5, 1], "BINARYMIME requires BDAT");
+                    self.fail(ReplyKind::BinaryMimeNeedsBdat);
                 } else if self.txn.content.is_some() {
-                    self.error(503, [5, 5, 1], "DATA not permitted after BDAT");
+                    self.fail(ReplyKind::DataAfterBdat);
                 } else {
                     self.reply_fmt(354, None, format_args!("End data with <CR><LF>.<CR><LF>"));
                     self.txn.content = Some(ContentKind::Data);
@@ -1565,15 +1763,15 @@ impl Machine {
                         .push_back(ServerEvent::MessageAborted(AbortReason::Reset));
                 }
                 self.reset_transaction();
-                self.reply(250, [2, 0, 0], "Reset OK");
+                self.say(ReplyKind::ResetOk);
                 None
             }
             Command::Noop { .. } => {
-                self.reply(250, [2, 0, 0], "OK");
+                self.say(ReplyKind::NoopOk);
                 None
             }
             Command::Quit => {
-                self.reply(221, [2, 0, 0], "Bye");
+                self.say(ReplyKind::Bye);
                 if self.txn.content.is_some() {
                     self.info
                         .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
@@ -1582,7 +1780,7 @@ impl Machine {
                 None
             }
             Command::Help { .. } => {
-                self.reply(214, [2, 0, 0], "See RFC 5321");
+                self.say(ReplyKind::Help);
                 None
             }
             Command::Vrfy { arg, .. } | Command::Expn { arg, .. } => {
@@ -1592,17 +1790,13 @@ impl Machine {
             }
             Command::StartTls => {
                 if self.tls {
-                    self.error(503, [5, 5, 1], "TLS already active");
+                    self.fail(ReplyKind::TlsAlreadyActive);
                 } else if !self.starttls_offered() {
-                    self.error(502, [5, 5, 1], "STARTTLS not available");
+                    self.fail(ReplyKind::NotImplemented);
                 } else if self.txn.mail {
-                    self.error(
-                        503,
-                        [5, 5, 1],
-                        "STARTTLS not permitted during a mail transaction",
-                    );
+                    self.fail(ReplyKind::StartTlsInTransaction);
                 } else {
-                    self.reply(220, [2, 0, 0], "Ready to start TLS");
+                    self.say(ReplyKind::ReadyToStartTls);
                     // RFC 3207 4.2: forget everything learned so far.
                     self.reset_transaction();
                     self.hello = None;
@@ -1623,12 +1817,12 @@ impl Machine {
                     self.pending = Some(Pending::Etrn);
                     Some(ServerEvent::Etrn { node })
                 } else {
-                    self.error(502, [5, 5, 1], "ETRN not available");
+                    self.fail(ReplyKind::NotImplemented);
                     None
                 }
             }
             Command::Burl { .. } => {
-                self.error(502, [5, 5, 1], "BURL not available");
+                self.fail(ReplyKind::NotImplemented);
                 None
             }
         }
@@ -1636,19 +1830,19 @@ impl Machine {
 
     fn on_bdat<'a>(&mut self, size: u64, last: bool) -> Option<ServerEvent<'a>> {
         let refuse = if !self.extensions_in_effect().contains(Extensions::CHUNKING) {
-            Some((502, [5, 5, 1], "BDAT not available"))
+            Some(ReplyKind::NotImplemented)
         } else if !self.txn.mail {
-            Some((503, [5, 5, 1], "Need MAIL command"))
+            Some(ReplyKind::NeedMail)
         } else if self.txn.recipients == 0 {
-            Some((554, [5, 5, 1], "No valid recipients"))
+            Some(ReplyKind::NoValidRecipients)
         } else if self.txn.content == Some(ContentKind::Data) {
-            Some((503, [5, 5, 1], "BDAT not permitted after DATA"))
+            Some(ReplyKind::BdatAfterData)
         } else {
             None
         };
-        if let Some((code, enh, text)) = refuse {
+        if let Some(kind) = refuse {
             // RFC 3030 2: the chunk is read and discarded all the same.
-            self.error(code, enh, text);
+            self.fail(kind);
             if size > 0 && !matches!(self.reading, Reading::Closed) {
                 self.reading = Reading::SkipBdat { remaining: size };
             }
