@@ -3,7 +3,7 @@
 //! plan (RFC 8314 5.1, RFC 6186) and a wrong-port check.
 //!
 //! Every rule that changes the machine's state lives in this file: the
-//! transition table is [`Machine::on_reply`] (one arm per reply the machine
+//! transition table is `Machine::on_reply` (one arm per reply the machine
 //! waits for) together with the decision methods of [`Client`].
 //!
 //! # Flow
