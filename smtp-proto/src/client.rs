@@ -1323,6 +1323,14 @@ impl Machine {
         self.auth = None;
     }
 
+    /// The reply to QUIT arrived (RFC 5321 4.1.1.10): closed; pending
+    /// output (the QUIT itself, if not yet taken) is kept.
+    fn close_after_quit(&mut self) {
+        self.phase = Phase::Closed;
+        self.expects.clear();
+        self.reader.clear();
+    }
+
     /// A fatal error: reported, then QUIT (or close at once).
     fn fatal(&mut self, err: ClientError) {
         let at_once = err.closes_at_once();
@@ -1368,7 +1376,7 @@ impl Machine {
         }
         if self.phase == Phase::Quitting {
             match expect {
-                Expect::Quit => self.close_now(),
+                Expect::Quit => self.close_after_quit(),
                 _ if inc.reply.code == ReplyCode::START_MAIL_INPUT => self.close_now(),
                 _ => {}
             }
@@ -1421,7 +1429,10 @@ impl Machine {
             // RFC 3207 4, 5.
             Expect::StartTls => match class(&reply) {
                 2 if reply.code == ReplyCode::READY => {
-                    if !self.reader.buffered().is_empty() {
+                    // Bytes behind the 220, or a 220 read before STARTTLS
+                    // was even transmitted (it can only have been sent
+                    // ahead by someone else), are never trusted.
+                    if !self.reader.buffered().is_empty() || !self.out.is_empty() {
                         self.fatal(ClientError::ResponseInjection);
                     } else {
                         self.phase = Phase::AwaitTls;
@@ -1598,7 +1609,7 @@ impl Machine {
             }
 
             // Handled in `dispatch` (the machine is quitting).
-            Expect::Quit => self.close_now(),
+            Expect::Quit => self.close_after_quit(),
         }
     }
 

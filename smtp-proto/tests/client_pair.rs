@@ -4,6 +4,7 @@
 //! server accepts arrives byte-exact.
 
 use proptest::prelude::*;
+use smtp_sansio::ForwardPath;
 use smtp_sansio::client::{
     Client, ClientConfig, ClientCredentials, ClientEvent, Envelope, TransactionStage,
 };
@@ -11,7 +12,6 @@ use smtp_sansio::mode::{PortMode, ServerConfig};
 use smtp_sansio::reply::{EnhancedCode, OwnedReply, ReplyCode};
 use smtp_sansio::sasl::Credentials;
 use smtp_sansio::server::{AuthRequest, Server, ServerEvent};
-use smtp_sansio::ForwardPath;
 
 /// What one message should look like on the server side.
 fn expected(body: &[u8], bdat: bool) -> Vec<u8> {
@@ -21,7 +21,11 @@ fn expected(body: &[u8], bdat: bool) -> Vec<u8> {
         match body[i] {
             b'\r' => {
                 out.extend_from_slice(b"\r\n");
-                i += if body.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
+                i += if body.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
             }
             b'\n' => {
                 out.extend_from_slice(b"\r\n");
@@ -114,9 +118,10 @@ impl Pair {
                     D::Accept
                 }
                 ServerEvent::Auth(AuthRequest::Credentials {
-                    credentials: Credentials::Password {
-                        username, password, ..
-                    },
+                    credentials:
+                        Credentials::Password {
+                            username, password, ..
+                        },
                     ..
                 }) => {
                     if username == "alice" && password.expose() == "secret" {
@@ -154,7 +159,9 @@ impl Pair {
                     } else {
                         let m = self.queue.remove(0);
                         let env = Envelope::new("alice@example.org", m.to.clone());
-                        self.client.send_mail(env, m.body.clone()).expect("send_mail");
+                        self.client
+                            .send_mail(env, m.body.clone())
+                            .expect("send_mail");
                     }
                 }
                 ClientEvent::RecipientsPartial { .. } => self.client.proceed().expect("proceed"),
@@ -179,8 +186,7 @@ impl Pair {
         self.drive_server();
         self.drive_client();
         for _ in 0..100_000 {
-            if self.client.wants_tls() && self.server.wants_tls() && self.to_client.is_empty()
-            {
+            if self.client.wants_tls() && self.server.wants_tls() && self.to_client.is_empty() {
                 assert!(self.to_server.is_empty(), "client sent bytes before TLS");
                 assert!(self.server.tls_established());
                 assert!(self.client.tls_established());
@@ -294,7 +300,12 @@ fn check_session(
         pair.client.is_authenticated(),
         matches!(mode, PortMode::Submission | PortMode::ImplicitTls)
     );
-    prop_assert_eq!(pair.outcomes.len(), msgs.len(), "outcomes {:?}", pair.outcomes);
+    prop_assert_eq!(
+        pair.outcomes.len(),
+        msgs.len(),
+        "outcomes {:?}",
+        pair.outcomes
+    );
     // BDAT is used when the server offers CHUNKING (it does by default).
     let bdat = chunking;
     let mut delivered = pair.delivered.iter();
