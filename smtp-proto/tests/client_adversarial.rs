@@ -59,15 +59,11 @@ fn drive(client: &mut Client, events: &mut Vec<ClientEvent>) -> Vec<u8> {
     while let Some(ev) = client.next_event() {
         match &ev {
             ClientEvent::Ready => {
-                if client
-                    .send_mail(
-                        Envelope::new("alice@example.org", ["bob@example.net"]),
-                        b"hello\r\n".to_vec(),
-                    )
-                    .is_err()
-                {
-                    let _ = client.quit();
-                }
+                let sent = client.send_mail(
+                    Envelope::new("alice@example.org", ["bob@example.net"]),
+                    b"hello\r\n".to_vec(),
+                );
+                let _ = sent.or_else(|_| client.quit().map_err(|_| ()));
             }
             ClientEvent::RecipientsPartial { .. } => {
                 let _ = client.proceed();
