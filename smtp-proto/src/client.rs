@@ -1366,14 +1366,16 @@ impl Machine {
     // ----- the transition table -----------------------------------------
 
     fn dispatch(&mut self, inc: Incoming) {
+        // RFC 5321 3.8: a 421, at any point, means the server is closing.
+        let front = self.expects.front().copied();
+        if inc.reply.code == ReplyCode::SERVICE_NOT_AVAILABLE && front != Some(Expect::Quit) {
+            self.fatal(ClientError::ServiceClosing(inc.reply));
+            return;
+        }
         let Some(expect) = self.expects.pop_front() else {
             self.fatal(ClientError::UnexpectedReply(inc.reply));
             return;
         };
-        if inc.reply.code == ReplyCode::SERVICE_NOT_AVAILABLE && expect != Expect::Quit {
-            self.fatal(ClientError::ServiceClosing(inc.reply));
-            return;
-        }
         if self.phase == Phase::Quitting {
             match expect {
                 Expect::Quit => self.close_after_quit(),
