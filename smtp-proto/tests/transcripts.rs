@@ -2,6 +2,8 @@
 //! transcript spec) through the state machines, as the `replay` example
 //! does.
 
+#[path = "../examples/replay/client_side.rs"]
+mod client_side;
 #[path = "../examples/replay/runner.rs"]
 mod runner;
 #[path = "../examples/replay/transcript.rs"]
@@ -48,4 +50,9 @@ fn replay_all(side: &str, at_least: usize) {
 #[test]
 fn server_transcripts_pass() {
     replay_all("server", 60);
+}
+
+#[test]
+fn client_transcripts_pass() {
+    replay_all("client", 40);
 }
