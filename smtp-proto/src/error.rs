@@ -48,7 +48,9 @@ pub enum ParseError {
     /// A multi-line reply whose lines carry different codes (RFC 5321 4.2.1).
     CodeMismatch,
     /// An enhanced status code whose class disagrees with the reply code
-    /// (RFC 3463 2, RFC 2034 3).
+    /// (RFC 3463 2, RFC 2034 3). No longer returned by the reply parser:
+    /// such a prefix is read as plain text (RFC 5321 4.2: any text MUST be
+    /// acceptable); kept so that matches on it still compile.
     EnhancedCodeMismatch,
     /// More reply lines than the configured limit.
     TooManyLines,

@@ -29,8 +29,9 @@
 //!   carries one when it starts with `class "." subject "." detail SP`,
 //!   class one of `2`, `4`, `5`, subject and detail 1 to 3 digits. When the
 //!   class is one of those but differs from the reply code's first digit,
-//!   the reply is refused with [`ParseError::EnhancedCodeMismatch`] (on any
-//!   line). 3yz replies never carry one (RFC 2034 4): their text is not
+//!   that prefix is not an enhanced code, only text: the reply is accepted
+//!   (RFC 5321 4.2: any text MUST be acceptable; clients act on the reply
+//!   code), and [`Reply::enhanced`] is `None` for it. 3yz replies never carry one (RFC 2034 4): their text is not
 //!   examined. [`Reply::enhanced`] is the first line's code. RFC 2034 3
 //!   asks for the same code on every line; a later line that carries a
 //!   different code of the right class, or none, is accepted (the code of
@@ -513,18 +514,16 @@ pub(crate) fn check_line(line: &[u8], detect_enhanced: bool) -> Result<LineInfo,
     })
 }
 
-/// The enhanced code of a line of a reply with `code`, refusing a class
-/// that disagrees (RFC 3463 2); none on 3yz (RFC 2034 4).
+/// The enhanced code of a line of a reply with `code`; none on 3yz
+/// (RFC 2034 4). A class that disagrees with the reply code (RFC 3463 2
+/// binds the sender) is not an enhanced code but plain text: RFC 5321 4.2
+/// makes any text acceptable to a client, which acts on the reply code.
 #[inline]
 fn line_enhanced_checked(code: ReplyCode, text: &[u8]) -> Result<Option<EnhancedCode>, ParseError> {
     if code.first_digit() == 3 {
         return Ok(None);
     }
-    match text_enhanced(text) {
-        Some((e, _)) if !e.fits(code) => Err(ParseError::EnhancedCodeMismatch),
-        Some((e, _)) => Ok(Some(e)),
-        None => Ok(None),
-    }
+    Ok(text_enhanced(text).map(|(e, _)| e).filter(|e| e.fits(code)))
 }
 
 /// Collects the lines of one reply (RFC 5321 4.2.1).
