@@ -46,7 +46,8 @@ pub enum Hold<'a> {
 /// `BY=` (RFC 2852 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeliverBy {
-    /// by-time in seconds, may be negative in R mode (RFC 2852 4). The
+    /// by-time in seconds; zero or negative only in N mode (RFC 2852 4:
+    /// "a <= zero value is not allowed with a by-mode of R"). The
     /// grammar allows at most 9 digits, so `i32` holds every value (and
     /// keeps [`crate::Command`] small).
     pub time: i32,
@@ -659,6 +660,10 @@ fn parse_by(v: &[u8]) -> Result<DeliverBy, ParseError> {
         Some([t]) if t.eq_ignore_ascii_case(&b'T') => true,
         _ => return Err(ParseError::InvalidParameter),
     };
+    // RFC 2852 4: a by-time <= 0 is not allowed with a by-mode of R.
+    if mode == ByMode::Return && time <= 0 {
+        return Err(ParseError::InvalidParameter);
+    }
     Ok(DeliverBy { time, mode, trace })
 }
 

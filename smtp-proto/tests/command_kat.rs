@@ -219,6 +219,12 @@ const TABLE: &[(&[u8], Result<&str, ParseError>)] = &[
         Err(InvalidParameter),
     ),
     (b"MAIL FROM:<a@b> BY=1;X\r\n", Err(InvalidParameter)),
+    // RFC 2852 4: by-time <= 0 is not allowed with by-mode R (fine with N).
+    (b"MAIL FROM:<a@b> BY=0;R\r\n", Err(InvalidParameter)),
+    (b"MAIL FROM:<a@b> BY=-5;RT\r\n", Err(InvalidParameter)),
+    (b"MAIL FROM:<a@b> BY=-0;r\r\n", Err(InvalidParameter)),
+    (b"MAIL FROM:<a@b> BY=0;N\r\n", Ok("MAIL")),
+    (b"MAIL FROM:<a@b> BY=+1;R\r\n", Ok("MAIL")),
     (b"MAIL FROM:<a@b> X-UNKNOWN=v1 FOO\r\n", Ok("MAIL")),
     (b"MAIL FROM:<a@b> -X=1\r\n", Err(Syntax)),
     (b"MAIL FROM:<a@b> X=a=b\r\n", Err(Syntax)),
@@ -289,7 +295,7 @@ fn unknown_command_reports_verb() {
 #[test]
 fn values() {
     let Ok(Command::Mail { from: ReversePath::Mailbox(m), params }) = parse(
-        b"MAIL FROM:<@r1,@r2:\"al\\ice\"@Example.COM> SIZE=0123 BODY=binarymime RET=FULL ENVID=a+2Bb AUTH=x+40y MT-PRIORITY=+4 BY=-5;Rt X-A=1 Y\r\n",
+        b"MAIL FROM:<@r1,@r2:\"al\\ice\"@Example.COM> SIZE=0123 BODY=binarymime RET=FULL ENVID=a+2Bb AUTH=x+40y MT-PRIORITY=+4 BY=-5;Nt X-A=1 Y\r\n",
     ) else {
         panic!("mail")
     };
@@ -306,7 +312,7 @@ fn values() {
     assert_eq!(&*a.decode(), b"x@y");
     assert_eq!(params.mt_priority, Some(4));
     let by = params.by.unwrap();
-    assert_eq!((by.time, by.mode, by.trace), (-5, ByMode::Return, true));
+    assert_eq!((by.time, by.mode, by.trace), (-5, ByMode::Notify, true));
     let unknown: Vec<_> = params.unknown().map(|p| (p.keyword, p.value)).collect();
     assert_eq!(
         unknown,

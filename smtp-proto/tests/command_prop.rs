@@ -68,7 +68,8 @@ fn mail_params() -> impl Strategy<Value = MailParams<'static>> {
         proptest::option::of(
             (-999_999_999i32..=999_999_999, any::<bool>(), any::<bool>()).prop_map(
                 |(time, r, trace)| DeliverBy {
-                    time,
+                    // RFC 2852 4: R mode needs a positive by-time.
+                    time: if r { time.abs().max(1) } else { time },
                     mode: if r { ByMode::Return } else { ByMode::Notify },
                     trace,
                 },

@@ -22,9 +22,22 @@ const SPLITS: [Option<usize>; 3] = [None, Some(1), Some(7)];
 /// Runs dissect over `files`; returns file name -> fields after the FILE
 /// column (still escaped, as bytes: raw 8-bit content is not UTF-8), and
 /// the process status.
-fn dissect(kind: &str, split: Option<usize>, files: &[PathBuf]) -> (BTreeMap<String, Vec<Field>>, String) {
+fn dissect(
+    kind: &str,
+    split: Option<usize>,
+    files: &[PathBuf],
+) -> (BTreeMap<String, Vec<Field>>, String) {
     let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(["run", "-q", "--release", "-p", "smtp-sansio", "--example", "dissect", "--"]);
+    cmd.args([
+        "run",
+        "-q",
+        "--release",
+        "-p",
+        "smtp-sansio",
+        "--example",
+        "dissect",
+        "--",
+    ]);
     if let Some(n) = split {
         cmd.args(["--split", &n.to_string()]);
     }
@@ -35,13 +48,23 @@ fn dissect(kind: &str, split: Option<usize>, files: &[PathBuf]) -> (BTreeMap<Str
     for line in out.stdout.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         let mut fields = line.split(|&b| b == b'\t');
         let file = String::from_utf8_lossy(fields.next().unwrap_or_default()).into_owned();
-        let name = Path::new(&file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = Path::new(&file)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         map.insert(name, fields.map(<[u8]>::to_vec).collect());
     }
     let status = if out.status.success() {
         String::new()
     } else {
-        format!("{} ({})", out.status, String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or(""))
+        format!(
+            "{} ({})",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        )
     };
     (map, status)
 }
@@ -93,7 +116,9 @@ fn matches(expected: &[Field], got: &[Field]) -> bool {
         }
         Some(b"ERR") => {
             got.first().map(Vec::as_slice) == Some(b"ERR")
-                && expected[1..].iter().all(|e| got.iter().skip(2).any(|g| g == e))
+                && expected[1..]
+                    .iter()
+                    .all(|e| got.iter().skip(2).any(|g| g == e))
         }
         _ => false,
     }
@@ -117,7 +142,10 @@ fn dissect_conformance() {
         for line in tsv.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             let mut fields = line.split(|&b| b == b'\t').map(<[u8]>::to_vec);
             let name = String::from_utf8(fields.next().unwrap()).expect("UTF-8 case name");
-            assert!(expected.insert(name.clone(), fields.collect()).is_none(), "{kind}: duplicate {name}");
+            assert!(
+                expected.insert(name.clone(), fields.collect()).is_none(),
+                "{kind}: duplicate {name}"
+            );
         }
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
             .expect("reading the kind's folder")
@@ -125,11 +153,21 @@ fn dissect_conformance() {
             .filter(|p| p.extension().is_some_and(|e| e == "txt"))
             .collect();
         files.sort();
-        let names: Vec<String> = files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = files
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
         for name in &names {
             let graded = name.starts_with("y_") || name.starts_with("n_");
-            assert!(graded || name.starts_with("i_"), "{kind}/{name}: bad prefix");
-            assert_eq!(graded, expected.contains_key(name), "{kind}/{name}: expected.tsv line missing or extra");
+            assert!(
+                graded || name.starts_with("i_"),
+                "{kind}/{name}: bad prefix"
+            );
+            assert_eq!(
+                graded,
+                expected.contains_key(name),
+                "{kind}/{name}: expected.tsv line missing or extra"
+            );
         }
         let (whole, status) = dissect(kind, None, &files);
         if !status.is_empty() {
@@ -138,7 +176,9 @@ fn dissect_conformance() {
         for split in SPLITS.iter().skip(1) {
             let (out, status) = dissect(kind, *split, &files);
             if !status.is_empty() {
-                failures.push(format!("{kind} --split {split:?}: dissect exited with {status}"));
+                failures.push(format!(
+                    "{kind} --split {split:?}: dissect exited with {status}"
+                ));
             }
             for name in &names {
                 if out.get(name) != whole.get(name) {
@@ -182,5 +222,10 @@ fn dissect_conformance() {
         summary.join(", ")
     );
     println!("{rate}");
-    assert!(failures.is_empty(), "{} failure(s):\n{}\n{rate}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}\n{rate}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
