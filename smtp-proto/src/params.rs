@@ -710,6 +710,11 @@ impl<'a> MailParams<'a> {
         let mut dup = 0u16;
         scan_params(raw, utf8, seen, |s| {
             let Some(idx) = MAIL_KEYWORDS.iter().position(|&k| k == s.packed) else {
+                // A RCPT parameter on MAIL is known to be misplaced, not
+                // an unknown extension (RFC 5321 4.1.1.11: 555).
+                if RCPT_KEYWORDS.contains(&s.packed) {
+                    return Err(ParseError::UnsupportedParameter);
+                }
                 return Ok(());
             };
             let bit = 1u16 << idx;
@@ -924,6 +929,10 @@ impl<'a> RcptParams<'a> {
         let mut dup = 0u8;
         scan_params(raw, utf8, seen, |s| {
             let Some(idx) = RCPT_KEYWORDS.iter().position(|&k| k == s.packed) else {
+                // A MAIL parameter on RCPT is misplaced (RFC 5321 4.1.1.11).
+                if MAIL_KEYWORDS.contains(&s.packed) {
+                    return Err(ParseError::UnsupportedParameter);
+                }
                 return Ok(());
             };
             let bit = 1u8 << idx;

@@ -228,7 +228,10 @@ const TABLE: &[(&[u8], Result<&str, ParseError>)] = &[
     (b"MAIL FROM:<a@b> X-UNKNOWN=v1 FOO\r\n", Ok("MAIL")),
     (b"MAIL FROM:<a@b> -X=1\r\n", Err(Syntax)),
     (b"MAIL FROM:<a@b> X=a=b\r\n", Err(Syntax)),
-    (b"MAIL FROM:<a@b> NOTIFY=NEVER\r\n", Ok("MAIL")),
+    (
+        b"MAIL FROM:<a@b> NOTIFY=NEVER\r\n",
+        Err(UnsupportedParameter),
+    ),
     // RCPT parameters (RFC 3461, 6533, 7293)
     (b"RCPT TO:<a@b> NOTIFY=SUCCESS,FAILURE\r\n", Ok("RCPT")),
     (b"RCPT TO:<a@b> NOTIFY=never\r\n", Ok("RCPT")),
@@ -265,7 +268,7 @@ const TABLE: &[(&[u8], Result<&str, ParseError>)] = &[
         b"RCPT TO:<a@b> NOTIFY=NEVER NOTIFY=NEVER\r\n",
         Err(DuplicateParameter),
     ),
-    (b"RCPT TO:<a@b> SIZE=1\r\n", Ok("RCPT")),
+    (b"RCPT TO:<a@b> SIZE=1\r\n", Err(UnsupportedParameter)),
 ];
 
 #[test]
@@ -547,4 +550,26 @@ fn print_size() {
         "size_of::<Command>() = {}",
         core::mem::size_of::<Command<'_>>()
     );
+}
+
+/// A parameter of the other command is misplaced, not unknown (RFC 5321
+/// 4.1.1.11: 555), while a truly unknown one is kept for the application.
+#[test]
+fn misplaced_parameters_are_refused() {
+    let opts = CommandOptions::new();
+    for line in [
+        &b"RCPT TO:<a@b.example> SIZE=10\r\n"[..],
+        b"RCPT TO:<a@b.example> BODY=8BITMIME\r\n",
+        b"RCPT TO:<a@b.example> AUTH=<>\r\n",
+        b"MAIL FROM:<a@b.example> NOTIFY=NEVER\r\n",
+        b"MAIL FROM:<a@b.example> ORCPT=rfc822;a@b.example\r\n",
+    ] {
+        assert_eq!(
+            Command::parse(line, &opts).map_err(|e| e.error),
+            Err(ParseError::UnsupportedParameter),
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+    }
+    assert!(Command::parse(b"RCPT TO:<a@b.example> X-TRACE=1\r\n", &opts).is_ok());
 }
