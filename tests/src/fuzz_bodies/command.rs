@@ -67,7 +67,13 @@ pub fn command(data: &[u8]) {
     for opts in option_sets() {
         match Command::parse(data, &opts) {
             Ok(cmd) => {
-                let verb = first_word(data);
+                let mut verb = first_word(data);
+                if opts.lenient.trailing_whitespace {
+                    // `HELP\t` is HELP when trailing whitespace is dropped.
+                    while let [rest @ .., b'\t' | b' '] = verb {
+                        verb = rest;
+                    }
+                }
                 assert!(
                     cmd.verb().as_bytes().eq_ignore_ascii_case(verb),
                     "verb {} from {:?}",

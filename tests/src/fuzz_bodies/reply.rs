@@ -83,7 +83,14 @@ fn check_reply(reply: &Reply<'_>, plain: bool) {
         Ok(()) => {}
         // Writing the enhanced code on every line may lengthen a line past
         // 512 octets (RFC 5321 4.5.3.1.5): the encoder refuses it.
-        Err(EncodeError::TooLong) if reply.enhanced().is_some() => return,
+        // So may the lossy UTF-8 conversion of the owned reply (U+FFFD is
+        // three octets).
+        Err(EncodeError::TooLong)
+            if reply.enhanced().is_some()
+                || reply.lines().any(|l| std::str::from_utf8(l).is_err()) =>
+        {
+            return;
+        }
         // Read without enhanced codes, text that starts like one cannot be
         // written without one: the generic reader would take it as a code
         // (or refuse its class). Exactly those replies are refused.
@@ -180,7 +187,7 @@ pub fn reply(data: &[u8]) {
     // Fixed chunkings (the input is a raw reply, no split bytes in front).
     let step = 1 + data.len() % 7;
     let mut chunkings: Vec<Vec<&[u8]>> = vec![vec![data], data.chunks(step).collect()];
-    if data.len() <= 2048 {
+    if data.len() <= 1024 {
         chunkings.push(data.chunks(1).collect());
     }
     for limits in limit_sets() {
