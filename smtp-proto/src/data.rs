@@ -187,12 +187,6 @@ pub struct DataDecoder {
     max_line: Option<u64>,
     /// Content octets of the current line delivered or scanned so far.
     line_len: u64,
-    /// The text-line limit failed while scanning the piece about to be
-    /// admitted: if that piece also passes the size limit, the size limit
-    /// was passed first in the stream (the piece ends where the line limit
-    /// is passed), so `TooBig` replaces `LineTooLong`. Keeps the outcome
-    /// the same for every chunking.
-    line_failed_in_piece: bool,
 }
 
 impl DataDecoder {
@@ -210,7 +204,6 @@ impl DataDecoder {
                 .enforce_text_line
                 .then(|| limits.text_line.saturating_sub(2) as u64),
             line_len: 0,
-            line_failed_in_piece: false,
         }
     }
 
@@ -266,7 +259,6 @@ impl DataDecoder {
 
     /// Applies the size limit to a piece about to be delivered.
     fn admit(&mut self, piece: Piece) -> Option<Piece> {
-        let line_failed = core::mem::take(&mut self.line_failed_in_piece);
         let len = piece.len() as u64;
         if len == 0 {
             return None;
@@ -276,11 +268,7 @@ impl DataDecoder {
             self.size += len;
             return Some(piece);
         }
-        if line_failed {
-            self.failed = Some(DataOutcome::TooBig);
-        } else {
-            self.fail(DataOutcome::TooBig);
-        }
+        self.fail(DataOutcome::TooBig);
         self.size += room;
         // `room < len <= usize::MAX`, so the cast is exact.
         let room = room as usize;
@@ -460,7 +448,6 @@ impl DataDecoder {
         let part = (end - seg) as u64;
         let before = self.line_len.saturating_sub(part);
         self.fail(DataOutcome::LineTooLong);
-        self.line_failed_in_piece = true;
         // `max - before < part`, so the cut lies within `seg..end`.
         Some(seg + max.saturating_sub(before).min(part) as usize)
     }

@@ -178,6 +178,9 @@ pub fn server_session(data: &[u8]) {
     let Ok(script) = Script::arbitrary_take_rest(Unstructured::new(data)) else {
         return;
     };
+    if std::env::var_os("SMTP_FUZZ_DEBUG").is_some() {
+        eprintln!("{script:#?}");
+    }
     run(&script);
 }
 
