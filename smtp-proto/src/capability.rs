@@ -19,7 +19,7 @@
 //! - The reply is first framed and checked as a generic reply
 //!   ([`Reply::parse_plain`]: CRLF only, no NUL, same code on every line,
 //!   line and line-count limits), then each line as above. The errors of
-//!   the generic layer win, so a whole buffer and a [`ReplyReader`] fed in
+//!   the generic layer win, so a whole buffer and a [`ReplyReader`](crate::reply::ReplyReader) fed in
 //!   pieces give the same verdict.
 //! - A well-formed reply that is not 250 is [`ParseError::UnexpectedCode`]:
 //!   the client handles it as a generic [`Reply`].
@@ -31,7 +31,8 @@
 //!   are accepted (the parameters are then read as SP-separated tokens);
 //!   the legacy `AUTH=mech ...` line (sent before RFC 2554 was final, still
 //!   offered by Postfix and Exim for old clients) is read as
-//!   [`Capability::Other`] with the keyword `AUTH=mech`.
+//!   [`Capability::Other`] with the keyword `AUTH=mech`; `_` is accepted in
+//!   keywords (Exim 4.92 advertises `X_PIPE_CONNECT`).
 //! - Keywords are matched ASCII case-insensitively. The parameters of the
 //!   numeric extensions are strict: a SIZE or DELIVERBY value that is not
 //!   digits is [`ParseError::InvalidParameter`], one that does not fit a
@@ -42,6 +43,29 @@
 //! - The summary ([`EhloReply::extensions`], [`EhloReply::size`],
 //!   [`EhloReply::auth_mechanisms`]) is computed in the same pass; when a
 //!   keyword appears twice, the first line counts.
+//!
+//! # Example
+//!
+//! ```
+//! use smtp_sansio::{Capabilities, Capability, EhloReply, Extensions, Limits};
+//!
+//! let input = b"250-mx.example.com hi\r\n250-SIZE 1000\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n";
+//! let (ehlo, _) = EhloReply::parse(input, &Limits::RFC)?;
+//! assert_eq!(ehlo.domain(), b"mx.example.com");
+//! assert_eq!(ehlo.size(), Some(1000));
+//! assert!(ehlo.supports(Extensions::STARTTLS | Extensions::AUTH));
+//! assert!(ehlo.auth_mechanisms().contains(b"login"));
+//! assert_eq!(ehlo.capabilities().next(), Some(Capability::Size(Some(1000))));
+//!
+//! // Server side.
+//! let caps = Capabilities::new("mx.example.com", "hi")
+//!     .with(Capability::Size(Some(1000)))
+//!     .with(Capability::StartTls);
+//! let mut out = Vec::new();
+//! caps.write_to(&mut out).unwrap();
+//! assert_eq!(out, b"250-mx.example.com hi\r\n250-SIZE 1000\r\n250 STARTTLS\r\n");
+//! # Ok::<(), smtp_sansio::ParseError>(())
+//! ```
 
 use alloc::borrow::Cow;
 use alloc::string::String;
@@ -455,8 +479,13 @@ impl<'a> RawCapability<'a> {
     }
 }
 
-/// `ehlo-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")`, or the legacy
-/// `AUTH=` form.
+/// Whether an EHLO line is empty or only spaces.
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|&b| b == b' ')
+}
+
+/// `ehlo-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")`, plus `_`
+/// (Exim's `X_PIPE_CONNECT`), or the legacy `AUTH=` form.
 #[inline]
 fn check_keyword(k: &[u8]) -> Result<(), ParseError> {
     let err = |b: u8| {
@@ -472,7 +501,7 @@ fn check_keyword(k: &[u8]) -> Result<(), ParseError> {
         _ => {}
     }
     for (i, &b) in k.iter().enumerate() {
-        if !(b.is_ascii_alphanumeric() || b == b'-') {
+        if !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
             if b == b'=' && i == 4 && k[..4].eq_ignore_ascii_case(b"AUTH") {
                 // Legacy `AUTH=mech`: the rest must be ehlo-param octets.
                 return match k[5..].iter().find(|&&c| !(0x21..=0x7e).contains(&c)) {
@@ -506,6 +535,9 @@ impl<'a> EhloReply<'a> {
     /// [`ParseError::UnexpectedCode`]; `Incomplete` means more input is
     /// needed.
     pub fn parse(input: &'a [u8], limits: &Limits) -> Result<(EhloReply<'a>, usize), ParseError> {
+        if let Some(ok) = fast::parse(input, limits) {
+            return Ok(ok);
+        }
         let (reply, n) = Reply::parse_plain(input, limits)?;
         Ok((EhloReply::from_reply(reply)?, n))
     }
@@ -525,6 +557,12 @@ impl<'a> EhloReply<'a> {
         let mut size = None;
         let mut auth = AuthMechanisms::default();
         for line in lines {
+            if is_blank(line) {
+                // An empty ehlo-line (Postfix's smtp-sink ends its reply
+                // with `250 `): nothing is advertised by it; tolerated on
+                // receipt.
+                continue;
+            }
             let raw = RawCapability::split(line)?;
             let (cap, kw) = raw.parse_kw()?;
             if let Some(kw) = kw {
@@ -576,12 +614,16 @@ impl<'a> EhloReply<'a> {
 
     /// Each capability line, keyword and parameters as sent.
     pub fn raw_capabilities(&self) -> impl Iterator<Item = RawCapability<'a>> + 'a {
-        self.reply.lines().skip(1).map(|l| {
-            RawCapability::split(l).unwrap_or(RawCapability {
-                keyword: l,
-                params: &[],
+        self.reply
+            .lines()
+            .skip(1)
+            .filter(|l| !is_blank(l))
+            .map(|l| {
+                RawCapability::split(l).unwrap_or(RawCapability {
+                    keyword: l,
+                    params: &[],
+                })
             })
-        })
     }
 
     /// Each capability, typed, in the order sent.
@@ -807,5 +849,243 @@ impl Capability<'_> {
             out.extend_from_slice(p);
         }
         Ok(())
+    }
+}
+
+/// Single-pass EHLO parser for the common, fully valid case. It accepts a
+/// subset of what [`Reply::parse_plain`] + [`EhloReply::from_reply`] accept
+/// (ASCII domain, single SPs between parameters, no legacy `AUTH=`) and
+/// gives the same result there; on anything else it returns `None` and the
+/// caller takes the general path, which decides the verdict and the error.
+mod fast {
+    use super::*;
+
+    const TEXT: u8 = 1;
+    const PARAM: u8 = 2;
+    const KW: u8 = 4;
+
+    const CLASS: [u8; 256] = {
+        let mut t = [0u8; 256];
+        let mut i = 0;
+        while i < 256 {
+            let b = i as u8;
+            let mut c = 0;
+            if b == b'\t' || (b >= 0x20 && b != 0x7f) {
+                c |= TEXT;
+            }
+            if b >= 0x21 && b <= 0x7e {
+                c |= PARAM;
+            }
+            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+                c |= KW;
+            }
+            t[i] = c;
+            i += 1;
+        }
+        t
+    };
+
+    /// First 8 octets, each `& 0xDF` (injective on keyword octets).
+    const fn pack(s: &[u8]) -> u64 {
+        let mut v = 0u64;
+        let mut i = 0;
+        while i < s.len() && i < 8 {
+            v |= ((s[i] & 0xDF) as u64) << (8 * i);
+            i += 1;
+        }
+        v
+    }
+
+    /// The end of the run of `class` octets in `b[from..lim]`.
+    #[inline]
+    fn span(b: &[u8], from: usize, lim: usize, class: u8) -> usize {
+        let w = b.get(from..lim).unwrap_or(&[]);
+        from + w
+            .iter()
+            .position(|&c| CLASS[c as usize] & class == 0)
+            .unwrap_or(w.len())
+    }
+
+    /// Same as [`pack`], a word at a time.
+    #[inline]
+    fn pack_fast(s: &[u8]) -> u64 {
+        let mut w = [0u8; 8];
+        let n = s.len().min(8);
+        w[..n].copy_from_slice(&s[..n]);
+        u64::from_le_bytes(w) & 0xDFDF_DFDF_DFDF_DFDF
+    }
+
+    const P_DSN: u64 = pack(b"DSN");
+    const P_SIZE: u64 = pack(b"SIZE");
+    const P_AUTH: u64 = pack(b"AUTH");
+    const P_ETRN: u64 = pack(b"ETRN");
+    const P_EXPN: u64 = pack(b"EXPN");
+    const P_BURL: u64 = pack(b"BURL");
+    const P_RRVS: u64 = pack(b"RRVS");
+    const P_VRFY: u64 = pack(b"VRFY");
+    const P_HELP: u64 = pack(b"HELP");
+    const P_LIMITS: u64 = pack(b"LIMITS");
+    const P_8BITMIME: u64 = pack(b"8BITMIME");
+    const P_CHUNKING: u64 = pack(b"CHUNKING");
+    const P_SMTPUTF8: u64 = pack(b"SMTPUTF8");
+    const P_STARTTLS: u64 = pack(b"STARTTLS");
+    const P_DELIVERBY: u64 = pack(b"DELIVERBY");
+    const P_PIPELINING: u64 = pack(b"PIPELINING");
+    const P_BINARYMIME: u64 = pack(b"BINARYMIME");
+    const P_REQUIRETLS: u64 = pack(b"REQUIRETLS");
+    const P_MT_PRIORITY: u64 = pack(b"MT-PRIORITY");
+    const P_FUTURERELEASE: u64 = pack(b"FUTURERELEASE");
+    const P_ENHANCEDSTATUSCODES: u64 = pack(b"ENHANCEDSTATUSCODES");
+
+    #[inline]
+    fn classify(kw: &[u8], packed: u64) -> Option<Kw> {
+        let tail = |full: &[u8]| kw[8..].eq_ignore_ascii_case(&full[8..]);
+        let k = match (kw.len(), packed) {
+            (3, P_DSN) => Kw::Dsn,
+            (4, P_SIZE) => Kw::Size,
+            (4, P_AUTH) => Kw::Auth,
+            (4, P_ETRN) => Kw::Etrn,
+            (4, P_EXPN) => Kw::Expn,
+            (4, P_BURL) => Kw::Burl,
+            (4, P_RRVS) => Kw::Rrvs,
+            (4, P_VRFY) => Kw::Vrfy,
+            (4, P_HELP) => Kw::Help,
+            (6, P_LIMITS) => Kw::Limits,
+            (8, P_8BITMIME) => Kw::EightBitMime,
+            (8, P_CHUNKING) => Kw::Chunking,
+            (8, P_SMTPUTF8) => Kw::SmtpUtf8,
+            (8, P_STARTTLS) => Kw::StartTls,
+            (9, P_DELIVERBY) if tail(b"DELIVERBY") => Kw::DeliverBy,
+            (10, P_PIPELINING) if tail(b"PIPELINING") => Kw::Pipelining,
+            (10, P_BINARYMIME) if tail(b"BINARYMIME") => Kw::BinaryMime,
+            (10, P_REQUIRETLS) if tail(b"REQUIRETLS") => Kw::RequireTls,
+            (11, P_MT_PRIORITY) if tail(b"MT-PRIORITY") => Kw::MtPriority,
+            (13, P_FUTURERELEASE) if tail(b"FUTURERELEASE") => Kw::FutureRelease,
+            (19, P_ENHANCEDSTATUSCODES) if tail(b"ENHANCEDSTATUSCODES") => Kw::EnhancedStatusCodes,
+            _ => return None,
+        };
+        Some(k)
+    }
+
+    /// `None`: not in the fast subset (or an error): take the general path.
+    pub(super) fn parse<'a>(input: &'a [u8], limits: &Limits) -> Option<(EhloReply<'a>, usize)> {
+        let max_content = limits.reply_line.saturating_sub(2);
+        let max_lines = limits.reply_lines.max(1);
+        let b = input;
+        // First line: "250" SEP domain [SP greet] CRLF.
+        if b.len() < 5 || &b[..3] != b"250" {
+            return None;
+        }
+        let mut more = match b[3] {
+            b'-' => true,
+            b' ' => false,
+            _ => return None,
+        };
+        let lim = b.len().min(max_content);
+        let mut i = 4;
+        i = span(b, i, lim, PARAM);
+        let domain = &b[4..i];
+        if domain.is_empty() {
+            return None;
+        }
+        let mut greet: &[u8] = &[];
+        if i < lim && b[i] == b' ' {
+            i += 1;
+            let g = i;
+            i = span(b, i, lim, TEXT);
+            greet = &b[g..i];
+        }
+        if b.get(i) != Some(&b'\r') || b.get(i + 1) != Some(&b'\n') {
+            return None;
+        }
+        i += 2;
+        let mut lines = 1usize;
+        let mut extensions = Extensions::NONE;
+        let mut size = None;
+        let mut auth = AuthMechanisms::default();
+        while more {
+            if lines >= max_lines {
+                return None;
+            }
+            let start = i;
+            if b.len() < start + 5 || &b[start..start + 3] != b"250" {
+                return None;
+            }
+            more = match b[start + 3] {
+                b'-' => true,
+                b' ' => false,
+                _ => return None,
+            };
+            let lim = b.len().min(start + max_content);
+            i = start + 4;
+            i = span(b, i, lim, KW);
+            let keyword = &b[start + 4..i];
+            let packed = pack_fast(keyword);
+            // ALPHA / DIGIT first.
+            if !keyword.first()?.is_ascii_alphanumeric() {
+                return None;
+            }
+            let mut params: &[u8] = &[];
+            if i < lim && b[i] == b' ' {
+                i += 1;
+                let p = i;
+                loop {
+                    let t = i;
+                    i = span(b, i, lim, PARAM);
+                    if i == t {
+                        return None; // empty token: general path
+                    }
+                    if i < lim && b[i] == b' ' {
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+                params = &b[p..i];
+            }
+            if b.get(i) != Some(&b'\r') || b.get(i + 1) != Some(&b'\n') {
+                return None;
+            }
+            i += 2;
+            lines += 1;
+            if let Some(kw) = classify(keyword, packed) {
+                let ext = kw.extension();
+                let first = !extensions.contains(ext);
+                match kw {
+                    Kw::Size => {
+                        let v = numeric_param(params).ok()?;
+                        if first {
+                            size = v;
+                        }
+                    }
+                    Kw::DeliverBy => {
+                        numeric_param(params).ok()?;
+                    }
+                    Kw::FutureRelease => {
+                        RawCapability { keyword, params }.parse_kw().ok()?;
+                    }
+                    Kw::Auth if first => auth = AuthMechanisms(params),
+                    _ => {}
+                }
+                extensions.insert(ext);
+            }
+        }
+        let reply = Reply {
+            code: ReplyCode::OK,
+            enhanced: None,
+            lines,
+            raw: &input[..i],
+        };
+        Some((
+            EhloReply {
+                reply,
+                domain,
+                greet,
+                extensions,
+                size,
+                auth,
+            },
+            i,
+        ))
     }
 }

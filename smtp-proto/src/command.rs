@@ -2,6 +2,7 @@
 
 use crate::address::{Domain, ForwardPath, ReversePath};
 use crate::params::{MailParams, RcptParams};
+use crate::sasl::Secret;
 
 /// One client command, borrowing the line it was parsed from
 /// (RFC 5321 4.1.1, RFC 2033 4.1, RFC 3030 2, RFC 3207 4, RFC 4954 4,
@@ -80,8 +81,9 @@ pub enum Command<'a> {
     Auth {
         /// The SASL mechanism name, as sent (compare case-insensitively).
         mechanism: &'a [u8],
-        /// The initial response, base64 as sent; `=` stands for an empty one.
-        initial_response: Option<&'a [u8]>,
+        /// The initial response, base64 as sent; `=` stands for an empty
+        /// one. Wrapped so that `Debug` never prints credentials.
+        initial_response: Option<Secret<&'a [u8]>>,
     },
     /// `ETRN node` (RFC 1985).
     Etrn {
@@ -396,7 +398,7 @@ impl<'a> Command<'a> {
                 out.extend_from_slice(mechanism);
                 if let Some(r) = initial_response {
                     out.push(b' ');
-                    out.extend_from_slice(r);
+                    out.extend_from_slice(r.expose());
                 }
             }
             Command::Etrn { node } => {
@@ -734,7 +736,7 @@ fn parse_auth(rest: &[u8]) -> Result<Command<'_>, ParseError> {
     }
     let initial_response = match &arg[end..] {
         [] => None,
-        [b' ', r @ ..] if r == b"=" || is_base64(r) => Some(r),
+        [b' ', r @ ..] if r == b"=" || is_base64(r) => Some(Secret::new(r)),
         _ => return Err(ParseError::Syntax),
     };
     Ok(Command::Auth {

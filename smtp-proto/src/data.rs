@@ -110,6 +110,15 @@ impl DataStep {
 
 /// How received content ended. A server answers (RFC 5321 4.2.2, RFC 3463):
 /// see [`DataOutcome::reply_code`].
+///
+/// When more than one failure applies, the outcome is the one that occurs
+/// first in the content stream (the content as delivered without limits, a
+/// bare line ending standing for the CRLF it would be normalized to): the
+/// size limit at octet `message_size`, the text-line limit at the first
+/// octet of a line past it, a bare line ending where it occurs. On a tie:
+/// `BareLineEnding`, then `LineTooLong`, then `TooBig`. Delivery stops at
+/// that point, so the outcome, like the delivered content, is the same for
+/// every chunking of the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DataOutcome {
@@ -122,7 +131,8 @@ pub enum DataOutcome {
     /// 4.5.3.1.10); exactly `message_size` octets were delivered.
     TooBig,
     /// A text line longer than `Limits::text_line` while
-    /// `Limits::enforce_text_line` is set (RFC 5321 4.5.3.1.6).
+    /// `Limits::enforce_text_line` is set (RFC 5321 4.5.3.1.6); delivery
+    /// stopped after the octets of that line within the limit.
     LineTooLong,
 }
 
@@ -179,7 +189,9 @@ enum St {
 pub struct DataDecoder {
     st: St,
     policy: LineEndingPolicy,
-    /// First violation: pieces stop from then on.
+    /// First violation in the content stream (see [`DataOutcome`]): pieces
+    /// stop from then on. The detectors meet violations in stream order,
+    /// save the one case `admit` handles.
     failed: Option<DataOutcome>,
     max_size: u64,
     size: u64,
@@ -187,6 +199,11 @@ pub struct DataDecoder {
     max_line: Option<u64>,
     /// Content octets of the current line delivered or scanned so far.
     line_len: u64,
+    /// Finds `CRLF .` (a dot line or the terminator) at memory speed.
+    finder: memchr::memmem::Finder<'static>,
+    /// Octets left to scan line by line after the fast path met a bare CR
+    /// or LF (keeps mixed content linear).
+    slow_left: usize,
 }
 
 impl DataDecoder {
@@ -204,6 +221,8 @@ impl DataDecoder {
                 .enforce_text_line
                 .then(|| limits.text_line.saturating_sub(2) as u64),
             line_len: 0,
+            finder: memchr::memmem::Finder::new(b"\r\n."),
+            slow_left: 0,
         }
     }
 
@@ -257,7 +276,8 @@ impl DataDecoder {
         }
     }
 
-    /// Applies the size limit to a piece about to be delivered.
+    /// Applies the size limit to a piece about to be delivered, found by a
+    /// step that began with no failure.
     fn admit(&mut self, piece: Piece) -> Option<Piece> {
         let len = piece.len() as u64;
         if len == 0 {
@@ -268,7 +288,11 @@ impl DataDecoder {
             self.size += len;
             return Some(piece);
         }
-        self.fail(DataOutcome::TooBig);
+        // The size limit trips at content octet `max_size`, inside this
+        // piece. The only failure this same step can have found is the
+        // text-line limit at the piece's end (`over_line` cuts there), which
+        // lies later: the size limit comes first (see `DataOutcome`).
+        self.failed = Some(DataOutcome::TooBig);
         self.size += room;
         // `room < len <= usize::MAX`, so the cast is exact.
         let room = room as usize;
@@ -291,8 +315,7 @@ impl DataDecoder {
             }
             LineEndingPolicy::Normalize => {
                 if dot {
-                    self.dot_line();
-                    Some(Piece::Static(b".\r\n"))
+                    self.dot_line()
                 } else {
                     Some(Piece::Static(b"\r\n"))
                 }
@@ -300,12 +323,16 @@ impl DataDecoder {
         }
     }
 
-    /// A line holding a single dot is delivered (not a terminator).
-    fn dot_line(&mut self) {
+    /// A line holding a single dot is delivered (not a terminator). Returns
+    /// its piece; none when the dot is over the text-line limit (delivery
+    /// stops before it, as for any line).
+    fn dot_line(&mut self) -> Option<Piece> {
+        self.line_len = 0;
         if self.max_line.is_some_and(|m| m < 1) {
             self.fail(DataOutcome::LineTooLong);
+            return None;
         }
-        self.line_len = 0;
+        Some(Piece::Static(b".\r\n"))
     }
 
     /// One step from `input[i]` (`i < input.len()`): the new position and
@@ -344,8 +371,7 @@ impl DataDecoder {
                         (i + 1, None)
                     } else {
                         self.st = St::LineStart { real: true };
-                        self.dot_line();
-                        (i + 1, Some(Piece::Static(b".\r\n")))
+                        (i + 1, self.dot_line())
                     }
                 } else {
                     // `.` then a bare CR: never a terminator.
@@ -367,6 +393,59 @@ impl DataDecoder {
 
     /// Scans plain content from `start` in state `Mid`.
     fn scan(&mut self, input: &[u8], start: usize) -> (usize, Option<Piece>) {
+        if self.max_line.is_none() {
+            if self.slow_left == 0 {
+                if let Some(found) = self.fast(input, start) {
+                    return found;
+                }
+                self.slow_left = FAST_WINDOW;
+            }
+            let (next, piece) = self.scan_lines(input, start);
+            self.slow_left = self.slow_left.saturating_sub(next - start);
+            return (next, piece);
+        }
+        self.scan_lines(input, start)
+    }
+
+    /// The fast path: finds the next `CRLF .` with `memmem` within a
+    /// window and checks the octets before it for bare CR and LF in bulk.
+    /// `None` when the window holds a bare one (the caller then goes line by
+    /// line). Gives the same result as [`DataDecoder::scan_lines`].
+    fn fast(&mut self, input: &[u8], start: usize) -> Option<(usize, Option<Piece>)> {
+        let len = input.len();
+        let e = len.min(start.saturating_add(FAST_WINDOW));
+        let hay = input.get(start..len.min(e + 1))?;
+        if let Some(h) = self.finder.find(hay) {
+            let end = start + h + 2;
+            if !bare_free(input.get(start..end)?) {
+                return None;
+            }
+            self.st = St::Dot { real: true };
+            return Some((end + 1, Some(Piece::Input(start..end))));
+        }
+        let region = input.get(start..e)?;
+        let (end, next, st) = if region.last() == Some(&CR) {
+            if e == len {
+                (e - 1, e, St::Cr)
+            } else {
+                (e - 1, e - 1, St::Mid)
+            }
+        } else if e == len && region.ends_with(b"\r\n") {
+            (e, e, St::LineStart { real: true })
+        } else {
+            // A CRLF at `e` (window end) is not followed by a dot: `Mid`
+            // is equivalent to the line start there.
+            (e, e, St::Mid)
+        };
+        if !bare_free(input.get(start..end)?) {
+            return None;
+        }
+        self.st = st;
+        Some((next, Some(Piece::Input(start..end))))
+    }
+
+    /// Scans plain content from `start` in state `Mid`, line by line.
+    fn scan_lines(&mut self, input: &[u8], start: usize) -> (usize, Option<Piece>) {
         let len = input.len();
         let mut pos = start;
         // Start of the current line's octets within this call.
@@ -451,6 +530,41 @@ impl DataDecoder {
         // `max - before < part`, so the cut lies within `seg..end`.
         Some(seg + max.saturating_sub(before).min(part) as usize)
     }
+}
+
+/// Octets the fast path examines per call.
+const FAST_WINDOW: usize = 16 * 1024;
+
+/// Whether `r`, read in state `Mid` (the octet before it is not a pending
+/// CR), holds only CRLF line endings: no LF first, no CR last, and every LF
+/// right after a CR and every CR right before an LF. Branch-free per octet
+/// so that it vectorizes.
+fn bare_free(r: &[u8]) -> bool {
+    let (Some(&first), Some(&last)) = (r.first(), r.last()) else {
+        return true;
+    };
+    if first == LF || last == CR {
+        return false;
+    }
+    let (_, next) = r.split_first().unwrap_or((&0, &[]));
+    let (_, prev) = r.split_last().unwrap_or((&0, &[]));
+    const BLOCK: usize = 64;
+    let mut a = next.chunks_exact(BLOCK);
+    let mut b = prev.chunks_exact(BLOCK);
+    for (x, y) in (&mut a).zip(&mut b) {
+        let mut m = 0u8;
+        for (&n, &p) in x.iter().zip(y) {
+            m |= ((n == LF) ^ (p == CR)) as u8;
+        }
+        if m != 0 {
+            return false;
+        }
+    }
+    let mut m = 0u8;
+    for (&n, &p) in a.remainder().iter().zip(b.remainder()) {
+        m |= ((n == LF) ^ (p == CR)) as u8;
+    }
+    m == 0
 }
 
 /// Decodes DATA content held in one buffer (tests, tools): the content, or
@@ -553,6 +667,8 @@ impl DataEncoder {
             }
             self.line_start = true;
         }
+        let finder = memchr::memmem::Finder::new(b"\r\n.");
+        let mut slow_left = 0usize;
         // `copy` is the start of octets to copy verbatim.
         let mut copy = i;
         let mut pos = i;
@@ -567,6 +683,26 @@ impl DataEncoder {
                     self.line_start = false;
                 }
             }
+            // Fast path (as in the decoder): up to the next `CRLF .`, or a
+            // window, in bulk when it holds no bare CR or LF.
+            if slow_left == 0 && pos < chunk.len() {
+                let len = chunk.len();
+                let e = len.min(pos.saturating_add(FAST_WINDOW));
+                let hay = chunk.get(pos..len.min(e + 1)).unwrap_or(&[]);
+                let end = match finder.find(hay) {
+                    Some(h) => pos + h + 2,
+                    None if chunk.get(e - 1) == Some(&CR) => e - 1,
+                    None => e,
+                };
+                let region = chunk.get(pos..end).unwrap_or(&[]);
+                if end > pos && bare_free(region) {
+                    pos = end;
+                    self.line_start = region.last() == Some(&LF);
+                    continue;
+                }
+                slow_left = FAST_WINDOW;
+            }
+            let before = pos;
             let hay = chunk.get(pos..).unwrap_or(&[]);
             let Some(k) = memchr::memchr2(CR, LF, hay) else {
                 out.extend_from_slice(chunk.get(copy..).unwrap_or(&[]));
@@ -592,6 +728,7 @@ impl DataEncoder {
                     self.line_start = true;
                 }
             }
+            slow_left = slow_left.saturating_sub(pos - before);
             if pos >= chunk.len() {
                 out.extend_from_slice(chunk.get(copy..).unwrap_or(&[]));
                 return Ok(());
@@ -711,7 +848,9 @@ pub fn is_8bit(body: &[u8]) -> bool {
 ///
 /// Octets are counted with `u64`; past `Limits::message_size` they are
 /// still counted and consumed but no longer delivered, and the outcome is
-/// [`DataOutcome::TooBig`].
+/// [`DataOutcome::TooBig`]. With a bare line ending as well, the earlier in
+/// the content wins, `BareLineEnding` on a tie (as for [`DataOutcome`]),
+/// whatever the chunking.
 #[derive(Debug, Clone)]
 pub struct BdatDecoder {
     policy: Option<LineEndingPolicy>,

@@ -41,3 +41,8 @@ pub use limits::Limits;
 pub use options::{CommandOptions, Lenient, LineEndingPolicy};
 pub use params::{MailParams, Param, RcptParams, XText};
 pub use reply::{EnhancedCode, Greeting, OwnedReply, Reply, ReplyClass, ReplyCode, ReplyReader};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -6,9 +6,11 @@
 //!
 //! # Line endings (RFC 5321 2.3.8)
 //!
-//! Under [`LineEndingPolicy::Reject`] only CRLF ends a line. A line ended by
-//! a bare LF, or containing a bare CR, is reported as
-//! [`LineStatus::BareLineEnding`] once its LF arrives.
+//! Under [`LineEndingPolicy::Reject`] only CRLF ends a line. A line that
+//! contains a bare LF or a bare CR is reported as
+//! [`LineStatus::BareLineEnding`] once its CRLF arrives: a bare LF does not
+//! end it, so a command hidden behind one (`NOOP\nMAIL FROM:...\r\n`) is
+//! never executed on its own (the SMTP smuggling class).
 //!
 //! Under [`LineEndingPolicy::Normalize`] a bare LF and a bare CR each count
 //! as CRLF: both end the line, and neither is part of the returned content.
@@ -54,9 +56,9 @@ pub enum LineStatus {
     /// dropped and its rest skipped without being stored. A server answers
     /// 500 5.5.6 (RFC 3463 3.6).
     TooLong,
-    /// [`LineEndingPolicy::Reject`]: a line ended by a bare LF, or containing
-    /// a bare CR (RFC 5321 2.3.8). The line is consumed up to and including
-    /// its LF; the range is its content, for diagnostics.
+    /// [`LineEndingPolicy::Reject`]: a line containing a bare LF or a bare CR
+    /// (RFC 5321 2.3.8). The line is consumed up to and including
+    /// its CRLF; the range is its content, for diagnostics.
     BareLineEnding(Range<usize>),
 }
 
@@ -65,8 +67,9 @@ pub enum LineStatus {
 enum Skip {
     /// Not skipping.
     No,
-    /// Drop bytes up to and including the next LF (`Reject`).
-    ToLf,
+    /// Drop bytes up to and including the next CRLF (`Reject`); `true`
+    /// when the last dropped byte was a CR.
+    ToCrLf(bool),
     /// Drop bytes up to the next CR or LF (`Normalize`): LF ends it, CR moves to `AfterCr`.
     ToLineEnd,
     /// `Normalize`: a CR ended the skipped line; drop one LF if it comes next.
@@ -86,7 +89,7 @@ pub struct InputBuffer {
     /// Bytes before this offset (and at or after `start`) have been scanned
     /// for line endings and hold none, except possibly a bare CR (Reject).
     scanned: Cell<usize>,
-    /// Reject: a bare CR was seen in the current line.
+    /// Reject: a bare CR or bare LF was seen in the current line.
     bare_cr: Cell<bool>,
     skip: Cell<Skip>,
 }
@@ -121,13 +124,25 @@ impl InputBuffer {
         loop {
             match self.skip.get() {
                 Skip::No => break,
-                Skip::ToLf => match memchr::memchr(LF, bytes) {
-                    Some(k) => {
-                        bytes = bytes.get(k + 1..).unwrap_or(&[]);
+                Skip::ToCrLf(after_cr) => {
+                    if after_cr && bytes.first() == Some(&LF) {
+                        bytes = bytes.get(1..).unwrap_or(&[]);
                         self.skip.set(Skip::No);
+                        continue;
                     }
-                    None => return,
-                },
+                    match memchr::memmem::find(bytes, b"\r\n") {
+                        Some(k) => {
+                            bytes = bytes.get(k + 2..).unwrap_or(&[]);
+                            self.skip.set(Skip::No);
+                        }
+                        None => {
+                            if !bytes.is_empty() {
+                                self.skip.set(Skip::ToCrLf(bytes.last() == Some(&CR)));
+                            }
+                            return;
+                        }
+                    }
+                }
                 Skip::ToLineEnd => match memchr::memchr2(CR, LF, bytes) {
                     Some(k) => {
                         self.skip.set(if bytes.get(k) == Some(&CR) {
@@ -191,6 +206,13 @@ impl InputBuffer {
             };
             let p = pos + k;
             let (line_end, next, bare) = if self.buf.get(p) == Some(&LF) {
+                if policy == LineEndingPolicy::Reject {
+                    // Not a line ending (RFC 5321 2.3.8): the line goes on
+                    // to its CRLF and is refused as a whole.
+                    self.bare_cr.set(true);
+                    pos = p + 1;
+                    continue;
+                }
                 (p, p + 1, true)
             } else {
                 match self.buf.get(p + 1) {
@@ -246,7 +268,7 @@ impl InputBuffer {
         self.scanned.set(self.buf.len());
         self.bare_cr.set(false);
         self.skip.set(match (policy, trailing_cr) {
-            (LineEndingPolicy::Reject, _) => Skip::ToLf,
+            (LineEndingPolicy::Reject, trailing_cr) => Skip::ToCrLf(trailing_cr),
             (LineEndingPolicy::Normalize, false) => Skip::ToLineEnd,
             (LineEndingPolicy::Normalize, true) => Skip::AfterCr,
         });

@@ -88,6 +88,10 @@ pub struct ServerConfig {
     /// Refuse input received before the greeting was sent (554 5.5.0 and
     /// close). Off by default.
     pub early_talker: bool,
+    /// Hand MAIL and RCPT parameters this crate does not know to the
+    /// application (through `MailParams::unknown`) instead of refusing them
+    /// with 555 5.5.4 (RFC 5321 4.1.1.11). Off by default.
+    pub accept_unknown_parameters: bool,
     /// Errors (4xx/5xx replies to bad commands) before the server answers
     /// 421 4.7.0 and closes.
     pub max_errors: usize,
@@ -132,6 +136,7 @@ impl ServerConfig {
             lenient: Lenient::default(),
             pipelining_sync: true,
             early_talker: false,
+            accept_unknown_parameters: false,
             max_errors: 20,
             max_auth_failures: 3,
         }

@@ -36,6 +36,35 @@
 //!   different code of the right class, or none, is accepted (the code of
 //!   each line is available through [`Reply::line_enhanced`]), because
 //!   the first line's code is what a client acts on.
+//!
+//! # Example
+//!
+//! ```
+//! use smtp_sansio::{EnhancedCode, Limits, OwnedReply, Reply, ReplyCode, ReplyReader};
+//!
+//! let input = b"550-5.1.1 No such user\r\n550 5.1.1 here\r\n";
+//! let (reply, used) = Reply::parse(input, &Limits::RFC)?;
+//! assert_eq!(used, input.len());
+//! assert_eq!(reply.code(), ReplyCode::MAILBOX_UNAVAILABLE);
+//! assert_eq!(reply.enhanced(), EnhancedCode::new(5, 1, 1));
+//! let texts: Vec<&[u8]> = reply.lines().map(|l| reply.text_without_enhanced(l)).collect();
+//! assert_eq!(texts, [&b"No such user"[..], b"here"]);
+//!
+//! // Incremental: any chunking gives the same replies.
+//! let mut reader = ReplyReader::new(Limits::RFC);
+//! for chunk in input.chunks(3) {
+//!     reader.receive(chunk);
+//! }
+//! assert_eq!(reader.next_reply().unwrap()?.as_bytes(), input);
+//!
+//! // Encoding: the enhanced code goes on every line (RFC 2034 3).
+//! let out = OwnedReply::new(ReplyCode::OK, EnhancedCode::new(2, 1, 0), "Sender ok")
+//!     .with_line("Really")
+//!     .to_bytes()
+//!     .unwrap();
+//! assert_eq!(out, b"250-2.1.0 Sender ok\r\n250 2.1.0 Really\r\n");
+//! # Ok::<(), smtp_sansio::ParseError>(())
+//! ```
 
 use alloc::borrow::Cow;
 use alloc::string::String;
@@ -367,6 +396,64 @@ fn frame_at(rest: &[u8], p: usize) -> Frame {
     }
 }
 
+/// Octets allowed in reply text: HT, SP to `~`, and >= 0x80 (see the
+/// module docs).
+const fn text_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = i == 0x09 || (i >= 0x20 && i != 0x7f);
+        i += 1;
+    }
+    t
+}
+static TEXT: [bool; 256] = text_table();
+
+/// One pass over a well-formed line (code, separator, text, CRLF within
+/// the limit): frames and checks it at once. `None` for anything else
+/// (including incomplete input), which [`frame_line`] and [`check_line`]
+/// then judge; where this accepts, they give the same answer.
+#[inline]
+fn fast_line(
+    rest: &[u8],
+    limit: usize,
+    detect: bool,
+) -> Option<Result<(LineInfo, usize), ParseError>> {
+    let max_content = limit.saturating_sub(2);
+    let code = ReplyCode::from_digits([*rest.first()?, *rest.get(1)?, *rest.get(2)?])?;
+    let (last, n) = match *rest.get(3)? {
+        b'\r' => (true, 3),
+        sep @ (b' ' | b'-') => {
+            let window = rest.get(4..rest.len().min(max_content)).unwrap_or(&[]);
+            let len = window
+                .iter()
+                .position(|&b| !TEXT[b as usize])
+                .unwrap_or(window.len());
+            (sep == b' ', 4 + len)
+        }
+        _ => return None,
+    };
+    if n > max_content || rest.get(n) != Some(&b'\r') || rest.get(n + 1) != Some(&b'\n') {
+        return None;
+    }
+    let enhanced = if detect {
+        match line_enhanced_checked(code, rest.get(4..n).unwrap_or(&[])) {
+            Ok(e) => e,
+            Err(e) => return Some(Err(e)),
+        }
+    } else {
+        None
+    };
+    Some(Ok((
+        LineInfo {
+            code,
+            last,
+            enhanced,
+        },
+        n,
+    )))
+}
+
 /// What one reply line says.
 #[derive(Clone, Copy)]
 pub(crate) struct LineInfo {
@@ -506,12 +593,18 @@ impl<'a> Reply<'a> {
         let mut pos = 0;
         loop {
             let rest = &input[pos..];
-            let n = match frame_line(rest, limits.reply_line) {
-                Frame::Line(n) => n,
-                Frame::Incomplete => return Err(ParseError::Incomplete),
-                Frame::Error(e) => return Err(e),
+            let (info, n) = match fast_line(rest, limits.reply_line, detect) {
+                Some(Ok(x)) => x,
+                Some(Err(e)) => return Err(e),
+                None => {
+                    let n = match frame_line(rest, limits.reply_line) {
+                        Frame::Line(n) => n,
+                        Frame::Incomplete => return Err(ParseError::Incomplete),
+                        Frame::Error(e) => return Err(e),
+                    };
+                    (check_line(&rest[..n], detect)?, n)
+                }
             };
-            let info = check_line(&rest[..n], detect)?;
             let done = asm.push(&info, limits.reply_lines)?;
             pos += n + 2;
             if done {

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 
 /// A value whose `Debug` output is redacted (credentials, tokens, SASL
 /// payloads). Use [`Secret::expose`] to read it.
-#[derive(Clone, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub struct Secret<T>(T);
 
 impl<T> Secret<T> {

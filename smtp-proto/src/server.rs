@@ -2,7 +2,8 @@
 //! RFC 2920, RFC 3030, RFC 2033).
 //!
 //! Every rule that changes the machine's state lives in this file (the
-//! transition table is [`Server::on_command`] and the `step_*` functions).
+//! transition table is `Machine::on_command`, with the content and AUTH
+//! steps beside it).
 //!
 //! # Driving it
 //!
@@ -32,7 +33,7 @@
 //!   group-ending command before that command's reply went out is refused
 //!   with `554 5.5.0` and the connection is closed.
 //! * Smuggling: content ends only at `CRLF . CRLF`; bare LF and bare CR
-//!   follow [`LineEndingPolicy`] in commands and content alike.
+//!   follow [`crate::options::LineEndingPolicy`] in commands and content alike.
 //! * Bounded memory: every line has a limit and overlong lines are skipped
 //!   without being stored.
 //! * AUTH mechanisms that carry passwords are offered only under TLS unless
@@ -50,7 +51,7 @@ use crate::error::ParseError;
 use crate::ext::Extensions;
 use crate::line::{InputBuffer, LineStatus};
 use crate::mode::{PortMode, ServerConfig};
-use crate::options::CommandOptions;
+use crate::options::{CommandOptions, LineEndingPolicy};
 use crate::params::{Body, MailParams, RcptParams};
 use crate::reply::OwnedReply;
 use crate::sasl::{self, Credentials, Mechanism, Secret};
@@ -288,8 +289,8 @@ enum Reading {
     Commands,
     /// After a 554 greeting: only QUIT (RFC 5321 3.1).
     Refused,
-    /// DATA content.
-    Data(DataDecoder),
+    /// DATA content (decoded by `Machine::data`).
+    Data,
     /// A BDAT chunk.
     Bdat { last: bool },
     /// A BDAT chunk that was refused and is read and discarded (RFC 3030 2).
@@ -359,6 +360,9 @@ struct Machine {
     /// A user name read by LOGIN, waiting for its password.
     login_user: Option<String>,
     txn: Transaction,
+    /// The DATA decoder of the message in progress (kept out of `Reading`,
+    /// whose other states are small).
+    data: DataDecoder,
     bdat: Option<BdatDecoder>,
     errors: usize,
     auth_failures: usize,
@@ -431,6 +435,7 @@ impl Server {
                 authenticated: false,
                 login_user: None,
                 txn: Transaction::default(),
+                data: DataDecoder::new(LineEndingPolicy::Reject, &crate::limits::Limits::RFC),
                 bdat: None,
                 errors: 0,
                 auth_failures: 0,
@@ -510,10 +515,7 @@ impl Server {
                 m.violation(Violation::EarlyTalker, true);
             }
             _ => {
-                if m.group_end_unsent
-                    && m.cfg.pipelining_sync
-                    && matches!(m.reading, Reading::Commands | Reading::Refused)
-                {
+                if m.group_end_unsent && m.cfg.pipelining_sync {
                     // Bytes behind a group-ending command whose reply has
                     // not gone out yet (RFC 2920 3.1).
                     m.sync_violation();
@@ -691,12 +693,12 @@ impl Server {
                     return Some(ServerEvent::Connected);
                 }
                 Reading::AwaitTls => return None,
-                Reading::Data(dec) => {
+                Reading::Data => {
                     let avail = input.peek();
-                    let step = dec.decode(avail);
+                    let step = m.data.decode(avail);
                     if step.done {
-                        let outcome = dec.outcome();
-                        let size = dec.size();
+                        let outcome = m.data.outcome();
+                        let size = m.data.size();
                         m.reading = Reading::DataEnd(outcome, size);
                     }
                     m.deferred_consume = step.consumed;
@@ -811,6 +813,18 @@ impl Server {
                             let line = input.get(r);
                             match Command::parse_line(line, &opts) {
                                 Ok(cmd) => {
+                                    if more && cmd == Command::StartTls {
+                                        // Bytes behind STARTTLS in the same input are
+                                        // never executed, whatever the pipelining
+                                        // policy (CVE-2011-0411 class).
+                                        m.reply(
+                                            554,
+                                            [5, 5, 0],
+                                            "Protocol violation: data after STARTTLS",
+                                        );
+                                        m.violation(Violation::StartTlsInjection, true);
+                                        continue;
+                                    }
                                     if more && m.cfg.pipelining_sync && ends_group(&cmd) {
                                         m.sync_violation();
                                         continue;
@@ -1477,6 +1491,12 @@ impl Machine {
                     self.error(503, [5, 5, 1], "Send HELO/EHLO first");
                 } else if self.txn.mail {
                     self.error(503, [5, 5, 1], "Nested MAIL command");
+                } else if !self.cfg.accept_unknown_parameters && params.unknown().next().is_some() {
+                    self.error(
+                        555,
+                        [5, 5, 4],
+                        "MAIL parameter not recognized or not implemented",
+                    );
                 } else if self.cfg.require_auth && !self.authenticated {
                     self.error(530, [5, 7, 0], "Authentication required");
                 } else if params
@@ -1502,6 +1522,12 @@ impl Machine {
             Command::Rcpt { to, params } => {
                 if !self.txn.mail {
                     self.error(503, [5, 5, 1], "Need MAIL before RCPT");
+                } else if !self.cfg.accept_unknown_parameters && params.unknown().next().is_some() {
+                    self.error(
+                        555,
+                        [5, 5, 4],
+                        "RCPT parameter not recognized or not implemented",
+                    );
                 } else if self.txn.recipients >= self.cfg.limits.recipients {
                     // RFC 5321 4.5.3.1.10: 452 for too many recipients.
                     self.reply(452, [4, 5, 3], "Too many recipients");
@@ -1524,8 +1550,8 @@ impl Machine {
                 } else {
                     self.reply_fmt(354, None, format_args!("End data with <CR><LF>.<CR><LF>"));
                     self.txn.content = Some(ContentKind::Data);
-                    self.reading =
-                        Reading::Data(DataDecoder::new(self.cfg.line_ending, &self.cfg.limits));
+                    self.data = DataDecoder::new(self.cfg.line_ending, &self.cfg.limits);
+                    self.reading = Reading::Data;
                     return Some(ServerEvent::MessageStart {
                         kind: ContentKind::Data,
                     });
@@ -1591,7 +1617,7 @@ impl Machine {
             Command::Auth {
                 mechanism,
                 initial_response,
-            } => self.on_auth(mechanism, initial_response),
+            } => self.on_auth(mechanism, initial_response.map(|r| *r.expose())),
             Command::Etrn { node } => {
                 if self.cfg.extensions.contains(Extensions::ETRN) && self.hello.is_some() {
                     self.pending = Some(Pending::Etrn);

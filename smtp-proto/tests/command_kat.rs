@@ -344,7 +344,7 @@ fn values() {
         parse(b"AUTH plain =\r\n"),
         Ok(Command::Auth {
             mechanism: b"plain",
-            initial_response: Some(b"=")
+            initial_response: Some(smtp_sansio::sasl::Secret::new(b"="))
         })
     );
 }

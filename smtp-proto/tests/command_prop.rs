@@ -142,7 +142,7 @@ fn command() -> impl Strategy<Value = Command<'static>> {
         )
             .prop_map(|(mechanism, initial_response)| Command::Auth {
                 mechanism,
-                initial_response
+                initial_response: initial_response.map(smtp_sansio::sasl::Secret::new)
             }),
         domain()
             .prop_filter("no literal", |d| d[0] != b'[')

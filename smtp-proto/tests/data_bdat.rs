@@ -111,6 +111,39 @@ fn size_limit_across_chunks() {
     assert_eq!(rest, b"NOOP\r\n");
 }
 
+/// A bare line ending and the size limit close together: the earlier in
+/// the content wins, the bare line ending on a tie, for every chunking.
+#[test]
+fn bare_line_ending_vs_size_limit() {
+    let body = b"abc\r\nde\rf\ngh";
+    // The bare CR stands at content octet 7.
+    for max in 0..12u64 {
+        let limits = Limits {
+            message_size: max,
+            ..Limits::RFC
+        };
+        let (want, delivered) = if max < 7 {
+            (DataOutcome::TooBig, &body[..max as usize])
+        } else {
+            (DataOutcome::BareLineEnding, &body[..7])
+        };
+        let mut wire = body.to_vec();
+        wire.extend_from_slice(b"QUIT\r\n");
+        for chunk in 1..=body.len() {
+            let sizes: Vec<u64> = bdat_chunks(body, chunk)
+                .map(|(_, c)| c.len() as u64)
+                .collect();
+            for n in 1..=wire.len() {
+                let p = Some(LineEndingPolicy::Reject);
+                let (out, outcome, rest) = run(&wire, &sizes, n, p, &limits);
+                assert_eq!(outcome, Some(want), "{max} {chunk} {n}");
+                assert_eq!(out, delivered, "{max} {chunk} {n}");
+                assert_eq!(rest, b"QUIT\r\n");
+            }
+        }
+    }
+}
+
 #[test]
 fn huge_sizes_do_not_overflow() {
     let mut dec = BdatDecoder::new(None, &Limits::RFC);

@@ -112,3 +112,36 @@ proptest! {
         let _ = run_chunks(&input, n, p, &Limits { enforce_text_line: true, ..Limits::RFC });
     }
 }
+
+/// Large bodies with events around the encoder's scan window boundaries.
+#[test]
+fn encoder_large_bodies() {
+    let events: [&[u8]; 6] = [b"\r\n.x", b"\r\n..", b"\n", b"\r", b"\r\n", b"\n.\n"];
+    for ev in events {
+        for shift in 0..8 {
+            let mut body = Vec::new();
+            while body.len() < 16384 - 6 + shift {
+                body.extend_from_slice(b"abcdefg\r\n");
+            }
+            body.truncate(16384 - 6 + shift);
+            body.extend_from_slice(ev);
+            while body.len() < 40000 {
+                body.extend_from_slice(b".ijklmn\r\n");
+            }
+            let mut whole = Vec::new();
+            encode_all(&body, LineEndingPolicy::Normalize, &mut whole).unwrap();
+            for n in [1000, 8191, 16385] {
+                let mut enc = DataEncoder::new(LineEndingPolicy::Normalize);
+                let mut out = Vec::new();
+                for c in body.chunks(n) {
+                    enc.encode(c, &mut out).unwrap();
+                }
+                enc.finish(&mut out).unwrap();
+                assert_eq!(out, whole, "{ev:?} {shift} {n}");
+            }
+            let (content, consumed) = decode_all(&whole, LineEndingPolicy::Reject, &big()).unwrap();
+            assert_eq!(consumed, whole.len());
+            assert_eq!(content.unwrap(), normalize(&body), "{ev:?} {shift}");
+        }
+    }
+}

@@ -188,3 +188,128 @@ fn text_line_limit() {
         );
     }
 }
+
+/// Large inputs: events placed around the decoder's internal scan window
+/// boundaries (multiples of 16 KiB) give the reference result.
+#[test]
+fn large_inputs_around_window_boundaries() {
+    let events: [&[u8]; 6] = [b"\r\n.x", b"\r\n..", b"\n", b"\r", b"\r\n", b"\r\n.\n"];
+    for ev in events {
+        for shift in 0..8 {
+            let mut input = Vec::new();
+            while input.len() < 16384 - 6 + shift {
+                input.extend_from_slice(b"abcdefg\r\n");
+            }
+            input.truncate(16384 - 6 + shift);
+            input.extend_from_slice(ev);
+            while input.len() < 40000 {
+                input.extend_from_slice(b"hijklmn\r\n");
+            }
+            input.extend_from_slice(b"\r\n.\r\nQUIT\r\n");
+            for policy in POLICIES {
+                let want = reference(&input, policy);
+                assert!(want.is_some());
+                assert_eq!(
+                    summary(&run_whole(&input, policy, &big())),
+                    want,
+                    "{ev:?} {shift}"
+                );
+                for n in [1000, 8191, 16385] {
+                    assert_eq!(
+                        summary(&run_chunks(&input, n, policy, &big())),
+                        want,
+                        "{ev:?} {shift} {n}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Two limits tripping near the same place give the same outcome for every
+/// chunking: the earliest failure in the delivered content stream wins
+/// (here the size limit at octet 1, before the text-line limit at octet 2),
+/// ties going to BareLineEnding, then LineTooLong, then TooBig.
+#[test]
+fn competing_limits_are_chunking_independent() {
+    let input: &[u8] = b"....\r\n\na\r\na\r\r\r\n\n\n\r\n.\r\n\nya\r\r.a\n";
+    let cases = [
+        (
+            LineEndingPolicy::Normalize,
+            1,
+            4,
+            DataOutcome::TooBig,
+            &b"."[..],
+        ),
+        (LineEndingPolicy::Reject, 1, 4, DataOutcome::TooBig, b"."),
+        // Tie at octet 2: the text line wins.
+        (
+            LineEndingPolicy::Normalize,
+            2,
+            4,
+            DataOutcome::LineTooLong,
+            b"..",
+        ),
+        (
+            LineEndingPolicy::Normalize,
+            3,
+            4,
+            DataOutcome::LineTooLong,
+            b"..",
+        ),
+        // A lone dot line over a zero text-line limit: nothing of it.
+        (
+            LineEndingPolicy::Normalize,
+            0,
+            0,
+            DataOutcome::LineTooLong,
+            b"",
+        ),
+    ];
+    for (p, max, text, outcome, delivered) in cases {
+        let limits = Limits {
+            message_size: max,
+            text_line: text,
+            enforce_text_line: true,
+            ..Limits::RFC
+        };
+        let whole = run_whole(input, p, &limits);
+        assert_eq!(whole.outcome, Some(outcome), "{p:?} {max} {text}");
+        assert_eq!(whole.delivered, delivered, "{p:?} {max} {text}");
+        assert_eq!(
+            run_chunks(input, 1, p, &limits),
+            whole,
+            "{p:?} {max} {text}"
+        );
+        for k in 0..=input.len() {
+            assert_eq!(
+                run_cuts(input, &[k], p, &limits),
+                whole,
+                "{p:?} {max} {text} {k}"
+            );
+        }
+    }
+    // The dot line alone: removed from delivery, same for every chunking.
+    let input: &[u8] = b"a\n.\nb\r\n.\r\n";
+    for max in 0..12 {
+        let limits = Limits {
+            message_size: max,
+            text_line: 2,
+            enforce_text_line: true,
+            ..Limits::RFC
+        };
+        let whole = run_whole(input, LineEndingPolicy::Normalize, &limits);
+        for n in 1..4 {
+            assert_eq!(
+                run_chunks(input, n, LineEndingPolicy::Normalize, &limits),
+                whole
+            );
+        }
+        for k in 0..=input.len() {
+            assert_eq!(
+                run_cuts(input, &[k], LineEndingPolicy::Normalize, &limits),
+                whole
+            );
+        }
+    }
+}

@@ -52,7 +52,12 @@ fn reference(input: &[u8], limit: usize, p: LineEndingPolicy) -> Vec<Ev> {
                 continue;
             }
             b'\r' => (i, i + 1, false),
-            b'\n' => (i, i + 1, p == LineEndingPolicy::Reject),
+            b'\n' if p == LineEndingPolicy::Reject => {
+                bare_cr = true;
+                i += 1;
+                continue;
+            }
+            b'\n' => (i, i + 1, false),
             _ => {
                 i += 1;
                 continue;

@@ -2,27 +2,47 @@
 //! "Command fields", "Canonical mailbox" and "Parameters".
 use crate::Outcome;
 use smtp_sansio::address::{ForwardPath, ReversePath};
+use smtp_sansio::line::{InputBuffer, LineStatus};
 use smtp_sansio::params::{ByMode, MailAuth, MailParams, Param, RcptParams};
-use smtp_sansio::{Command, CommandOptions, LocalPart, Mailbox};
+use smtp_sansio::{Command, CommandOptions, LineEndingPolicy, LocalPart, Mailbox};
 
-/// Dissects one input. With `split`, the input is accumulated `split`
-/// bytes at a time and parsed once complete (same result as one buffer).
+/// Dissects one input: the bytes go through the server's incremental
+/// framer ([`InputBuffer`]) `split` bytes at a time (all at once without
+/// `--split`), and the framed line through [`Command::parse_line`], so every
+/// split gives the same verdict by construction of the framer.
 pub fn run(input: &[u8], split: Option<usize>) -> Outcome {
     let mut opts = CommandOptions::new();
     opts.utf8_transaction = true;
-    let owned;
-    let buf: &[u8] = match split {
-        None => input,
-        Some(n) => {
-            let mut acc = Vec::with_capacity(input.len());
-            for chunk in input.chunks(n.max(1)) {
-                acc.extend_from_slice(chunk);
-            }
-            owned = acc;
-            &owned
+    // Frame with the largest limit any command may have (AUTH lines,
+    // RFC 4954 4); the parser then applies each command's own limit.
+    let frame_limit = opts
+        .limits
+        .auth_line
+        .max(opts.extensions.mail_line_limit(opts.limits.command_line))
+        .max(opts.extensions.rcpt_line_limit(opts.limits.command_line));
+    let mut buf = InputBuffer::new();
+    let mut line = None;
+    for chunk in input.chunks(split.unwrap_or(input.len()).max(1)) {
+        if line.is_some() {
+            return Outcome::Err("trailing_data", Vec::new());
         }
+        buf.receive(chunk);
+        match buf.next_line(frame_limit, LineEndingPolicy::Reject) {
+            LineStatus::Pending => {}
+            LineStatus::TooLong => return Outcome::Err("line_too_long", Vec::new()),
+            LineStatus::BareLineEnding(_) => {
+                return Outcome::Err("bare_line_ending", Vec::new());
+            }
+            LineStatus::Line(r) => line = Some(buf.get(r).to_vec()),
+        }
+    }
+    let Some(line) = line else {
+        return Outcome::Err("incomplete", Vec::new());
     };
-    match Command::parse(buf, &opts) {
+    if !buf.is_empty() {
+        return Outcome::Err("trailing_data", Vec::new());
+    }
+    match Command::parse_line(&line, &opts) {
         Ok(cmd) => Outcome::Ok(fields(&cmd)),
         Err(e) => Outcome::Err(e.error.kind(), Vec::new()),
     }
@@ -91,6 +111,7 @@ fn fields(cmd: &Command<'_>) -> Vec<Vec<u8>> {
             f.push(kv("mechanism", &mechanism.to_ascii_uppercase()));
             if let Some(r) = initial_response {
                 // `=` stands for an empty initial response (RFC 4954 4).
+                let r: &[u8] = r.expose();
                 let r: &[u8] = if r == b"=" { b"" } else { r };
                 f.push(kv("initial_response", r));
             }

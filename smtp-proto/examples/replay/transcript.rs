@@ -966,21 +966,13 @@ fn parse_enhanced_pattern(word: &str) -> Option<[Part; 3]> {
 
 /// The enhanced status code at the start of a reply line's text, if any.
 fn enhanced_of(line: &[u8]) -> Option<[u16; 3]> {
-    let text = line.get(4..)?;
-    let word = text.split(|&b| b == b' ' || b == b'\r').next()?;
-    let word = std::str::from_utf8(word).ok()?;
-    let parts: Vec<&str> = word.split('.').collect();
-    if parts.len() != 3 {
-        return None;
+    let word = line.get(4..)?.split(|&b| b == b' ').next()?;
+    let parts = parse_enhanced_pattern(std::str::from_utf8(word).ok()?)?;
+    // A reply carries digits only: an `x` there is no enhanced code.
+    match parts {
+        [Part::Num(a), Part::Num(b), Part::Num(c)] => Some([a, b, c]),
+        _ => None,
     }
-    let mut out = [0; 3];
-    for (slot, p) in out.iter_mut().zip(parts) {
-        if !(1..=3).contains(&p.len()) || !p.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        *slot = p.parse().ok()?;
-    }
-    Some(out)
 }
 
 /// The lines of a reply unit without their CRLFs.
@@ -1348,6 +1340,11 @@ mod tests {
         assert!(match_reply("250 2.1.0", b"250-2.1.0 a\r\n250 2.0.0 b\r\n").is_err());
         assert!(match_reply("250 2.0.0", b"250 Ok\r\n").is_err());
         assert!(match_reply("250 2.0.0", b"250 2.0.0\r\n").is_ok());
+        assert!(
+            match_reply("250 x.x.x", b"250 x.1.1 ok\r\n").is_err(),
+            "no x in a reply"
+        );
+        assert!(match_reply("250 2.1.5", b"250 2.1.5.7 ok\r\n").is_err());
         assert!(
             match_reply(
                 "554 5.5.0",
