@@ -165,7 +165,7 @@ fn compare(ours: &Command<'_>, theirs: &PeerRequest<'_>, line: &[u8]) {
             },
         ) => {
             assert_eq!(
-                initial_response.unwrap_or(b""),
+                initial_response.map_or(&b""[..], |r| *r.expose()),
                 ir.as_bytes(),
                 "AUTH response: {}",
                 ctx()
