@@ -55,3 +55,39 @@ fn size_limit_passed_before_line_limit_wins_for_every_chunking() {
         );
     }
 }
+
+/// `server_session`: EHLO (or HELO/LHLO) between BDAT chunks cleared the
+/// transaction with only a `Reset` event: the message begun by
+/// `MessageStart` was never ended by `MessageAborted` (RSET did send it).
+#[test]
+fn ehlo_between_bdat_chunks_aborts_the_message() {
+    use smtp_sansio::mode::{PortMode, ServerConfig};
+    use smtp_sansio::server::{AbortReason, Server, ServerEvent};
+
+    let mut s = Server::new(ServerConfig::new(PortMode::Relay, "mx.example.org"));
+    let mut aborted = Vec::new();
+    let mut feed = |s: &mut Server, bytes: &[u8]| {
+        s.receive(bytes);
+        while let Some(ev) = s.next_event() {
+            if let ServerEvent::MessageAborted(r) = ev {
+                aborted.push(r);
+            }
+            if s.accept().is_err() {
+                // Informational event: nothing to decide.
+            }
+        }
+        let mut out = Vec::new();
+        s.transmit(&mut out);
+    };
+    feed(&mut s, b"");
+    for line in [
+        &b"EHLO client.example\r\n"[..],
+        b"MAIL FROM:<a@example.org>\r\n",
+        b"RCPT TO:<b@example.net>\r\n",
+        b"BDAT 5\r\nhello",
+        b"EHLO client.example\r\n",
+    ] {
+        feed(&mut s, line);
+    }
+    assert_eq!(aborted, vec![AbortReason::Reset]);
+}

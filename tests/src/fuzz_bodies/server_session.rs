@@ -399,6 +399,9 @@ fn drain(s: &mut Server, t: &mut Track, next_decision: &mut impl FnMut() -> Deci
         };
         let needs = ev.needs_decision();
         let ev = summarize(&ev);
+        if std::env::var_os("SMTP_FUZZ_DEBUG").is_some() {
+            eprintln!("event {ev:?}");
+        }
         assert!(!t.closed, "event {ev:?} after Closed");
         if t.awaiting_tls {
             assert!(
