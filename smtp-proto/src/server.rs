@@ -128,7 +128,8 @@ pub enum AbortReason {
     TooBig,
     /// A content line exceeded the text-line limit (answered 500 5.5.6... see reply).
     LineTooLong,
-    /// The client reset the transaction (RSET) between BDAT chunks.
+    /// The client reset the transaction (RSET, EHLO, HELO or LHLO) between
+    /// BDAT chunks.
     Reset,
     /// The connection ended before the message was complete.
     Closed,
@@ -1178,6 +1179,13 @@ impl Machine {
     }
 
     fn reset_transaction(&mut self) {
+        // A BDAT message in progress (not yet refused) ends here, whatever
+        // reset it (RSET, EHLO/HELO/LHLO): content events always end with
+        // MessageComplete or MessageAborted.
+        if self.txn.content == Some(ContentKind::Bdat) && self.txn.bdat_failed.is_none() {
+            self.info
+                .push_back(ServerEvent::MessageAborted(AbortReason::Reset));
+        }
         if self.txn.mail {
             self.info.push_back(ServerEvent::Reset);
         }
@@ -1758,10 +1766,6 @@ impl Machine {
             }
             Command::Bdat { size, last } => self.on_bdat(size, last),
             Command::Rset => {
-                if self.txn.content == Some(ContentKind::Bdat) {
-                    self.info
-                        .push_back(ServerEvent::MessageAborted(AbortReason::Reset));
-                }
                 self.reset_transaction();
                 self.say(ReplyKind::ResetOk);
                 None

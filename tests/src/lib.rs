@@ -1,6 +1,10 @@
-//! Shared helpers for the integration tests: paths to the seed corpus.
+//! Shared helpers for the integration tests: paths to the seed corpus, and
+//! the fuzz target bodies ([`fuzz_bodies`]), which live here so that
+//! `cargo test` replays the fuzz corpus on stable (DESIGN 6).
 
 use std::path::PathBuf;
+
+pub mod fuzz_bodies;
 
 /// The workspace's `corpus/` folder.
 pub fn corpus_dir() -> PathBuf {

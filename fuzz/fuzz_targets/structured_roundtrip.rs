@@ -1,0 +1,7 @@
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    smtp_sansio_tests::fuzz_bodies::structured_roundtrip::structured_roundtrip(data)
+});
