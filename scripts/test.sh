@@ -18,3 +18,6 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
 echo "== cargo test"
 cargo test --workspace --locked --release -- --include-ignored
+
+echo "== fuzz smoke (every cargo-fuzz target, FUZZ_SECONDS=${FUZZ_SECONDS:-20}s each)"
+bash scripts/fuzz-smoke.sh
