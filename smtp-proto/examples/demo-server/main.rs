@@ -13,6 +13,8 @@
 //!   --user NAME:PASS      accepted credentials, repeatable (default alice:secret)
 //!   --discard             accept and drop messages (no storage; load tests)
 //!   --quiet               no log lines
+//!   --threads N           runtime worker threads (default: one per core;
+//!                         1 runs everything on the main thread)
 //! ```
 //!
 //! Messages are stored as `DIR/ID.eml` (the content bytes exactly as
@@ -38,10 +40,11 @@ struct Args {
     users: Vec<(String, String)>,
     discard: bool,
     quiet: bool,
+    threads: usize,
 }
 
 const USAGE: &str = "usage: demo-server [--relay ADDR] [--submission ADDR] [--implicit-tls ADDR] \
-[--hostname NAME] [--cert PEM --key PEM] [--maildir DIR] [--user NAME:PASS]... [--discard] [--quiet]
+[--hostname NAME] [--cert PEM --key PEM] [--maildir DIR] [--user NAME:PASS]... [--discard] [--quiet] [--threads N]
   ADDR may be \"off\" to disable a listener";
 
 fn parse_args() -> Result<Args, String> {
@@ -58,6 +61,7 @@ fn parse_args() -> Result<Args, String> {
         users: Vec::new(),
         discard: false,
         quiet: false,
+        threads: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -88,6 +92,12 @@ fn parse_args() -> Result<Args, String> {
             }
             "--discard" => a.discard = true,
             "--quiet" => a.quiet = true,
+            "--threads" => {
+                let v = value()?;
+                a.threads = v
+                    .parse()
+                    .map_err(|_| format!("--threads {v}: not a number"))?;
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
@@ -101,8 +111,7 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
@@ -110,7 +119,25 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(args).await {
+    let rt = if args.threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        if args.threads > 1 {
+            b.worker_threads(args.threads);
+        }
+        b.enable_all().build()
+    };
+    let rt = match rt {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("demo-server: runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("demo-server: {e}");

@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use smtp_sansio::mode::{PortMode, ServerConfig};
 use smtp_sansio::reply::{EnhancedCode, OwnedReply, ReplyCode};
@@ -32,10 +32,12 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-/// Read buffer per session. 8 KiB holds a whole pipelined command group
-/// and lets DATA content arrive in few reads; it is allocated once per
-/// session.
-const READ_BUF: usize = 8 * 1024;
+/// Read buffer per session: it starts small, so that an idle connection
+/// costs little memory, and grows (once) to [`READ_BUF_MAX`] when a read
+/// fills it, so that DATA content arrives in few reads.
+const READ_BUF: usize = 1024;
+/// See [`READ_BUF`].
+const READ_BUF_MAX: usize = 16 * 1024;
 /// Deadline for a TLS handshake (implicit TLS or after STARTTLS): the
 /// machine has no timeout while it waits for TLS, so the driver sets one.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -227,12 +229,13 @@ impl Conn {
         }
     }
 
+    /// Ends the stream: TLS sends its close_notify; plain TCP needs
+    /// nothing before the socket is dropped (closed), which saves a
+    /// `shutdown` call per connection.
     async fn shutdown(&mut self) {
-        let _ = match self {
-            Conn::Plain(s) => s.shutdown().await,
-            Conn::Tls(s) => s.shutdown().await,
-            Conn::Gone => Ok(()),
-        };
+        if let Conn::Tls(s) = self {
+            let _ = s.shutdown().await;
+        }
     }
 }
 
@@ -330,6 +333,11 @@ async fn session(
     let mut txn = Txn::default();
     let mut auth_user: Option<String> = None;
     let store = settings.maildir.is_some();
+    let timer = tokio::time::sleep(Duration::from_secs(300));
+    tokio::pin!(timer);
+    // Registered once for the whole session.
+    let stop = stopping(&mut shutdown);
+    tokio::pin!(stop);
     loop {
         let mut start_tls = false;
         while let Some(ev) = server.next_event() {
@@ -367,16 +375,25 @@ async fn session(
                         to: &txn.to,
                         size,
                     };
-                    let outcome =
-                        deliver(settings.maildir.as_deref(), &env, &mut txn.content).await;
-                    let line = env.log_line();
+                    let outcome = if let Some(dir) = &settings.maildir {
+                        deliver(dir, &env, &mut txn.content).await
+                    } else if settings.quiet {
+                        // --discard --quiet: nothing to name or log.
+                        Ok(String::new())
+                    } else {
+                        Ok(message_id())
+                    };
                     match outcome {
                         Ok(id) => {
                             stats.messages.fetch_add(1, Ordering::Relaxed);
-                            log(shared, format_args!("{line} result=accepted id={id}"));
+                            if !settings.quiet {
+                                let line = env.log_line();
+                                log(shared, format_args!("{line} result=accepted id={id}"));
+                            }
                             server.accept().expect("message decision pending");
                         }
                         Err(e) => {
+                            let line = env.log_line();
                             log(shared, format_args!("{line} result=451 error={e}"));
                             let _ = server.reject(reply(
                                 451,
@@ -465,15 +482,36 @@ async fn session(
             auth_user = None;
             continue;
         }
+        // The machine's timeout counts from now (we wait for the client).
+        // The timer itself is re-armed only when it fires early, not on
+        // every read: a read costs a clock read instead of a timer-wheel
+        // insert and removal.
+        let waiting_since = Instant::now();
         let limit = server.timeout().unwrap_or(Duration::from_secs(300));
+        let due = waiting_since + limit;
+        let armed = timer.deadline().into_std();
+        if armed < waiting_since || armed > due {
+            timer.as_mut().reset(due.into());
+        }
         tokio::select! {
-            r = tokio::time::timeout(limit, conn.read(&mut rbuf)) => match r {
-                Err(_) => server.handle_timeout(),
-                Ok(Ok(0)) => server.receive_eof(),
-                Ok(Ok(n)) => server.receive(&rbuf[..n]),
-                Ok(Err(e)) => return Err(e),
+            r = conn.read(&mut rbuf) => match r {
+                Ok(0) => server.receive_eof(),
+                Ok(n) => {
+                    server.receive(&rbuf[..n]);
+                    if n == rbuf.len() && rbuf.len() < READ_BUF_MAX {
+                        rbuf.resize(READ_BUF_MAX, 0);
+                    }
+                }
+                Err(e) => return Err(e),
             },
-            _ = stopping(&mut shutdown) => {
+            () = &mut timer => {
+                if Instant::now() >= due {
+                    server.handle_timeout();
+                } else {
+                    timer.as_mut().reset(due.into());
+                }
+            }
+            () = &mut stop => {
                 // RFC 5321 3.8: a server that must shut down answers 421.
                 let _ = conn.write_all(b"421 4.3.2 Service shutting down\r\n").await;
                 conn.shutdown().await;
@@ -531,6 +569,7 @@ impl Envelope<'_> {
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
 
 /// A unique, sortable message id (time, process, counter).
 fn message_id() -> String {
@@ -541,22 +580,15 @@ fn message_id() -> String {
         "{}.{:06}.P{}Q{}",
         t.as_secs(),
         t.subsec_micros(),
-        std::process::id(),
+        PID.get_or_init(std::process::id),
         NEXT_ID.fetch_add(1, Ordering::Relaxed)
     )
 }
 
-/// Stores the message (or drops it when there is no folder) and returns
-/// its id. Runs the blocking file system calls off the runtime's workers.
-async fn deliver(
-    dir: Option<&Path>,
-    env: &Envelope<'_>,
-    content: &mut Vec<u8>,
-) -> io::Result<String> {
+/// Stores the message and returns its id. Runs the blocking file system
+/// calls off the runtime's workers.
+async fn deliver(dir: &Path, env: &Envelope<'_>, content: &mut Vec<u8>) -> io::Result<String> {
     let id = message_id();
-    let Some(dir) = dir else {
-        return Ok(id);
-    };
     let dir = dir.to_path_buf();
     let env_text = env.file_text();
     let bytes = std::mem::take(content);
