@@ -27,7 +27,6 @@ use smtp_sansio::{ForwardPath, Mailbox, ReversePath};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -156,37 +155,45 @@ pub async fn serve(
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut sessions = JoinSet::new();
-    loop {
-        tokio::select! {
-            r = listener.accept() => match r {
-                Ok((tcp, peer)) => {
-                    let shared = shared.clone();
-                    let sd = shutdown.clone();
-                    sessions.spawn(async move {
-                        shared.stats.sessions.fetch_add(1, Ordering::Relaxed);
-                        if let Err(e) = connection(tcp, peer, mode, &shared, sd).await {
-                            log(&shared, format_args!("{} {peer} session error: {e}", mode_name(mode)));
-                        }
-                        shared.stats.sessions_ended.fetch_add(1, Ordering::Relaxed);
-                    });
-                }
-                Err(e) => {
-                    // EMFILE and friends: back off instead of spinning.
-                    log(&shared, format_args!("{} accept: {e}", mode_name(mode)));
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
-            _ = stopping(&mut shutdown) => break,
+    // Each session holds a clone of `live`; its strong count is the number
+    // of sessions still running. (A JoinSet would wake this loop once per
+    // finished session; this costs nothing per connection.)
+    let live = Arc::new(());
+    let session_rx = shutdown.clone();
+    {
+        let stop = stopping(&mut shutdown);
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                r = listener.accept() => match r {
+                    Ok((tcp, peer)) => {
+                        let shared = shared.clone();
+                        let sd = session_rx.clone();
+                        let token = live.clone();
+                        tokio::spawn(async move {
+                            shared.stats.sessions.fetch_add(1, Ordering::Relaxed);
+                            if let Err(e) = connection(tcp, peer, mode, &shared, sd).await {
+                                log(&shared, format_args!("{} {peer} session error: {e}", mode_name(mode)));
+                            }
+                            shared.stats.sessions_ended.fetch_add(1, Ordering::Relaxed);
+                            drop(token);
+                        });
+                    }
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        log(&shared, format_args!("{} accept: {e}", mode_name(mode)));
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+                () = &mut stop => break,
+            }
         }
     }
     drop(listener);
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while sessions.join_next().await.is_some() {}
-    })
-    .await;
-    sessions.shutdown().await;
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+    while Arc::strong_count(&live) > 1 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Resolves when the shutdown flag turns true (or its sender is gone).
@@ -631,7 +638,7 @@ pub async fn run(
     shared: Arc<Shared>,
     shutdown: watch::Receiver<bool>,
 ) {
-    let mut set = JoinSet::new();
+    let mut set = tokio::task::JoinSet::new();
     for (mode, l) in listeners {
         set.spawn(serve(l, mode, shared.clone(), shutdown.clone()));
     }
