@@ -2,6 +2,8 @@
 //! transcript spec) through the state machines, as the `replay` example
 //! does.
 
+#[path = "../examples/replay/client_side.rs"]
+mod client_side;
 #[path = "../examples/replay/runner.rs"]
 mod runner;
 #[path = "../examples/replay/transcript.rs"]
