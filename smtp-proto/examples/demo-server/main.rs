@@ -13,6 +13,7 @@
 //!   --user NAME:PASS      accepted credentials, repeatable (default alice:secret)
 //!   --discard             accept and drop messages (no storage; load tests)
 //!   --quiet               no log lines
+//!   --trace DIR           write each session as a transcript (spec format)
 //!   --threads N           runtime worker threads (default: one per core;
 //!                         1 runs everything on the main thread)
 //! ```
@@ -41,10 +42,11 @@ struct Args {
     discard: bool,
     quiet: bool,
     threads: usize,
+    trace: Option<PathBuf>,
 }
 
 const USAGE: &str = "usage: demo-server [--relay ADDR] [--submission ADDR] [--implicit-tls ADDR] \
-[--hostname NAME] [--cert PEM --key PEM] [--maildir DIR] [--user NAME:PASS]... [--discard] [--quiet] [--threads N]
+[--hostname NAME] [--cert PEM --key PEM] [--maildir DIR] [--user NAME:PASS]... [--discard] [--quiet] [--threads N] [--trace DIR]
   ADDR may be \"off\" to disable a listener";
 
 fn parse_args() -> Result<Args, String> {
@@ -62,6 +64,7 @@ fn parse_args() -> Result<Args, String> {
         discard: false,
         quiet: false,
         threads: 0,
+        trace: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -91,6 +94,7 @@ fn parse_args() -> Result<Args, String> {
                 a.users.push((u.into(), p.into()));
             }
             "--discard" => a.discard = true,
+            "--trace" => a.trace = Some(value()?.into()),
             "--quiet" => a.quiet = true,
             "--threads" => {
                 let v = value()?;
@@ -152,6 +156,9 @@ async fn run(args: Args) -> Result<(), String> {
         _ => session::self_signed(&args.hostname)?,
     };
     let tls = session::tls_acceptor(certs, key)?;
+    if let Some(t) = &args.trace {
+        std::fs::create_dir_all(t).map_err(|e| format!("{}: {e}", t.display()))?;
+    }
     let maildir = if args.discard {
         None
     } else {
@@ -186,6 +193,7 @@ async fn run(args: Args) -> Result<(), String> {
             maildir,
             quiet: args.quiet,
             tls,
+            trace: args.trace,
         },
         stats: session::Stats::default(),
     });

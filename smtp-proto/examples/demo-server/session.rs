@@ -55,6 +55,9 @@ pub struct Settings {
     pub quiet: bool,
     /// TLS for STARTTLS and implicit TLS.
     pub tls: TlsAcceptor,
+    /// Write each session as a transcript (the format of the transcript
+    /// spec, `side: server`) into this folder (`--trace DIR`).
+    pub trace: Option<PathBuf>,
 }
 
 /// Counters the tests read (the demo prints none of them).
@@ -340,6 +343,7 @@ async fn session(
     let mut txn = Txn::default();
     let mut auth_user: Option<String> = None;
     let store = settings.maildir.is_some();
+    let mut trace = settings.trace.as_ref().map(|_| Trace::new(mode, peer));
     let timer = tokio::time::sleep(Duration::from_secs(300));
     tokio::pin!(timer);
     // Registered once for the whole session.
@@ -464,12 +468,18 @@ async fn session(
             }
         }
         server.transmit(&mut out);
+        if let Some(t) = &mut trace {
+            t.server(&out);
+        }
         if !out.is_empty() {
             conn.write_all(&out).await?;
             out.clear();
         }
         if server.is_closed() {
             conn.shutdown().await;
+            if let Some(t) = trace.take() {
+                t.finish(settings, true);
+            }
             return Ok(());
         }
         if start_tls {
@@ -486,6 +496,9 @@ async fn session(
             stats.tls_handshakes.fetch_add(1, Ordering::Relaxed);
             conn = Conn::Tls(Box::new(tls));
             server.tls_established();
+            if let Some(t) = &mut trace {
+                t.step("TLS");
+            }
             auth_user = None;
             continue;
         }
@@ -502,8 +515,16 @@ async fn session(
         }
         tokio::select! {
             r = conn.read(&mut rbuf) => match r {
-                Ok(0) => server.receive_eof(),
+                Ok(0) => {
+                    if let Some(t) = &mut trace {
+                        t.step("EOF");
+                    }
+                    server.receive_eof();
+                }
                 Ok(n) => {
+                    if let Some(t) = &mut trace {
+                        t.client(&rbuf[..n]);
+                    }
                     server.receive(&rbuf[..n]);
                     if n == rbuf.len() && rbuf.len() < READ_BUF_MAX {
                         rbuf.resize(READ_BUF_MAX, 0);
@@ -643,4 +664,109 @@ pub async fn run(
         set.spawn(serve(l, mode, shared.clone(), shutdown.clone()));
     }
     while set.join_next().await.is_some() {}
+}
+
+/// A session recorded in the transcript format: one `C:` line per read
+/// (one input call of the replay), one `S:` pattern per reply (code,
+/// enhanced code, and for EHLO replies whether STARTTLS and AUTH were
+/// offered).
+struct Trace {
+    text: String,
+    peer: SocketAddr,
+}
+
+impl Trace {
+    fn new(mode: PortMode, peer: SocketAddr) -> Trace {
+        Trace {
+            text: format!(
+                "# side: server\n# mode: {}\n# title: captured from {peer} by demo-server --trace\n\n",
+                mode_name(mode)
+            ),
+            peer,
+        }
+    }
+
+    fn step(&mut self, s: &str) {
+        self.text.push_str(s);
+        self.text.push('\n');
+    }
+
+    fn client(&mut self, bytes: &[u8]) {
+        self.text.push_str("C: ");
+        for &b in bytes {
+            match b {
+                b'\r' => self.text.push_str("\\r"),
+                b'\n' => self.text.push_str("\\n"),
+                b'\t' => self.text.push_str("\\t"),
+                b'\\' => self.text.push_str("\\\\"),
+                0x20..=0x7e => self.text.push(b as char),
+                _ => self.text.push_str(&format!("\\x{b:02X}")),
+            }
+        }
+        self.text.push('\n');
+    }
+
+    fn server(&mut self, bytes: &[u8]) {
+        let mut lines: Vec<&[u8]> = Vec::new();
+        for line in bytes.split_inclusive(|&b| b == b'\n') {
+            lines.push(line);
+            // The last line of a reply has a space (or nothing) after the code.
+            if line.get(3) != Some(&b'-') {
+                let pattern = reply_pattern(&lines);
+                self.text.push_str("S: ");
+                self.text.push_str(&pattern);
+                self.text.push('\n');
+                lines.clear();
+            }
+        }
+    }
+
+    fn finish(mut self, settings: &Settings, closed: bool) {
+        if closed {
+            self.step("CLOSE");
+        }
+        let Some(dir) = &settings.trace else { return };
+        let name = format!("{}-{}.txt", message_id(), self.peer.port());
+        let _ = std::fs::write(dir.join(name), self.text);
+    }
+}
+
+fn reply_pattern(lines: &[&[u8]]) -> String {
+    let Some(last) = lines.last() else {
+        return String::new();
+    };
+    let code = String::from_utf8_lossy(&last[..last.len().min(3)]).into_owned();
+    let mut p = code;
+    let text = last.get(4..).unwrap_or_default();
+    let word = text
+        .split(|&b| b == b' ' || b == b'\r')
+        .next()
+        .unwrap_or_default();
+    let enh = std::str::from_utf8(word).unwrap_or("");
+    if enh.split('.').count() == 3
+        && enh
+            .split('.')
+            .all(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()))
+    {
+        p.push(' ');
+        p.push_str(enh);
+    }
+    if lines.len() > 1 && p.starts_with("250") {
+        // An EHLO reply: say what it offered.
+        let has = |kw: &[u8]| {
+            lines[1..].iter().any(|l| {
+                l.get(4..)
+                    .is_some_and(|t| t.len() >= kw.len() && t[..kw.len()].eq_ignore_ascii_case(kw))
+            })
+        };
+        for (kw, name) in [
+            (&b"STARTTLS"[..], "STARTTLS"),
+            (b"AUTH", "AUTH"),
+            (b"PIPELINING", "PIPELINING"),
+        ] {
+            p.push_str(if has(kw) { " +" } else { " -" });
+            p.push_str(name);
+        }
+    }
+    p
 }

@@ -74,6 +74,7 @@ impl TestServer {
                 maildir: Some(dir.clone()),
                 quiet: std::env::var_os("INTEROP_LOG").is_none(),
                 tls,
+                trace: None,
             },
             stats: demo::Stats::default(),
         });
