@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 echo "== toolchain components"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
+echo "== interop peers (swaks, curl, smtplib, postfix, aiosmtpd)"
+bash scripts/install-peers.sh
+
 echo "== cargo fmt --check"
 cargo fmt --all --check
 

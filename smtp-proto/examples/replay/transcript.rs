@@ -1580,8 +1580,15 @@ mod tests {
                     Side::Client
                 };
                 assert_eq!(t.side, want, "{name}");
+                // Hand-written: `<mode>-...`; captured from a real client
+                // (issue 6): `captured-<client>-<mode>-NN`.
+                let mode = t.mode.name();
+                let captured = name.strip_prefix("captured-").is_some_and(|rest| {
+                    rest.split_once('-')
+                        .is_some_and(|(_, r)| r.starts_with(&format!("{mode}-")))
+                });
                 assert!(
-                    name.starts_with(&format!("{}-", t.mode.name())),
+                    name.starts_with(&format!("{mode}-")) || captured,
                     "{name}: named after its mode"
                 );
                 assert!(t.title.is_some(), "{name}: has a title");

@@ -1,0 +1,316 @@
+//! Harness for the interop tests: the demo server's session code runs
+//! in-process (one tokio runtime per test, listeners on 127.0.0.1 port 0,
+//! a fresh mail folder), peers run as child processes with a deadline and
+//! are killed when it passes.
+#![allow(dead_code)]
+
+#[path = "../../../smtp-proto/examples/demo-server/session.rs"]
+pub mod demo;
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use smtp_sansio::mode::PortMode;
+
+/// How long one peer process may run.
+pub const PEER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The message every client sends (CRLF line endings, a leading dot to
+/// exercise dot-stuffing, an empty line, a line that is only a dot, a
+/// longer line and 8-bit-free text).
+pub fn message(tag: &str) -> Vec<u8> {
+    let mut m = format!(
+        "From: alice@example.org\r\nTo: bob@example.net\r\nSubject: interop {tag}\r\n\
+         Message-ID: <{tag}@interop.test>\r\n\r\n\
+         first line\r\n.leading dot\r\n..two dots\r\n\r\n.\r\nafter the dot line\r\n"
+    )
+    .into_bytes();
+    for i in 0..40 {
+        m.extend_from_slice(format!("line {i:03} {}\r\n", "x".repeat(60)).as_bytes());
+    }
+    m.extend_from_slice(b"end\r\n");
+    m
+}
+
+static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
+
+/// A demo server with the three listeners on port 0 and its own folder.
+pub struct TestServer {
+    rt: Option<tokio::runtime::Runtime>,
+    stop: tokio::sync::watch::Sender<bool>,
+    addrs: Vec<(PortMode, SocketAddr)>,
+    /// The mail folder.
+    pub dir: PathBuf,
+    /// Settings and counters.
+    pub shared: Arc<demo::Shared>,
+}
+
+impl TestServer {
+    /// Starts a server (storage on) with the user `alice:secret`.
+    pub fn start() -> TestServer {
+        let dir = std::env::temp_dir().join(format!(
+            "smtp-sansio-interop-{}-{}",
+            std::process::id(),
+            NEXT_DIR.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create mail folder");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let (certs, key) = demo::self_signed("localhost").expect("self-signed certificate");
+        let tls = demo::tls_acceptor(certs, key).expect("TLS config");
+        let shared = Arc::new(demo::Shared {
+            settings: demo::Settings {
+                hostname: "localhost".into(),
+                users: vec![("alice".into(), "secret".into())],
+                maildir: Some(dir.clone()),
+                quiet: std::env::var_os("INTEROP_LOG").is_none(),
+                tls,
+                trace: None,
+            },
+            stats: demo::Stats::default(),
+        });
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let mut listeners = Vec::new();
+        let mut addrs = Vec::new();
+        rt.block_on(async {
+            for mode in [PortMode::Relay, PortMode::Submission, PortMode::ImplicitTls] {
+                let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind 127.0.0.1:0");
+                addrs.push((mode, l.local_addr().expect("local addr")));
+                listeners.push((mode, l));
+            }
+        });
+        rt.spawn(demo::run(listeners, shared.clone(), stop_rx));
+        TestServer {
+            rt: Some(rt),
+            stop,
+            addrs,
+            dir,
+            shared,
+        }
+    }
+
+    /// The listener of a mode.
+    pub fn addr(&self, mode: PortMode) -> SocketAddr {
+        self.addrs
+            .iter()
+            .find(|(m, _)| *m == mode)
+            .map(|(_, a)| *a)
+            .expect("listener for mode")
+    }
+
+    /// The runtime (for in-test async helpers such as the MITM proxy).
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        self.rt.as_ref().expect("runtime")
+    }
+
+    /// Stored messages, oldest first: (envelope text, content bytes).
+    pub fn messages(&self) -> Vec<(String, Vec<u8>)> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .expect("read mail folder")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|p| {
+                let env = std::fs::read_to_string(p.with_extension("env")).expect("envelope");
+                (env, std::fs::read(&p).expect("message"))
+            })
+            .collect()
+    }
+
+    /// Every file in the folder (including temporary ones).
+    pub fn files(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(&self.dir)
+            .expect("read mail folder")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect()
+    }
+
+    /// Waits (bounded) until every session that started has ended.
+    pub fn wait_sessions_ended(&self) {
+        let s = &self.shared.stats;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while s.sessions_ended.load(Ordering::SeqCst) < s.sessions.load(Ordering::SeqCst) {
+            assert!(Instant::now() < deadline, "sessions did not end");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// A counter's value.
+    pub fn stat(&self, f: impl Fn(&demo::Stats) -> &AtomicU64) -> u64 {
+        f(&self.shared.stats).load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_timeout(Duration::from_secs(2));
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_dir_all(self.dir.with_extension("in"));
+    }
+}
+
+/// Fails the test, naming the install step, when `tool` is missing.
+pub fn require_tool(tool: &str, install: &str) {
+    let found = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|d| {
+            let p = d.join(tool);
+            p.is_file()
+        })
+    });
+    assert!(
+        found,
+        "interop peer `{tool}` is missing: run `bash scripts/install-peers.sh` (or `{install}`)"
+    );
+}
+
+/// Fails the test, naming the install step, when a Python module is missing.
+pub fn require_python_module(module: &str, install: &str) {
+    require_tool("python3", "apt-get install -y python3");
+    let ok = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "Python module `{module}` is missing: run `bash scripts/install-peers.sh` (or `{install}`)"
+    );
+}
+
+/// What a peer process did.
+#[derive(Debug)]
+pub struct PeerOutput {
+    /// Exit status (None: killed at the deadline).
+    pub status: Option<std::process::ExitStatus>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl PeerOutput {
+    /// Whether the process exited 0.
+    pub fn success(&self) -> bool {
+        self.status.is_some_and(|s| s.success())
+    }
+}
+
+/// Runs a peer with `stdin` as its input; kills it after [`PEER_TIMEOUT`].
+pub fn run_peer(cmd: &mut Command, stdin: &[u8]) -> PeerOutput {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {:?}: {e}", cmd.get_program()));
+    let mut input = child.stdin.take().expect("stdin");
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let r_out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let r_err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let deadline = Instant::now() + PEER_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break Some(s),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let _ = writer.join();
+    let stdout = String::from_utf8_lossy(&r_out.join().unwrap_or_default()).into_owned();
+    let stderr = String::from_utf8_lossy(&r_err.join().unwrap_or_default()).into_owned();
+    PeerOutput {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+/// Writes `bytes` to a fresh file in the server's folder's sibling temp
+/// folder and returns its path (removed when the server is dropped).
+pub fn temp_file(server: &TestServer, name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = server.dir.with_extension("in");
+    std::fs::create_dir_all(&dir).expect("input dir");
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).expect("write input");
+    p
+}
+
+/// Asserts that exactly one message was stored, byte-exact, with this
+/// envelope sender, recipient and TLS/AUTH state.
+pub fn assert_stored(server: &TestServer, expected: &[u8], tls: bool, auth: Option<&str>) {
+    server.wait_sessions_ended();
+    assert_eq!(server.stat(|s| &s.mail_events), 1);
+    let msgs = server.messages();
+    assert_eq!(
+        msgs.len(),
+        1,
+        "expected one stored message, got {}",
+        msgs.len()
+    );
+    let (env, content) = &msgs[0];
+    if content != expected {
+        panic!(
+            "stored message differs\n--- stored ---\n{}\n--- sent ---\n{}",
+            String::from_utf8_lossy(content).escape_debug(),
+            String::from_utf8_lossy(expected).escape_debug()
+        );
+    }
+    assert!(env.contains("from: <alice@example.org>\n"), "{env}");
+    assert!(env.contains("to: <bob@example.net>\n"), "{env}");
+    let tls_line = if tls { "tls: yes\n" } else { "tls: no\n" };
+    assert!(env.contains(tls_line), "{env}");
+    let auth_line = format!("auth: {}\n", auth.unwrap_or("-"));
+    assert!(env.contains(&auth_line), "{env}");
+    assert!(
+        server
+            .files()
+            .iter()
+            .all(|p| !p.to_string_lossy().ends_with(".tmp")),
+        "temporary files left behind"
+    );
+}
+
+/// Port of a socket address as a string.
+pub fn port(a: SocketAddr) -> String {
+    a.port().to_string()
+}
+
+/// A path as &str (the temp dir is UTF-8 here).
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
