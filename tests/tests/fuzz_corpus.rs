@@ -87,6 +87,8 @@ replay_tests!(
     structured_roundtrip,
     server_session,
     differential,
+    client_session,
+    pair,
 );
 
 #[test]
@@ -102,6 +104,8 @@ fn every_target_is_replayed() {
         "structured_roundtrip",
         "server_session",
         "differential",
+        "client_session",
+        "pair",
     ];
     for (name, _) in TARGETS {
         assert!(listed.contains(name), "{name} is not replayed");

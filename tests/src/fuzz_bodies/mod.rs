@@ -11,12 +11,14 @@
 //! every chunking" at a few fuzzer-chosen boundaries as well as whole and
 //! byte by byte.
 
+pub mod client_session;
 pub mod command;
 pub mod data_decode;
 pub mod data_roundtrip;
 pub mod differential;
 pub mod ehlo;
 pub mod framing;
+pub mod pair;
 pub mod reply;
 pub mod server_session;
 pub mod structured_roundtrip;
@@ -39,6 +41,8 @@ pub const TARGETS: &[(&str, Body)] = &[
     ),
     ("server_session", server_session::server_session),
     ("differential", differential::differential),
+    ("client_session", client_session::client_session),
+    ("pair", pair::pair),
 ];
 
 /// Splits a fuzz input into chunk lengths and a payload: the first byte
