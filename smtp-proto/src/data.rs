@@ -371,6 +371,17 @@ impl DataDecoder {
         let mut pos = start;
         // Start of the current line's octets within this call.
         let mut seg = start;
+        if self.max_line.is_none() {
+            // Skip, without a call per line, the lines the loop below would
+            // pass over: it would reach `q` with the same state (after a
+            // CRLF that is followed by an octet other than a dot).
+            let q = clean_prefix(input, start);
+            if q > start {
+                self.line_len = 0;
+                pos = q;
+                seg = q;
+            }
+        }
         loop {
             let hay = input.get(pos..).unwrap_or(&[]);
             let Some(k) = memchr::memchr2(CR, LF, hay) else {
@@ -450,6 +461,50 @@ impl DataDecoder {
         self.fail(DataOutcome::LineTooLong);
         // `max - before < part`, so the cut lies within `seg..end`.
         Some(seg + max.saturating_sub(before).min(part) as usize)
+    }
+}
+
+/// Octets checked per step by [`clean_prefix`]: a fixed size the compiler
+/// turns into a few vector operations.
+const BLOCK: usize = 64;
+
+/// Whether every adjacent pair `(x, y)` of `w` (`BLOCK + 1` octets) is
+/// plain: a CR exactly when an LF follows it, and no LF followed by a dot.
+#[inline(always)]
+fn block_plain(w: &[u8; BLOCK + 1]) -> bool {
+    let mut bad = 0u8;
+    for i in 0..BLOCK {
+        let (x, y) = (w[i], w[i + 1]);
+        bad |= (u8::from(x == CR) ^ u8::from(y == LF)) | (u8::from(x == LF) & u8::from(y == DOT));
+    }
+    bad == 0
+}
+
+/// The end of the longest run from `start` that is plain content with
+/// CRLF line endings only: the offset just after its last CRLF, whose next
+/// octet exists and is not a dot; `start` if there is none. Scans in blocks
+/// and stops at the first block that is not plain, so the work is bounded
+/// by the octets skipped plus one block.
+fn clean_prefix(input: &[u8], start: usize) -> usize {
+    // An LF first is a bare LF (no CR before it in this state).
+    if input.get(start) == Some(&LF) {
+        return start;
+    }
+    let mut end = start;
+    while let Some(w) = input
+        .get(end..end + BLOCK + 1)
+        .and_then(|w| <&[u8; BLOCK + 1]>::try_from(w).ok())
+    {
+        if !block_plain(w) {
+            break;
+        }
+        end += BLOCK;
+    }
+    // Every pair starting before `end` is plain: each LF there follows a
+    // CR and is followed by an octet that is not a dot.
+    match memchr::memrchr(LF, input.get(start..end).unwrap_or(&[])) {
+        Some(k) => start + k + 1,
+        None => start,
     }
 }
 
