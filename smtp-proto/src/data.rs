@@ -486,9 +486,14 @@ fn block_plain(w: &[u8; BLOCK + 1]) -> bool {
 /// and stops at the first block that is not plain, so the work is bounded
 /// by the octets skipped plus one block.
 fn clean_prefix(input: &[u8], start: usize) -> usize {
+    clean_run(input, start).0
+}
+
+/// [`clean_prefix`], and where the block scan stopped.
+fn clean_run(input: &[u8], start: usize) -> (usize, usize) {
     // An LF first is a bare LF (no CR before it in this state).
     if input.get(start) == Some(&LF) {
-        return start;
+        return (start, start);
     }
     let mut end = start;
     while let Some(w) = input
@@ -502,10 +507,11 @@ fn clean_prefix(input: &[u8], start: usize) -> usize {
     }
     // Every pair starting before `end` is plain: each LF there follows a
     // CR and is followed by an octet that is not a dot.
-    match memchr::memrchr(LF, input.get(start..end).unwrap_or(&[])) {
+    let q = match memchr::memrchr(LF, input.get(start..end).unwrap_or(&[])) {
         Some(k) => start + k + 1,
         None => start,
-    }
+    };
+    (q, end)
 }
 
 /// Decodes DATA content held in one buffer (tests, tools): the content, or
@@ -611,6 +617,8 @@ impl DataEncoder {
         // `copy` is the start of octets to copy verbatim.
         let mut copy = i;
         let mut pos = i;
+        // Where the block scan may next find something to skip.
+        let mut next_try = i;
         loop {
             if self.line_start {
                 if chunk.get(pos) == Some(&DOT) {
@@ -620,6 +628,18 @@ impl DataEncoder {
                 }
                 if pos < chunk.len() {
                     self.line_start = false;
+                }
+            }
+            if pos >= next_try {
+                // Plain CRLF lines need no change: skip them in blocks. The
+                // loop would reach `q` in the same state (after a CRLF, the
+                // next octet not a dot, nothing to insert before it).
+                let (q, scanned) = clean_run(chunk, pos);
+                next_try = scanned + BLOCK;
+                if q > pos {
+                    pos = q;
+                    self.line_start = true;
+                    continue;
                 }
             }
             let hay = chunk.get(pos..).unwrap_or(&[]);
