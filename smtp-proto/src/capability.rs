@@ -47,10 +47,14 @@ use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::address::{C_ALNUM, C_LDH, is};
 use crate::error::{EncodeError, ParseError};
 use crate::ext::Extensions;
 use crate::limits::Limits;
-use crate::reply::{OwnedReply, Reply, ReplyCode, first_token};
+use crate::reply::{
+    Assembler, Frame, OwnedReply, Reply, ReplyCode, check_line, first_token, frame_line,
+    is_printable,
+};
 
 /// One service extension advertised in an EHLO reply (RFC 5321 4.1.1.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,6 +376,33 @@ pub struct RawCapability<'a> {
 impl<'a> RawCapability<'a> {
     /// Splits and checks one `ehlo-line` (the text after `250-`/`250 `).
     pub fn split(line: &'a [u8]) -> Result<RawCapability<'a>, ParseError> {
+        // Fast path: an `ehlo-keyword` (a run of ALPHA / DIGIT / "-" that
+        // starts with ALPHA / DIGIT) ended by SP or the line end, and
+        // parameters of printable ASCII and SP. The general code below
+        // gives the same result for such a line; it handles the rest.
+        let mut k = 0;
+        while let Some(&b) = line.get(k) {
+            if !is(b, C_LDH) {
+                break;
+            }
+            k += 1;
+        }
+        if line.first().is_some_and(|&b| is(b, C_ALNUM)) && matches!(line.get(k), None | Some(b' '))
+        {
+            let mut params = line.get(k + 1..).unwrap_or(&[]);
+            if is_printable(params) {
+                while let [b' ', rest @ ..] = params {
+                    params = rest;
+                }
+                while let [rest @ .., b' '] = params {
+                    params = rest;
+                }
+                return Ok(RawCapability {
+                    keyword: &line[..k],
+                    params,
+                });
+            }
+        }
         let kw_end = memchr::memchr(b' ', line).unwrap_or(line.len());
         let keyword = &line[..kw_end];
         check_keyword(keyword)?;
@@ -487,6 +518,44 @@ fn check_keyword(k: &[u8]) -> Result<(), ParseError> {
     Ok(())
 }
 
+/// What [`EhloReply`] computes from the lines of a 250 reply, line by line.
+#[derive(Default)]
+struct Summary<'a> {
+    domain: &'a [u8],
+    greet: &'a [u8],
+    extensions: Extensions,
+    size: Option<u64>,
+    auth: AuthMechanisms<'a>,
+    /// The first error in a line's contents.
+    error: Option<ParseError>,
+}
+
+impl<'a> Summary<'a> {
+    /// Reads the text of one line (the first holds the domain and greet).
+    #[inline]
+    fn line(&mut self, text: &'a [u8], first: bool) -> Result<(), ParseError> {
+        if first {
+            self.domain = first_token(text)?;
+            self.greet = text.get(self.domain.len() + 1..).unwrap_or(&[]);
+            return Ok(());
+        }
+        let raw = RawCapability::split(text)?;
+        let (cap, kw) = raw.parse_kw()?;
+        if let Some(kw) = kw {
+            let ext = kw.extension();
+            if !self.extensions.contains(ext) {
+                self.extensions.insert(ext);
+                match cap {
+                    Capability::Size(s) => self.size = s,
+                    Capability::Auth(a) => self.auth = a,
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A parsed EHLO reply (RFC 5321 4.1.1.1 `ehlo-ok-rsp`), borrowing the
 /// input. Capabilities are read lazily from the raw bytes; the summary
 /// (extensions, SIZE, AUTH mechanisms) was computed while parsing.
@@ -506,8 +575,58 @@ impl<'a> EhloReply<'a> {
     /// [`ParseError::UnexpectedCode`]; `Incomplete` means more input is
     /// needed.
     pub fn parse(input: &'a [u8], limits: &Limits) -> Result<(EhloReply<'a>, usize), ParseError> {
-        let (reply, n) = Reply::parse_plain(input, limits)?;
-        Ok((EhloReply::from_reply(reply)?, n))
+        // One pass: each line is framed and checked exactly as
+        // `Reply::parse_plain` does, and its capability read at once as
+        // `from_reply` would. The generic errors still win (they return at
+        // once); the first capability error is kept and returned only if
+        // the reply is otherwise well formed and a 250, as before.
+        let mut asm = Assembler::default();
+        let mut pos = 0;
+        let mut sum = Summary::default();
+        loop {
+            let rest = &input[pos..];
+            let n = match frame_line(rest, limits.reply_line) {
+                Frame::Line(n) => n,
+                Frame::Incomplete => return Err(ParseError::Incomplete),
+                Frame::Error(e) => return Err(e),
+            };
+            let line = &rest[..n];
+            let info = check_line(line, false)?;
+            let first = asm.lines == 0;
+            let done = asm.push(&info, limits.reply_lines)?;
+            if info.code == ReplyCode::OK && sum.error.is_none() {
+                let text = line.get(4..).unwrap_or(&[]);
+                if let Err(e) = sum.line(text, first) {
+                    sum.error = Some(e);
+                }
+            }
+            pos += n + 2;
+            if done {
+                if info.code != ReplyCode::OK {
+                    return Err(ParseError::UnexpectedCode);
+                }
+                if let Some(e) = sum.error {
+                    return Err(e);
+                }
+                let reply = Reply {
+                    code: info.code,
+                    enhanced: asm.enhanced,
+                    lines: asm.lines,
+                    raw: &input[..pos],
+                };
+                return Ok((
+                    EhloReply {
+                        reply,
+                        domain: sum.domain,
+                        greet: sum.greet,
+                        extensions: sum.extensions,
+                        size: sum.size,
+                        auth: sum.auth,
+                    },
+                    pos,
+                ));
+            }
+        }
     }
 
     /// Reads an EHLO reply from a reply framed by [`Reply::parse_plain`] or

@@ -380,6 +380,9 @@ pub(crate) struct LineInfo {
 /// docs). CR and LF cannot occur: framing stops at them.
 #[inline]
 pub(crate) fn check_text(text: &[u8]) -> Result<(), ParseError> {
+    if is_printable(text) {
+        return Ok(());
+    }
     for &b in text {
         if (b < 0x20 && b != b'\t') || b == 0x7f {
             return Err(if b == 0 {
@@ -390,6 +393,16 @@ pub(crate) fn check_text(text: &[u8]) -> Result<(), ParseError> {
         }
     }
     Ok(())
+}
+
+/// Whether every octet is printable ASCII or SP (%x20-7E): one pass
+/// without early exit, which the compiler vectorizes. The common case of
+/// [`check_text`] and of the EHLO parameter check.
+#[inline]
+pub(crate) fn is_printable(s: &[u8]) -> bool {
+    s.iter()
+        .fold(0u8, |acc, &b| acc | u8::from(b.wrapping_sub(0x20) > 0x5e))
+        == 0
 }
 
 /// Parses one framed reply line (without CRLF): code, separator, text.
@@ -444,8 +457,8 @@ fn line_enhanced_checked(code: ReplyCode, text: &[u8]) -> Result<Option<Enhanced
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Assembler {
     code: Option<ReplyCode>,
-    enhanced: Option<EnhancedCode>,
-    lines: usize,
+    pub(crate) enhanced: Option<EnhancedCode>,
+    pub(crate) lines: usize,
 }
 
 impl Assembler {
