@@ -54,3 +54,21 @@ fn one_pass_equals_two_steps() {
         }
     }
 }
+
+#[test]
+fn printable_run_boundaries() {
+    // Every octet value at every offset of a 20-octet printable line: the
+    // one-pass reader must still agree with the two-step reading.
+    let base = b"250-mx.example.com HELLO\r\n250 SIZE 1000\r\n".to_vec();
+    for at in 0..24 {
+        for b in 0..=255u8 {
+            let mut v = base.clone();
+            v[at] = b;
+            assert_eq!(
+                EhloReply::parse(&v, &Limits::RFC),
+                two_step(&v, &Limits::RFC),
+                "octet {b:#x} at {at}"
+            );
+        }
+    }
+}

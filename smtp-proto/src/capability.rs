@@ -52,8 +52,8 @@ use crate::error::{EncodeError, ParseError};
 use crate::ext::Extensions;
 use crate::limits::Limits;
 use crate::reply::{
-    Assembler, Frame, OwnedReply, Reply, ReplyCode, check_line, first_token, frame_line,
-    is_printable,
+    Assembler, Frame, OwnedReply, Reply, ReplyCode, check_line_with, first_token, frame_line,
+    is_printable, printable_prefix,
 };
 
 /// One service extension advertised in an EHLO reply (RFC 5321 4.1.1.1).
@@ -376,6 +376,13 @@ pub struct RawCapability<'a> {
 impl<'a> RawCapability<'a> {
     /// Splits and checks one `ehlo-line` (the text after `250-`/`250 `).
     pub fn split(line: &'a [u8]) -> Result<RawCapability<'a>, ParseError> {
+        Self::split_with(line, false)
+    }
+
+    /// [`RawCapability::split`]; `printable`: every octet of `line` is
+    /// known to be printable ASCII or SP.
+    #[inline]
+    fn split_with(line: &'a [u8], printable: bool) -> Result<RawCapability<'a>, ParseError> {
         // Fast path: an `ehlo-keyword` (a run of ALPHA / DIGIT / "-" that
         // starts with ALPHA / DIGIT) ended by SP or the line end, and
         // parameters of printable ASCII and SP. The general code below
@@ -390,7 +397,7 @@ impl<'a> RawCapability<'a> {
         if line.first().is_some_and(|&b| is(b, C_ALNUM)) && matches!(line.get(k), None | Some(b' '))
         {
             let mut params = line.get(k + 1..).unwrap_or(&[]);
-            if is_printable(params) {
+            if printable || is_printable(params) {
                 while let [b' ', rest @ ..] = params {
                     params = rest;
                 }
@@ -533,13 +540,13 @@ struct Summary<'a> {
 impl<'a> Summary<'a> {
     /// Reads the text of one line (the first holds the domain and greet).
     #[inline]
-    fn line(&mut self, text: &'a [u8], first: bool) -> Result<(), ParseError> {
+    fn line(&mut self, text: &'a [u8], first: bool, printable: bool) -> Result<(), ParseError> {
         if first {
             self.domain = first_token(text)?;
             self.greet = text.get(self.domain.len() + 1..).unwrap_or(&[]);
             return Ok(());
         }
-        let raw = RawCapability::split(text)?;
+        let raw = RawCapability::split_with(text, printable)?;
         let (cap, kw) = raw.parse_kw()?;
         if let Some(kw) = kw {
             let ext = kw.extension();
@@ -585,18 +592,30 @@ impl<'a> EhloReply<'a> {
         let mut sum = Summary::default();
         loop {
             let rest = &input[pos..];
-            let n = match frame_line(rest, limits.reply_line) {
-                Frame::Line(n) => n,
-                Frame::Incomplete => return Err(ParseError::Incomplete),
-                Frame::Error(e) => return Err(e),
+            // Common case first: a run of printable octets ended by CRLF
+            // within the line limit. Then the first CR or LF of the window
+            // is that CR (so `frame_line` would frame the same line) and
+            // the text check cannot fail.
+            let max_content = limits.reply_line.saturating_sub(2);
+            let window = &rest[..rest.len().min(max_content + 1)];
+            let run = printable_prefix(window);
+            let printable = window.get(run) == Some(&b'\r') && rest.get(run + 1) == Some(&b'\n');
+            let n = if printable {
+                run
+            } else {
+                match frame_line(rest, limits.reply_line) {
+                    Frame::Line(n) => n,
+                    Frame::Incomplete => return Err(ParseError::Incomplete),
+                    Frame::Error(e) => return Err(e),
+                }
             };
             let line = &rest[..n];
-            let info = check_line(line, false)?;
+            let info = check_line_with(line, false, printable)?;
             let first = asm.lines == 0;
             let done = asm.push(&info, limits.reply_lines)?;
             if info.code == ReplyCode::OK && sum.error.is_none() {
                 let text = line.get(4..).unwrap_or(&[]);
-                if let Err(e) = sum.line(text, first) {
+                if let Err(e) = sum.line(text, first, printable) {
                     sum.error = Some(e);
                 }
             }

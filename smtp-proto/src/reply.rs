@@ -405,9 +405,48 @@ pub(crate) fn is_printable(s: &[u8]) -> bool {
         == 0
 }
 
+/// The length of the run of printable ASCII or SP (%x20-7E) at the start
+/// of `s`. Eight octets per step (SWAR on a `u64`): a borrow or carry can
+/// only flag octets above a truly flagged one, so the lowest flag is exact.
+#[inline]
+pub(crate) fn printable_prefix(s: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(w) = s.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+        let w = u64::from_le_bytes(w);
+        // An octet below 0x20, or at or above 0x7F.
+        let low = w.wrapping_sub(ONES * 0x20) & !w;
+        let high = w.wrapping_add(ONES) | w;
+        let flags = (low | high) & HIGH;
+        if flags != 0 {
+            return i + (flags.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&b) = s.get(i) {
+        if b.wrapping_sub(0x20) > 0x5e {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
 /// Parses one framed reply line (without CRLF): code, separator, text.
 #[inline]
 pub(crate) fn check_line(line: &[u8], detect_enhanced: bool) -> Result<LineInfo, ParseError> {
+    check_line_with(line, detect_enhanced, false)
+}
+
+/// [`check_line`]; `printable`: the caller has seen that every octet of
+/// the line is printable ASCII or SP, so the text check cannot fail.
+#[inline]
+pub(crate) fn check_line_with(
+    line: &[u8],
+    detect_enhanced: bool,
+    printable: bool,
+) -> Result<LineInfo, ParseError> {
     let code = match line {
         [a, b, c, ..] => ReplyCode::from_digits([*a, *b, *c]),
         _ => None,
@@ -426,7 +465,9 @@ pub(crate) fn check_line(line: &[u8], detect_enhanced: bool) -> Result<LineInfo,
         Some(_) => return Err(ParseError::Syntax),
     };
     let text = line.get(4..).unwrap_or(&[]);
-    check_text(text)?;
+    if !printable {
+        check_text(text)?;
+    }
     let enhanced = if detect_enhanced {
         line_enhanced_checked(code, text)?
     } else {
