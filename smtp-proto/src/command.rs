@@ -506,7 +506,7 @@ fn parse_content<'a>(
 /// checked each octet of `content` against a grammar that excludes NUL, CR
 /// and LF (the fast paths of `Command::parse` and `Command::parse_line`
 /// rely on this).
-#[inline]
+#[inline(always)]
 fn parse_fields<'a>(
     content: &'a [u8],
     line_len: usize,
@@ -520,7 +520,7 @@ fn parse_fields<'a>(
     r
 }
 
-#[inline]
+#[inline(always)]
 fn parse_fields_inner<'a>(
     content: &'a [u8],
     line_len: usize,
