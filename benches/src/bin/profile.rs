@@ -8,7 +8,8 @@
 //! ```
 //!
 //! Workloads: commands/ours, commands/peer, ehlo/ours, ehlo/peer,
-//! replies/ours, replies/peer, decode/ours, decode/peer.
+//! replies/ours, replies/peer, decode/ours, decode/peer, chunked1/ours,
+//! whole/ours (commands through `InputBuffer`).
 
 use std::hint::black_box;
 
@@ -28,6 +29,7 @@ fn main() {
     let dlimits = b::data_limits();
     let mut out = Vec::with_capacity(wire.len());
     let mut sum = 0usize;
+    let mut ibuf = smtp_sansio::line::InputBuffer::new();
     for _ in 0..n {
         sum += match what {
             "commands/ours" => b::ours_commands(black_box(&stream), &opts).1,
@@ -36,6 +38,10 @@ fn main() {
             "ehlo/peer" => b::peer_ehlo(black_box(&ehlo)).1,
             "replies/ours" => b::ours_replies(black_box(&replies), &limits).1,
             "replies/peer" => b::peer_replies(black_box(&replies)).1,
+            "chunked1/ours" => b::ours_commands_chunked(black_box(&stream), 1, &mut ibuf, &opts),
+            "whole/ours" => {
+                b::ours_commands_chunked(black_box(&stream), stream.len(), &mut ibuf, &opts)
+            }
             "decode/ours" => {
                 out.clear();
                 b::ours_decode_into(black_box(&wire), &dlimits, &mut out)
