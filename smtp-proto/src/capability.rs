@@ -19,7 +19,7 @@
 //! - The reply is first framed and checked as a generic reply
 //!   ([`Reply::parse_plain`]: CRLF only, no NUL, same code on every line,
 //!   line and line-count limits), then each line as above. The errors of
-//!   the generic layer win, so a whole buffer and a [`ReplyReader`] fed in
+//!   the generic layer win, so a whole buffer and a [`ReplyReader`](crate::reply::ReplyReader) fed in
 //!   pieces give the same verdict.
 //! - A well-formed reply that is not 250 is [`ParseError::UnexpectedCode`]:
 //!   the client handles it as a generic [`Reply`].

@@ -17,6 +17,7 @@ extern crate std;
 
 pub mod address;
 pub mod capability;
+pub mod client;
 pub mod command;
 pub mod data;
 pub mod error;

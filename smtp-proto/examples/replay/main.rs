@@ -8,6 +8,7 @@
 //! Prints `PASS FILE` or `FAIL FILE: reason` per file and exits 1 if any
 //! failed (2 on a usage error).
 
+mod client_side;
 mod runner;
 mod transcript;
 

@@ -20,7 +20,7 @@ pub fn run_text(text: &str) -> Result<(), String> {
 pub fn run(t: &Transcript) -> Result<(), String> {
     match t.side {
         Side::Server => run_server(t),
-        Side::Client => Err("client side not implemented yet".into()),
+        Side::Client => crate::client_side::run_client(t),
     }
 }
 
