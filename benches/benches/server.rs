@@ -1,7 +1,7 @@
 //! Whole transactions through the server machine in memory (no I/O):
 //! EHLO, MAIL, 2 RCPT, DATA, a 4 KiB message, QUIT, every decision
 //! accepted. Compared with the bare parsers on the same bytes (the
-//! machine's overhead).
+//! machine's overhead). And our client and server machines as a pair.
 
 use std::hint::black_box;
 
@@ -50,5 +50,19 @@ fn server(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, server);
+fn pair(c: &mut Criterion) {
+    let (ccfg, scfg) = b::pair_configs();
+    let body = b::realistic_body(4096);
+    for txns in [1usize, 10] {
+        assert_eq!(b::run_pair_session(&ccfg, &scfg, txns, &body), txns);
+        let mut g = c.benchmark_group(format!("pair/{txns}tx"));
+        g.throughput(Throughput::Bytes((body.len() * txns) as u64));
+        g.bench_function("client_server", |bn| {
+            bn.iter(|| b::run_pair_session(&ccfg, &scfg, txns, black_box(&body)))
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, server, pair);
 criterion_main!(benches);

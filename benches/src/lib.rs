@@ -705,3 +705,72 @@ fn drain(server: &mut Server, content: &mut u64, messages: &mut usize) {
 pub fn server_config() -> ServerConfig {
     ServerConfig::new(PortMode::Relay, "mx.example.com")
 }
+
+// ---------------------------------------------------------------------------
+// Client + server pair.
+
+use smtp_sansio::client::{Client, ClientConfig, ClientEvent, Envelope};
+
+/// One relay session between our `Client` and our `Server` in memory
+/// (EHLO, STARTTLS with the handshake taken as done, EHLO, then `txns`
+/// transactions of `body` to two recipients, QUIT), bytes handed over
+/// whole in each direction. Returns the messages the server completed.
+pub fn run_pair_session(
+    ccfg: &ClientConfig,
+    scfg: &ServerConfig,
+    txns: usize,
+    body: &[u8],
+) -> usize {
+    let mut client = Client::new(ccfg.clone()).expect("client config");
+    let mut server = Server::new(scfg.clone());
+    let (mut to_server, mut to_client) = (Vec::new(), Vec::new());
+    let (mut queued, mut done, mut closed) = (txns, 0usize, false);
+    for _ in 0..10_000 {
+        if client.wants_tls() && server.wants_tls() && to_client.is_empty() {
+            server.tls_established();
+            client.tls_established();
+        }
+        if !to_server.is_empty() {
+            server.receive(&to_server);
+            to_server.clear();
+        }
+        let mut content = 0;
+        drain(&mut server, &mut content, &mut done);
+        server.transmit(&mut to_client);
+        if !to_client.is_empty() {
+            client.receive(&to_client);
+            to_client.clear();
+        }
+        while let Some(ev) = client.next_event() {
+            match ev {
+                ClientEvent::Ready if queued > 0 => {
+                    queued -= 1;
+                    let env = Envelope::new(
+                        "john.doe@example.com",
+                        ["alice@example.org", "bob.smith@mail.example.net"],
+                    );
+                    client.send_mail(env, body.to_vec()).expect("send_mail");
+                }
+                ClientEvent::Ready => client.quit().expect("quit"),
+                ClientEvent::RecipientsPartial { .. } => client.proceed().expect("proceed"),
+                ClientEvent::Error(e) => panic!("client error {e:?}"),
+                ClientEvent::Closed => closed = true,
+                _ => {}
+            }
+        }
+        client.transmit(&mut to_server);
+        if closed && to_server.is_empty() {
+            break;
+        }
+    }
+    assert!(closed, "client did not close");
+    done
+}
+
+/// The relay configurations of the pair bench.
+pub fn pair_configs() -> (ClientConfig, ServerConfig) {
+    (
+        ClientConfig::new(PortMode::Relay, "client.example.org"),
+        server_config(),
+    )
+}
