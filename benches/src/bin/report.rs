@@ -3,8 +3,9 @@
 //! prints one Markdown table of ratios: ours against the peer, chunked
 //! against whole, ours against baselines.
 //!
-//! Usage: `report [CRITERION_DIR] [ALLOCS_JSON]` (defaults:
-//! `target/criterion`, `target/bench-allocs.json`).
+//! Usage: `report [CRITERION_DIR] [ALLOCS_JSON]` or `report --items` (the
+//! number of commands in the mix, for report.sh); defaults
+//! `target/criterion` and `target/bench-allocs.json`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -139,6 +140,11 @@ impl Table {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--items") {
+        // For report.sh: the number of commands in the mix.
+        println!("{}", b::command_mix().len());
+        return;
+    }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let crit = args
         .first()
