@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs a short version of every benchmark (ours against the smtp-proto
 # crate, chunked against whole, ours against baselines), counts heap
-# allocations, and prints one Markdown table of ratios. When valgrind is
+# allocations, and prints one Markdown table of ratios, then the goal
+# ratios again from interleaved A/B rounds (steadier). When valgrind is
 # installed it also counts instructions per item for the parsers (ours
 # against the peer): a load-independent check of the timed ratios.
 #
@@ -18,6 +19,10 @@ cargo bench -p smtp-sansio-benches --benches -- --warm-up-time 1 --measurement-t
   > "$target/bench-run.log" 2>&1 || { tail -40 "$target/bench-run.log"; exit 1; }
 cargo run -q --release -p smtp-sansio-benches --bin allocs > "$target/bench-allocs.json"
 cargo run -q --release -p smtp-sansio-benches --bin report -- "$target/criterion" "$target/bench-allocs.json"
+echo
+# The goals again, from rounds that alternate ours and the other side (a
+# load change hits both alike): the steadier verdict on a shared machine.
+cargo run -q --release -p smtp-sansio-benches --bin abratio -- 21
 
 if [ -z "${NO_CALLGRIND:-}" ] && command -v valgrind > /dev/null; then
   cargo build -q --release -p smtp-sansio-benches --bin profile
