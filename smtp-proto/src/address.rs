@@ -449,6 +449,23 @@ pub(crate) fn scan_domain(
         // One sub-domain: Let-dig first, Let-dig last.
         let mut len = 0usize;
         let mut last_hyphen = false;
+        // Fast run over ASCII `Ldh-str` octets (one table lookup each); the
+        // general loop below takes over at a UTF-8 octet, and then reads
+        // exactly what it would have read from the start of the label.
+        let run = i;
+        while let Some(&b) = s.get(i) {
+            if !is(b, C_LDH) {
+                break;
+            }
+            i += 1;
+        }
+        if i > run {
+            if s.get(run) == Some(&b'-') {
+                return Err(ParseError::Syntax);
+            }
+            len = i - run;
+            last_hyphen = s.get(i - 1) == Some(&b'-');
+        }
         loop {
             match s.get(i) {
                 Some(&b) if b < 0x80 && is(b, C_LDH) => {

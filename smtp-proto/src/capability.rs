@@ -71,10 +71,14 @@ use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::address::{C_ALNUM, C_LDH, is};
 use crate::error::{EncodeError, ParseError};
 use crate::ext::Extensions;
 use crate::limits::Limits;
-use crate::reply::{OwnedReply, Reply, ReplyCode, first_token};
+use crate::reply::{
+    Assembler, Frame, OwnedReply, Reply, ReplyCode, check_line_with, first_token, frame_line,
+    is_printable, printable_prefix,
+};
 
 /// One service extension advertised in an EHLO reply (RFC 5321 4.1.1.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -396,6 +400,40 @@ pub struct RawCapability<'a> {
 impl<'a> RawCapability<'a> {
     /// Splits and checks one `ehlo-line` (the text after `250-`/`250 `).
     pub fn split(line: &'a [u8]) -> Result<RawCapability<'a>, ParseError> {
+        Self::split_with(line, false)
+    }
+
+    /// [`RawCapability::split`]; `printable`: every octet of `line` is
+    /// known to be printable ASCII or SP.
+    #[inline]
+    fn split_with(line: &'a [u8], printable: bool) -> Result<RawCapability<'a>, ParseError> {
+        // Fast path: an `ehlo-keyword` (a run of ALPHA / DIGIT / "-" that
+        // starts with ALPHA / DIGIT) ended by SP or the line end, and
+        // parameters of printable ASCII and SP. The general code below
+        // gives the same result for such a line; it handles the rest.
+        let mut k = 0;
+        while let Some(&b) = line.get(k) {
+            if !is(b, C_LDH) {
+                break;
+            }
+            k += 1;
+        }
+        if line.first().is_some_and(|&b| is(b, C_ALNUM)) && matches!(line.get(k), None | Some(b' '))
+        {
+            let mut params = line.get(k + 1..).unwrap_or(&[]);
+            if printable || is_printable(params) {
+                while let [b' ', rest @ ..] = params {
+                    params = rest;
+                }
+                while let [rest @ .., b' '] = params {
+                    params = rest;
+                }
+                return Ok(RawCapability {
+                    keyword: &line[..k],
+                    params,
+                });
+            }
+        }
         let kw_end = memchr::memchr(b' ', line).unwrap_or(line.len());
         let keyword = &line[..kw_end];
         check_keyword(keyword)?;
@@ -516,6 +554,48 @@ fn check_keyword(k: &[u8]) -> Result<(), ParseError> {
     Ok(())
 }
 
+/// What [`EhloReply`] computes from the lines of a 250 reply, line by line.
+#[derive(Default)]
+struct Summary<'a> {
+    domain: &'a [u8],
+    greet: &'a [u8],
+    extensions: Extensions,
+    size: Option<u64>,
+    auth: AuthMechanisms<'a>,
+    /// The first error in a line's contents.
+    error: Option<ParseError>,
+}
+
+impl<'a> Summary<'a> {
+    /// Reads the text of one line (the first holds the domain and greet).
+    #[inline]
+    fn line(&mut self, text: &'a [u8], first: bool, printable: bool) -> Result<(), ParseError> {
+        if first {
+            self.domain = first_token(text)?;
+            self.greet = text.get(self.domain.len() + 1..).unwrap_or(&[]);
+            return Ok(());
+        }
+        if is_blank(text) {
+            // Tolerated on receipt (smtp-sink); see `EhloReply::from_reply`.
+            return Ok(());
+        }
+        let raw = RawCapability::split_with(text, printable)?;
+        let (cap, kw) = raw.parse_kw()?;
+        if let Some(kw) = kw {
+            let ext = kw.extension();
+            if !self.extensions.contains(ext) {
+                self.extensions.insert(ext);
+                match cap {
+                    Capability::Size(s) => self.size = s,
+                    Capability::Auth(a) => self.auth = a,
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A parsed EHLO reply (RFC 5321 4.1.1.1 `ehlo-ok-rsp`), borrowing the
 /// input. Capabilities are read lazily from the raw bytes; the summary
 /// (extensions, SIZE, AUTH mechanisms) was computed while parsing.
@@ -535,11 +615,70 @@ impl<'a> EhloReply<'a> {
     /// [`ParseError::UnexpectedCode`]; `Incomplete` means more input is
     /// needed.
     pub fn parse(input: &'a [u8], limits: &Limits) -> Result<(EhloReply<'a>, usize), ParseError> {
-        if let Some(ok) = fast::parse(input, limits) {
-            return Ok(ok);
+        // One pass: each line is framed and checked exactly as
+        // `Reply::parse_plain` does, and its capability read at once as
+        // `from_reply` would. The generic errors still win (they return at
+        // once); the first capability error is kept and returned only if
+        // the reply is otherwise well formed and a 250, as before.
+        let mut asm = Assembler::default();
+        let mut pos = 0;
+        let mut sum = Summary::default();
+        loop {
+            let rest = &input[pos..];
+            // Common case first: a run of printable octets ended by CRLF
+            // within the line limit. Then the first CR or LF of the window
+            // is that CR (so `frame_line` would frame the same line) and
+            // the text check cannot fail.
+            let max_content = limits.reply_line.saturating_sub(2);
+            let window = &rest[..rest.len().min(max_content + 1)];
+            let run = printable_prefix(window);
+            let printable = window.get(run) == Some(&b'\r') && rest.get(run + 1) == Some(&b'\n');
+            let n = if printable {
+                run
+            } else {
+                match frame_line(rest, limits.reply_line) {
+                    Frame::Line(n) => n,
+                    Frame::Incomplete => return Err(ParseError::Incomplete),
+                    Frame::Error(e) => return Err(e),
+                }
+            };
+            let line = &rest[..n];
+            let info = check_line_with(line, false, printable)?;
+            let first = asm.lines == 0;
+            let done = asm.push(&info, limits.reply_lines)?;
+            if info.code == ReplyCode::OK && sum.error.is_none() {
+                let text = line.get(4..).unwrap_or(&[]);
+                if let Err(e) = sum.line(text, first, printable) {
+                    sum.error = Some(e);
+                }
+            }
+            pos += n + 2;
+            if done {
+                if info.code != ReplyCode::OK {
+                    return Err(ParseError::UnexpectedCode);
+                }
+                if let Some(e) = sum.error {
+                    return Err(e);
+                }
+                let reply = Reply {
+                    code: info.code,
+                    enhanced: asm.enhanced,
+                    lines: asm.lines,
+                    raw: &input[..pos],
+                };
+                return Ok((
+                    EhloReply {
+                        reply,
+                        domain: sum.domain,
+                        greet: sum.greet,
+                        extensions: sum.extensions,
+                        size: sum.size,
+                        auth: sum.auth,
+                    },
+                    pos,
+                ));
+            }
         }
-        let (reply, n) = Reply::parse_plain(input, limits)?;
-        Ok((EhloReply::from_reply(reply)?, n))
     }
 
     /// Reads an EHLO reply from a reply framed by [`Reply::parse_plain`] or
@@ -849,243 +988,5 @@ impl Capability<'_> {
             out.extend_from_slice(p);
         }
         Ok(())
-    }
-}
-
-/// Single-pass EHLO parser for the common, fully valid case. It accepts a
-/// subset of what [`Reply::parse_plain`] + [`EhloReply::from_reply`] accept
-/// (ASCII domain, single SPs between parameters, no legacy `AUTH=`) and
-/// gives the same result there; on anything else it returns `None` and the
-/// caller takes the general path, which decides the verdict and the error.
-mod fast {
-    use super::*;
-
-    const TEXT: u8 = 1;
-    const PARAM: u8 = 2;
-    const KW: u8 = 4;
-
-    const CLASS: [u8; 256] = {
-        let mut t = [0u8; 256];
-        let mut i = 0;
-        while i < 256 {
-            let b = i as u8;
-            let mut c = 0;
-            if b == b'\t' || (b >= 0x20 && b != 0x7f) {
-                c |= TEXT;
-            }
-            if b >= 0x21 && b <= 0x7e {
-                c |= PARAM;
-            }
-            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
-                c |= KW;
-            }
-            t[i] = c;
-            i += 1;
-        }
-        t
-    };
-
-    /// First 8 octets, each `& 0xDF` (injective on keyword octets).
-    const fn pack(s: &[u8]) -> u64 {
-        let mut v = 0u64;
-        let mut i = 0;
-        while i < s.len() && i < 8 {
-            v |= ((s[i] & 0xDF) as u64) << (8 * i);
-            i += 1;
-        }
-        v
-    }
-
-    /// The end of the run of `class` octets in `b[from..lim]`.
-    #[inline]
-    fn span(b: &[u8], from: usize, lim: usize, class: u8) -> usize {
-        let w = b.get(from..lim).unwrap_or(&[]);
-        from + w
-            .iter()
-            .position(|&c| CLASS[c as usize] & class == 0)
-            .unwrap_or(w.len())
-    }
-
-    /// Same as [`pack`], a word at a time.
-    #[inline]
-    fn pack_fast(s: &[u8]) -> u64 {
-        let mut w = [0u8; 8];
-        let n = s.len().min(8);
-        w[..n].copy_from_slice(&s[..n]);
-        u64::from_le_bytes(w) & 0xDFDF_DFDF_DFDF_DFDF
-    }
-
-    const P_DSN: u64 = pack(b"DSN");
-    const P_SIZE: u64 = pack(b"SIZE");
-    const P_AUTH: u64 = pack(b"AUTH");
-    const P_ETRN: u64 = pack(b"ETRN");
-    const P_EXPN: u64 = pack(b"EXPN");
-    const P_BURL: u64 = pack(b"BURL");
-    const P_RRVS: u64 = pack(b"RRVS");
-    const P_VRFY: u64 = pack(b"VRFY");
-    const P_HELP: u64 = pack(b"HELP");
-    const P_LIMITS: u64 = pack(b"LIMITS");
-    const P_8BITMIME: u64 = pack(b"8BITMIME");
-    const P_CHUNKING: u64 = pack(b"CHUNKING");
-    const P_SMTPUTF8: u64 = pack(b"SMTPUTF8");
-    const P_STARTTLS: u64 = pack(b"STARTTLS");
-    const P_DELIVERBY: u64 = pack(b"DELIVERBY");
-    const P_PIPELINING: u64 = pack(b"PIPELINING");
-    const P_BINARYMIME: u64 = pack(b"BINARYMIME");
-    const P_REQUIRETLS: u64 = pack(b"REQUIRETLS");
-    const P_MT_PRIORITY: u64 = pack(b"MT-PRIORITY");
-    const P_FUTURERELEASE: u64 = pack(b"FUTURERELEASE");
-    const P_ENHANCEDSTATUSCODES: u64 = pack(b"ENHANCEDSTATUSCODES");
-
-    #[inline]
-    fn classify(kw: &[u8], packed: u64) -> Option<Kw> {
-        let tail = |full: &[u8]| kw[8..].eq_ignore_ascii_case(&full[8..]);
-        let k = match (kw.len(), packed) {
-            (3, P_DSN) => Kw::Dsn,
-            (4, P_SIZE) => Kw::Size,
-            (4, P_AUTH) => Kw::Auth,
-            (4, P_ETRN) => Kw::Etrn,
-            (4, P_EXPN) => Kw::Expn,
-            (4, P_BURL) => Kw::Burl,
-            (4, P_RRVS) => Kw::Rrvs,
-            (4, P_VRFY) => Kw::Vrfy,
-            (4, P_HELP) => Kw::Help,
-            (6, P_LIMITS) => Kw::Limits,
-            (8, P_8BITMIME) => Kw::EightBitMime,
-            (8, P_CHUNKING) => Kw::Chunking,
-            (8, P_SMTPUTF8) => Kw::SmtpUtf8,
-            (8, P_STARTTLS) => Kw::StartTls,
-            (9, P_DELIVERBY) if tail(b"DELIVERBY") => Kw::DeliverBy,
-            (10, P_PIPELINING) if tail(b"PIPELINING") => Kw::Pipelining,
-            (10, P_BINARYMIME) if tail(b"BINARYMIME") => Kw::BinaryMime,
-            (10, P_REQUIRETLS) if tail(b"REQUIRETLS") => Kw::RequireTls,
-            (11, P_MT_PRIORITY) if tail(b"MT-PRIORITY") => Kw::MtPriority,
-            (13, P_FUTURERELEASE) if tail(b"FUTURERELEASE") => Kw::FutureRelease,
-            (19, P_ENHANCEDSTATUSCODES) if tail(b"ENHANCEDSTATUSCODES") => Kw::EnhancedStatusCodes,
-            _ => return None,
-        };
-        Some(k)
-    }
-
-    /// `None`: not in the fast subset (or an error): take the general path.
-    pub(super) fn parse<'a>(input: &'a [u8], limits: &Limits) -> Option<(EhloReply<'a>, usize)> {
-        let max_content = limits.reply_line.saturating_sub(2);
-        let max_lines = limits.reply_lines.max(1);
-        let b = input;
-        // First line: "250" SEP domain [SP greet] CRLF.
-        if b.len() < 5 || &b[..3] != b"250" {
-            return None;
-        }
-        let mut more = match b[3] {
-            b'-' => true,
-            b' ' => false,
-            _ => return None,
-        };
-        let lim = b.len().min(max_content);
-        let mut i = 4;
-        i = span(b, i, lim, PARAM);
-        let domain = &b[4..i];
-        if domain.is_empty() {
-            return None;
-        }
-        let mut greet: &[u8] = &[];
-        if i < lim && b[i] == b' ' {
-            i += 1;
-            let g = i;
-            i = span(b, i, lim, TEXT);
-            greet = &b[g..i];
-        }
-        if b.get(i) != Some(&b'\r') || b.get(i + 1) != Some(&b'\n') {
-            return None;
-        }
-        i += 2;
-        let mut lines = 1usize;
-        let mut extensions = Extensions::NONE;
-        let mut size = None;
-        let mut auth = AuthMechanisms::default();
-        while more {
-            if lines >= max_lines {
-                return None;
-            }
-            let start = i;
-            if b.len() < start + 5 || &b[start..start + 3] != b"250" {
-                return None;
-            }
-            more = match b[start + 3] {
-                b'-' => true,
-                b' ' => false,
-                _ => return None,
-            };
-            let lim = b.len().min(start + max_content);
-            i = start + 4;
-            i = span(b, i, lim, KW);
-            let keyword = &b[start + 4..i];
-            let packed = pack_fast(keyword);
-            // ALPHA / DIGIT first.
-            if !keyword.first()?.is_ascii_alphanumeric() {
-                return None;
-            }
-            let mut params: &[u8] = &[];
-            if i < lim && b[i] == b' ' {
-                i += 1;
-                let p = i;
-                loop {
-                    let t = i;
-                    i = span(b, i, lim, PARAM);
-                    if i == t {
-                        return None; // empty token: general path
-                    }
-                    if i < lim && b[i] == b' ' {
-                        i += 1;
-                    } else {
-                        break;
-                    }
-                }
-                params = &b[p..i];
-            }
-            if b.get(i) != Some(&b'\r') || b.get(i + 1) != Some(&b'\n') {
-                return None;
-            }
-            i += 2;
-            lines += 1;
-            if let Some(kw) = classify(keyword, packed) {
-                let ext = kw.extension();
-                let first = !extensions.contains(ext);
-                match kw {
-                    Kw::Size => {
-                        let v = numeric_param(params).ok()?;
-                        if first {
-                            size = v;
-                        }
-                    }
-                    Kw::DeliverBy => {
-                        numeric_param(params).ok()?;
-                    }
-                    Kw::FutureRelease => {
-                        RawCapability { keyword, params }.parse_kw().ok()?;
-                    }
-                    Kw::Auth if first => auth = AuthMechanisms(params),
-                    _ => {}
-                }
-                extensions.insert(ext);
-            }
-        }
-        let reply = Reply {
-            code: ReplyCode::OK,
-            enhanced: None,
-            lines,
-            raw: &input[..i],
-        };
-        Some((
-            EhloReply {
-                reply,
-                domain,
-                greet,
-                extensions,
-                size,
-                auth,
-            },
-            i,
-        ))
     }
 }

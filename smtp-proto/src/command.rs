@@ -243,10 +243,20 @@ fn is_base64(s: &[u8]) -> bool {
     if pad > 2 {
         return false;
     }
-    s[..s.len() - pad]
-        .iter()
-        .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    s[..s.len() - pad].iter().all(|&b| BASE64[usize::from(b)])
 }
+
+/// The RFC 4648 alphabet (without `=`), one lookup per octet.
+static BASE64: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
+        i += 1;
+    }
+    t
+};
 
 impl<'a> Command<'a> {
     /// Parses one command line INCLUDING its line ending (RFC 5321 4.1.1,
@@ -256,6 +266,23 @@ impl<'a> Command<'a> {
     /// [`ParseError::BareLineEnding`] unless the policy is
     /// [`LineEndingPolicy::Normalize`], where a bare LF (or CR) ends the line.
     pub fn parse(line: &'a [u8], opts: &CommandOptions) -> Result<Command<'a>, CommandError<'a>> {
+        // Fast path: a line ending in CRLF whose content parses. Every
+        // successful parse has checked each content octet against its
+        // field's grammar, none of which admits NUL, CR or LF, so the
+        // first CR is the final one and the result is what the full path
+        // below would give. Anything else takes the full path.
+        if let [content @ .., b'\r', b'\n'] = line {
+            if let Ok(c) = parse_fields(content, line.len(), opts) {
+                return Ok(c);
+            }
+        }
+        Self::parse_full(line, opts)
+    }
+
+    /// [`Command::parse`] with the line-ending and NUL checks done first.
+    #[cold]
+    #[inline(never)]
+    fn parse_full(line: &'a [u8], opts: &CommandOptions) -> Result<Command<'a>, CommandError<'a>> {
         let verb = first_word(line);
         let err = |error| CommandError { error, verb };
         let Some(i) = memchr::memchr2(b'\r', b'\n', line) else {
@@ -281,11 +308,15 @@ impl<'a> Command<'a> {
         content: &'a [u8],
         opts: &CommandOptions,
     ) -> Result<Command<'a>, CommandError<'a>> {
-        parse_content(content, content.len().saturating_add(2), opts).map_err(|error| {
-            CommandError {
-                error,
-                verb: first_word(content),
-            }
+        let line_len = content.len().saturating_add(2);
+        // Fast path, as in `Command::parse`: a successful parse has checked
+        // every octet, so the NUL/CR/LF scan can only matter for errors.
+        if let Ok(c) = parse_fields(content, line_len, opts) {
+            return Ok(c);
+        }
+        parse_content(content, line_len, opts).map_err(|error| CommandError {
+            error,
+            verb: first_word(content),
         })
     }
 
@@ -470,6 +501,33 @@ fn parse_content<'a>(
             ParseError::BareLineEnding
         });
     }
+    parse_fields(content, line_len, opts)
+}
+
+/// [`parse_content`] without the NUL/CR/LF scan. Every `Ok` it returns has
+/// checked each octet of `content` against a grammar that excludes NUL, CR
+/// and LF (the fast paths of `Command::parse` and `Command::parse_line`
+/// rely on this).
+#[inline(always)]
+fn parse_fields<'a>(
+    content: &'a [u8],
+    line_len: usize,
+    opts: &CommandOptions,
+) -> Result<Command<'a>, ParseError> {
+    let r = parse_fields_inner(content, line_len, opts);
+    debug_assert!(
+        r.is_err() || memchr::memchr3(0, b'\r', b'\n', content).is_none(),
+        "a command with NUL, CR or LF parsed"
+    );
+    r
+}
+
+#[inline(always)]
+fn parse_fields_inner<'a>(
+    content: &'a [u8],
+    line_len: usize,
+    opts: &CommandOptions,
+) -> Result<Command<'a>, ParseError> {
     let mut content = content;
     if opts.lenient.trailing_whitespace {
         while let [rest @ .., b' ' | b'\t'] = content {

@@ -177,7 +177,12 @@ impl InputBuffer {
                 self.start.set(0);
             }
         }
-        self.buf.extend_from_slice(bytes);
+        if let [b] = bytes {
+            // One octet at a time is common on slow links: no copy call.
+            self.buf.push(*b);
+        } else {
+            self.buf.extend_from_slice(bytes);
+        }
     }
 
     /// Frames the next line (RFC 5321 2.3.8). `limit` is the longest line
@@ -200,7 +205,14 @@ impl InputBuffer {
         let mut pos = self.scanned.get().max(start);
         loop {
             let hay = self.buf.get(pos..end).unwrap_or(&[]);
-            let Some(k) = memchr::memchr2(CR, LF, hay) else {
+            // A few new octets (input arriving in small pieces): a plain
+            // loop costs less than setting up the vector search.
+            let found = if hay.len() < 16 {
+                hay.iter().position(|&b| b == CR || b == LF)
+            } else {
+                memchr::memchr2(CR, LF, hay)
+            };
+            let Some(k) = found else {
                 self.scanned.set(end);
                 return self.unterminated(limit, policy, false);
             };

@@ -252,6 +252,14 @@ fn scan_params<'a>(
         if raw.get(i) == Some(&b'=') {
             i += 1;
             let vstart = i;
+            // Fast run over ASCII value octets; the loop below handles
+            // UTF-8 and ends the value exactly as before.
+            while let Some(&b) = raw.get(i) {
+                if !is(b, C_VALUE) {
+                    break;
+                }
+                i += 1;
+            }
             while let Some(&b) = raw.get(i) {
                 if b >= 0x80 {
                     i += utf8_non_ascii(raw, i, utf8)?;
