@@ -348,6 +348,9 @@ pub enum MessageError {
     },
     /// A bare CR or LF in the body under [`LineEndingPolicy::Reject`].
     BareLineEnding,
+    /// A NUL octet in the body: not allowed in message text (RFC 5321
+    /// 2.3.8, RFC 5322 2.3), refused by strict servers.
+    Nul,
 }
 
 impl core::fmt::Display for MessageError {
@@ -369,6 +372,7 @@ impl core::fmt::Display for MessageError {
                 )
             }
             MessageError::BareLineEnding => f.write_str("bare CR or LF in the body"),
+            MessageError::Nul => f.write_str("NUL octet in the body"),
         }
     }
 }
@@ -1858,6 +1862,11 @@ impl Machine {
         let info = data::inspect(body);
         if info.bare_line_ending && self.cfg.line_ending == LineEndingPolicy::Reject {
             return Err(MessageError::BareLineEnding);
+        }
+        if info.nul {
+            // Not allowed in text (RFC 5321 2.3.8, RFC 5322 2.3); a strict
+            // server refuses the message (this crate's server does).
+            return Err(MessageError::Nul);
         }
         if info.eight_bit && !ext.contains(Extensions::EIGHT_BIT_MIME) {
             return Err(MessageError::EightBitUnsupported);

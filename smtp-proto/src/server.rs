@@ -126,8 +126,11 @@ pub enum AbortReason {
     BareLineEnding,
     /// The message exceeded the size limit (answered 552 5.3.4).
     TooBig,
-    /// A content line exceeded the text-line limit (answered 500 5.5.6... see reply).
+    /// A content line exceeded the text-line limit (answered 550 5.6.0).
     LineTooLong,
+    /// A NUL octet in the content under the `Reject` policy (answered
+    /// 550 5.6.0).
+    Nul,
     /// The client reset the transaction (RSET, EHLO, HELO or LHLO) between
     /// BDAT chunks.
     Reset,
@@ -317,6 +320,8 @@ pub enum ReplyKind {
     ContentLineTooLong,
     /// Bare CR or LF in content under the `Reject` policy (SMTP smuggling). Default: `550 5.6.0 Message content refused: bare CR or LF`.
     ContentBareLineEnding,
+    /// A NUL octet in content under the `Reject` policy. Default: `550 5.6.0 Message content refused: NUL octet`.
+    ContentNul,
     /// Further BDAT chunks of a message already refused. Default: `554 5.5.0 Message already refused`.
     MessageAlreadyRefused,
     /// The client sent `*` (RFC 4954 4). Default: `501 5.7.0 Authentication cancelled`.
@@ -453,6 +458,7 @@ impl ReplyKind {
                 Some([5, 6, 0]),
                 "Message content refused: bare CR or LF",
             ),
+            ReplyKind::ContentNul => (550, Some([5, 6, 0]), "Message content refused: NUL octet"),
             ReplyKind::MessageAlreadyRefused => (554, Some([5, 5, 0]), "Message already refused"),
             ReplyKind::AuthCancelled => (501, Some([5, 7, 0]), "Authentication cancelled"),
             ReplyKind::InvalidBase64 => (501, Some([5, 5, 2]), "Invalid base64 data"),
@@ -578,6 +584,9 @@ struct Transaction {
     content: Option<ContentKind>,
     /// A BDAT message that failed stays failed until LAST (RFC 3030 2).
     bdat_failed: Option<AbortReason>,
+    /// A NUL octet arrived in the content under the `Reject` policy: the
+    /// rest is read but not delivered, and the message is refused.
+    nul: bool,
 }
 
 /// The SMTP/LMTP server state machine.
@@ -950,12 +959,16 @@ impl Server {
                     match step.piece {
                         Piece::Input(r) => {
                             if let Some(p) = avail.get(r) {
-                                if !p.is_empty() {
+                                if !p.is_empty() && m.admit_content(p) {
                                     return Some(ServerEvent::MessageData(p));
                                 }
                             }
                         }
-                        Piece::Static(s) => return Some(ServerEvent::MessageData(s)),
+                        Piece::Static(s) => {
+                            if m.admit_content(s) {
+                                return Some(ServerEvent::MessageData(s));
+                            }
+                        }
                         Piece::None => {
                             if step.consumed == 0 && !step.done {
                                 m.deferred_consume = 0;
@@ -985,12 +998,16 @@ impl Server {
                     match step.piece {
                         Piece::Input(r) => {
                             if let Some(p) = avail.get(r) {
-                                if !p.is_empty() {
+                                if !p.is_empty() && m.admit_content(p) {
                                     return Some(ServerEvent::MessageData(p));
                                 }
                             }
                         }
-                        Piece::Static(s) => return Some(ServerEvent::MessageData(s)),
+                        Piece::Static(s) => {
+                            if m.admit_content(s) {
+                                return Some(ServerEvent::MessageData(s));
+                            }
+                        }
                         Piece::None => {
                             if step.consumed == 0 && !step.done {
                                 m.deferred_consume = 0;
@@ -1428,6 +1445,11 @@ impl Machine {
     fn end_content(&mut self, outcome: Option<DataOutcome>, size: u64, _data: bool) {
         self.reading = Reading::Commands;
         match outcome {
+            Some(DataOutcome::Complete) | None if self.txn.nul => {
+                let reason = self.nul_failure();
+                self.info.push_back(ServerEvent::MessageAborted(reason));
+                self.txn = Transaction::default();
+            }
             Some(DataOutcome::Complete) | None => {
                 self.pending = Some(Pending::Message);
                 self.info.push_back(ServerEvent::MessageComplete {
@@ -1441,6 +1463,37 @@ impl Machine {
                 self.txn = Transaction::default();
             }
         }
+    }
+
+    /// Whether a content piece may be delivered: under the `Reject` policy
+    /// a NUL octet (RFC 5321 2.3.8 / RFC 5322 2.3: not allowed in text;
+    /// BINARYMIME content through BDAT excepted) stops delivery, and the
+    /// message is refused once its end has been read.
+    fn admit_content(&mut self, piece: &[u8]) -> bool {
+        if self.txn.nul {
+            return false;
+        }
+        if self.cfg.line_ending == LineEndingPolicy::Reject
+            && self.txn.body != Some(Body::BinaryMime)
+            && memchr::memchr(0, piece).is_some()
+        {
+            self.txn.nul = true;
+            return false;
+        }
+        true
+    }
+
+    /// Replies to a message refused for a NUL octet.
+    fn nul_failure(&mut self) -> AbortReason {
+        let n = if self.cfg.mode == PortMode::Lmtp {
+            self.txn.recipients.max(1)
+        } else {
+            1
+        };
+        for _ in 0..n {
+            self.say(ReplyKind::ContentNul);
+        }
+        AbortReason::Nul
     }
 
     /// Replies to a content failure and names it.
@@ -1502,6 +1555,12 @@ impl Machine {
         }
         if self.txn.bdat_failed.is_some() {
             self.say(ReplyKind::MessageAlreadyRefused);
+            self.finish_message();
+            return;
+        }
+        if self.txn.nul {
+            let r = self.nul_failure();
+            self.info.push_back(ServerEvent::MessageAborted(r));
             self.finish_message();
             return;
         }

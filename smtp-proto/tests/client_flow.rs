@@ -373,3 +373,44 @@ fn wrong_port_detection() {
     assert_eq!(d(b"220", PortMode::ImplicitTls), None);
     assert_eq!(d(&[0x16, 0x03, 0x03], PortMode::ImplicitTls), None);
 }
+
+/// A body holding NUL is given up before MAIL (RFC 5321 2.3.8, RFC 5322
+/// 2.3); the machine stays Ready.
+#[test]
+fn nul_in_body_is_refused_locally() {
+    use smtp_sansio::client::{
+        Client, ClientConfig, ClientEvent, Envelope, MessageError, SendError, TlsPolicy,
+    };
+    use smtp_sansio::mode::PortMode;
+    let cfg = ClientConfig::new(PortMode::Relay, "c.example")
+        .with_tls_policy(TlsPolicy::None)
+        .unwrap();
+    let mut c = Client::new(cfg).unwrap();
+    c.receive(b"220 mx.example.net ESMTP\r\n");
+    while c.next_event().is_some() {}
+    let mut out = Vec::new();
+    c.transmit(&mut out);
+    c.receive(b"250-mx.example.net\r\n250 8BITMIME\r\n");
+    let mut ready = false;
+    while let Some(ev) = c.next_event() {
+        ready |= ev == ClientEvent::Ready;
+    }
+    assert!(ready);
+    let err = c
+        .send_mail(
+            Envelope::new("a@example.org", ["b@example.net"]),
+            b"a\0b\r\n".to_vec(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SendError::Invalid {
+                error: MessageError::Nul,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(c.is_ready());
+}

@@ -239,7 +239,7 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
             2 => Just(b'\n'),
             1 => Just(b' '),
             1 => Just(0xC3u8),
-            1 => any::<u8>(),
+            1 => 1u8..=255,
         ],
         0..300,
     )

@@ -261,6 +261,7 @@ impl Pair {
                     let ok = match error {
                         MessageError::NoRecipients => m.to.is_empty(),
                         MessageError::EightBitUnsupported => true,
+                        MessageError::Nul => m.body.contains(&0),
                         _ => false,
                     };
                     assert!(ok, "message {i} refused by send_mail: {error:?}");
