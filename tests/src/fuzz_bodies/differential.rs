@@ -4,7 +4,7 @@
 //!
 //! Every known, justified divergence is listed in [`DIVERGENCES`], the one
 //! place that documents them; the comparison code tolerates a difference
-//! only through [`tolerated`], which refuses ids not in the table.
+//! only through `tolerated`, which refuses ids not in the table.
 
 use std::borrow::Cow;
 

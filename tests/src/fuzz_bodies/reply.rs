@@ -1,5 +1,5 @@
 //! `reply`: raw bytes to the reply parser. Every reply that parses must
-//! encode again ([`Reply::to_owned_reply`] then [`OwnedReply::write_to`])
+//! encode again ([`Reply::to_owned_reply`] then [`OwnedReply::write_to`](smtp_sansio::OwnedReply::write_to))
 //! and parse back to the same code, enhanced code, line count and text;
 //! an incremental [`ReplyReader`] fed the same bytes in several chunkings
 //! must return the same replies and the same first error as
