@@ -1061,11 +1061,12 @@ impl OwnedReply {
             if prefix + t.len() + 2 > MAX_REPLY_LINE {
                 return Err(EncodeError::TooLong);
             }
-            // Without an enhanced code, text that reads as one would come
-            // back differently (first line) or be refused (wrong class).
-            if self.enhanced.is_none() && !class3 {
+            // Without an enhanced code, a first line whose text reads as
+            // one of the reply's class would come back with one. (A prefix
+            // of another class reads back as plain text, RFC 5321 4.2.)
+            if self.enhanced.is_none() && !class3 && i == 0 {
                 if let Some((e, _)) = text_enhanced(t) {
-                    if i == 0 || !e.fits(self.code) {
+                    if e.fits(self.code) {
                         return Err(EncodeError::InvalidByte);
                     }
                 }
@@ -1086,9 +1087,8 @@ impl OwnedReply {
     /// octets with CRLF ([`EncodeError::TooLong`], RFC 5321 4.5.3.1.5); an
     /// enhanced code on a 3yz reply or of another class than the reply code
     /// ([`EncodeError::OutOfRange`]); without an enhanced code, a first
-    /// line whose text starts like one, or any line starting like one of a
-    /// different class ([`EncodeError::InvalidByte`]: it would not read
-    /// back the same).
+    /// line whose text starts like one of the reply's class
+    /// ([`EncodeError::InvalidByte`]: it would read back with one).
     pub fn write_to(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.validate()?;
         let digits = self.code.digits();

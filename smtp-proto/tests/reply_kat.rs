@@ -539,3 +539,25 @@ fn reader_recovers_after_errors() {
     }
     assert_eq!(got, [Ok(b"250 good\r\n".to_vec())]);
 }
+
+/// Text starting like an enhanced code of another class reads as plain
+/// text (RFC 5321 4.2), so the encoder writes it and it reads back the
+/// same; one of the reply's own class on the first line would read back as
+/// a code and is refused (found by the `reply` fuzz target).
+#[test]
+fn foreign_class_prefix_round_trips() {
+    let (r, _) = Reply::parse(b"450 5.1.1 <x>: busy\r\n", &Limits::RFC).unwrap();
+    assert_eq!(r.enhanced(), None);
+    let mut out = Vec::new();
+    r.to_owned_reply().write_to(&mut out).unwrap();
+    assert_eq!(out, b"450 5.1.1 <x>: busy\r\n");
+    let own = OwnedReply::new(
+        ReplyCode::new(450).unwrap(),
+        None,
+        "4.1.1 looks like a code",
+    );
+    assert_eq!(
+        own.write_to(&mut Vec::new()),
+        Err(smtp_sansio::EncodeError::InvalidByte)
+    );
+}
