@@ -262,9 +262,16 @@ fn command_line(u: &mut Unstructured<'_>) -> Result<(Vec<u8>, Expect)> {
                         }
                     }
                     8 => {
-                        let sign = pick(u, &["", "+", "-"])?;
-                        let t = u.int_in_range(0..=999_999_999u32)?;
                         let mode = pick(u, &["N", "R", "NT", "RT"])?;
+                        // RFC 2852 4: by-mode R needs a by-time above zero.
+                        let (sign, t) = if mode.starts_with('R') {
+                            (pick(u, &["", "+"])?, u.int_in_range(1..=999_999_999u32)?)
+                        } else {
+                            (
+                                pick(u, &["", "+", "-"])?,
+                                u.int_in_range(0..=999_999_999u32)?,
+                            )
+                        };
                         p.extend(any_case(u, &format!("BY={sign}{t};{mode}"))?);
                     }
                     _ => p.extend(unknown_param(u)?),
