@@ -46,7 +46,7 @@ use core::time::Duration;
 
 use crate::address::{Domain, ForwardPath, ReversePath};
 use crate::command::Command;
-use crate::data::{BdatDecoder, DataDecoder, DataOutcome, Piece};
+use crate::data::{BdatDecoder, DataDecoder, DataOutcome, DataStep, Piece};
 use crate::error::ParseError;
 use crate::ext::Extensions;
 use crate::line::{InputBuffer, LineStatus};
@@ -520,6 +520,13 @@ impl<T> core::fmt::Display for Misuse<T> {
 
 impl<T: core::fmt::Debug> core::error::Error for Misuse<T> {}
 
+/// See `Machine::content_step`.
+enum ContentStep<'b> {
+    Deliver(&'b [u8]),
+    NeedInput,
+    Continue,
+}
+
 /// The decision the machine waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pending {
@@ -955,29 +962,11 @@ impl Server {
                         let size = m.data.size();
                         m.reading = Reading::DataEnd(outcome, size);
                     }
-                    m.deferred_consume = step.consumed;
-                    match step.piece {
-                        Piece::Input(r) => {
-                            if let Some(p) = avail.get(r) {
-                                if !p.is_empty() && m.admit_content(p) {
-                                    return Some(ServerEvent::MessageData(p));
-                                }
-                            }
-                        }
-                        Piece::Static(s) => {
-                            if m.admit_content(s) {
-                                return Some(ServerEvent::MessageData(s));
-                            }
-                        }
-                        Piece::None => {
-                            if step.consumed == 0 && !step.done {
-                                m.deferred_consume = 0;
-                                return None;
-                            }
-                        }
+                    match m.content_step(avail, &step) {
+                        ContentStep::Deliver(p) => return Some(ServerEvent::MessageData(p)),
+                        ContentStep::NeedInput => return None,
+                        ContentStep::Continue => input.consume_shared(step.consumed),
                     }
-                    input.consume_shared(m.deferred_consume);
-                    m.deferred_consume = 0;
                 }
                 Reading::DataEnd(outcome, size) => {
                     let (outcome, size) = (*outcome, *size);
@@ -991,32 +980,14 @@ impl Server {
                         continue;
                     };
                     let step = dec.decode(avail);
-                    m.deferred_consume = step.consumed;
                     if step.done {
                         m.reading = Reading::BdatEnd { last };
                     }
-                    match step.piece {
-                        Piece::Input(r) => {
-                            if let Some(p) = avail.get(r) {
-                                if !p.is_empty() && m.admit_content(p) {
-                                    return Some(ServerEvent::MessageData(p));
-                                }
-                            }
-                        }
-                        Piece::Static(s) => {
-                            if m.admit_content(s) {
-                                return Some(ServerEvent::MessageData(s));
-                            }
-                        }
-                        Piece::None => {
-                            if step.consumed == 0 && !step.done {
-                                m.deferred_consume = 0;
-                                return None;
-                            }
-                        }
+                    match m.content_step(avail, &step) {
+                        ContentStep::Deliver(p) => return Some(ServerEvent::MessageData(p)),
+                        ContentStep::NeedInput => return None,
+                        ContentStep::Continue => input.consume_shared(step.consumed),
                     }
-                    input.consume_shared(m.deferred_consume);
-                    m.deferred_consume = 0;
                 }
                 Reading::BdatEnd { last } => {
                     let last = *last;
@@ -1462,6 +1433,24 @@ impl Machine {
                 self.info.push_back(ServerEvent::MessageAborted(reason));
                 self.txn = Transaction::default();
             }
+        }
+    }
+
+    /// What one content decoder step (DATA or BDAT) means for the event
+    /// loop: a piece to hand out (its input is consumed on the next call),
+    /// a need for more input, or a step to consume and go on.
+    fn content_step<'b>(&mut self, avail: &'b [u8], step: &DataStep) -> ContentStep<'b> {
+        let piece: &'b [u8] = match step.piece {
+            Piece::Input(ref r) => avail.get(r.clone()).unwrap_or(&[]),
+            Piece::Static(s) => s,
+            Piece::None if step.consumed == 0 && !step.done => return ContentStep::NeedInput,
+            Piece::None => &[],
+        };
+        if !piece.is_empty() && self.admit_content(piece) {
+            self.deferred_consume = step.consumed;
+            ContentStep::Deliver(piece)
+        } else {
+            ContentStep::Continue
         }
     }
 
