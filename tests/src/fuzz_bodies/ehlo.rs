@@ -27,13 +27,16 @@ fn single_spaced(s: &[u8]) -> Vec<u8> {
     Params::new(s).collect::<Vec<_>>().join(&b' ')
 }
 
-/// Whether `text` starts with `d.d+.d+ SP` with class 2, 4 or 5 (what the
-/// generic reply parser reads as an enhanced status code).
+/// Whether `text` starts with `d.d+.d+ SP` with class 2 (what the
+/// generic reply parser reads as an enhanced status code of a 250).
 fn looks_enhanced(text: &[u8]) -> bool {
     let Some((&c, rest)) = text.split_first() else {
         return false;
     };
-    if !matches!(c, b'2' | b'4' | b'5') {
+    // Only a code of the reply's own class (2 for a 250) reads back as one;
+    // another class reads back as plain text (RFC 5321 4.2), so the encoder
+    // writes it.
+    if c != b'2' {
         return false;
     }
     let mut parts = rest.splitn(2, |&b| b == b' ');
