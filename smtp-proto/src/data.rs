@@ -279,29 +279,15 @@ impl DataDecoder {
     /// Applies the size limit to a piece about to be delivered, found by a
     /// step that began with no failure.
     fn admit(&mut self, piece: Piece) -> Option<Piece> {
-        let len = piece.len() as u64;
-        if len == 0 {
-            return None;
+        // When the size limit trips inside this piece, the only failure
+        // this same step can have found is the text-line limit at the
+        // piece's end (`over_line` cuts there), which lies later: the size
+        // limit comes first (see `DataOutcome`).
+        let (piece, tripped) = admit_size(piece, &mut self.size, self.max_size);
+        if tripped {
+            self.failed = Some(DataOutcome::TooBig);
         }
-        let room = self.max_size.saturating_sub(self.size);
-        if len <= room {
-            self.size += len;
-            return Some(piece);
-        }
-        // The size limit trips at content octet `max_size`, inside this
-        // piece. The only failure this same step can have found is the
-        // text-line limit at the piece's end (`over_line` cuts there), which
-        // lies later: the size limit comes first (see `DataOutcome`).
-        self.failed = Some(DataOutcome::TooBig);
-        self.size += room;
-        // `room < len <= usize::MAX`, so the cast is exact.
-        let room = room as usize;
-        match piece {
-            _ if room == 0 => None,
-            Piece::Input(r) => Some(Piece::Input(r.start..r.start + room)),
-            Piece::Static(s) => s.get(..room).map(Piece::Static),
-            Piece::None => None,
-        }
+        piece
     }
 
     /// A bare CR or LF was met (at a line end). Returns the piece for it.
@@ -565,6 +551,31 @@ fn bare_free(r: &[u8]) -> bool {
         m |= ((n == LF) ^ (p == CR)) as u8;
     }
     m == 0
+}
+
+/// The size limit on one piece about to be delivered (DATA and BDAT):
+/// counts what fits into `size`, and returns the part that fits (none if
+/// empty) and whether the limit tripped inside the piece.
+fn admit_size(piece: Piece, size: &mut u64, max_size: u64) -> (Option<Piece>, bool) {
+    let len = piece.len() as u64;
+    if len == 0 {
+        return (None, false);
+    }
+    let room = max_size.saturating_sub(*size);
+    if len <= room {
+        *size += len;
+        return (Some(piece), false);
+    }
+    *size += room;
+    // `room < len <= usize::MAX`, so the cast is exact.
+    let room = room as usize;
+    let cut = match piece {
+        _ if room == 0 => None,
+        Piece::Input(r) => Some(Piece::Input(r.start..r.start + room)),
+        Piece::Static(s) => s.get(..room).map(Piece::Static),
+        Piece::None => None,
+    };
+    (cut, true)
 }
 
 /// Decodes DATA content held in one buffer (tests, tools): the content, or
@@ -986,24 +997,11 @@ impl BdatDecoder {
     }
 
     fn admit(&mut self, piece: Piece) -> Option<Piece> {
-        let len = piece.len() as u64;
-        if len == 0 {
-            return None;
+        let (piece, tripped) = admit_size(piece, &mut self.size, self.max_size);
+        if tripped {
+            self.failed = Some(DataOutcome::TooBig);
         }
-        let room = self.max_size.saturating_sub(self.size);
-        if len <= room {
-            self.size += len;
-            return Some(piece);
-        }
-        self.failed = Some(DataOutcome::TooBig);
-        self.size += room;
-        let room = room as usize;
-        match piece {
-            _ if room == 0 => None,
-            Piece::Input(r) => Some(Piece::Input(r.start..r.start + room)),
-            Piece::Static(s) => s.get(..room).map(Piece::Static),
-            Piece::None => None,
-        }
+        piece
     }
 
     /// The first failure so far, if any (a server may refuse the rest of
