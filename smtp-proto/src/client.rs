@@ -164,6 +164,10 @@ pub struct ClientConfig {
     /// differently, RFC 5321 2.3.8) or refused
     /// ([`MessageError::BareLineEnding`]).
     pub line_ending: LineEndingPolicy,
+    /// The explorer's self-test only (feature `mutants`): a rule to run
+    /// without. Empty and zero-sized otherwise.
+    #[doc(hidden)]
+    pub mutant: crate::mutants::MutantSlot,
 }
 
 impl ClientConfig {
@@ -187,6 +191,7 @@ impl ClientConfig {
             chunking: true,
             limits: Limits::RFC,
             line_ending: LineEndingPolicy::Normalize,
+            mutant: crate::mutants::MutantSlot::NONE,
         }
     }
 
@@ -832,7 +837,7 @@ enum Phase {
     Closed,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct AuthState {
     mechanism: Mechanism,
     /// 334 challenges answered so far.
@@ -841,7 +846,7 @@ struct AuthState {
     deferred: Option<Secret<String>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct Txn {
     rcpt_lines: Vec<Vec<u8>>,
     next_rcpt: usize,
@@ -863,12 +868,12 @@ struct Txn {
 /// The SMTP/LMTP client state machine.
 ///
 /// See the [module documentation](self) for the flow and the driving loop.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Client {
     m: Machine,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Machine {
     cfg: ClientConfig,
     reader: ReplyReader,

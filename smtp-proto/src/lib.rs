@@ -25,6 +25,8 @@ pub mod ext;
 pub mod limits;
 pub mod line;
 pub mod mode;
+#[doc(hidden)]
+pub mod mutants;
 pub mod options;
 pub mod params;
 pub mod reply;

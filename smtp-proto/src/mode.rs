@@ -100,6 +100,10 @@ pub struct ServerConfig {
     pub max_errors: usize,
     /// Failed AUTH attempts before 421 4.7.0 and close.
     pub max_auth_failures: usize,
+    /// The explorer's self-test only (feature `mutants`): a rule to run
+    /// without. Empty and zero-sized otherwise.
+    #[doc(hidden)]
+    pub mutant: crate::mutants::MutantSlot,
 }
 
 impl ServerConfig {
@@ -143,6 +147,7 @@ impl ServerConfig {
             replies: Vec::new(),
             max_errors: 20,
             max_auth_failures: 3,
+            mutant: crate::mutants::MutantSlot::NONE,
         }
     }
 }

@@ -139,7 +139,7 @@ pub enum AbortReason {
 }
 
 /// An AUTH exchange step the application decides on.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthRequest {
     /// Credentials of a mechanism the machine decodes itself (PLAIN, LOGIN,
     /// XOAUTH2, OAUTHBEARER): [`Server::accept`] (235) or
@@ -167,7 +167,7 @@ pub enum AuthRequest {
 /// Events marked "decision" stop the machine until the driver calls
 /// [`Server::accept`], [`Server::respond`] or [`Server::reject`] (or
 /// [`Server::auth_challenge`] for AUTH steps).
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ServerEvent<'a> {
     /// A connection is ready for its greeting (decision: accept sends 220,
@@ -542,7 +542,7 @@ enum Pending {
 }
 
 /// What the machine is reading.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Reading {
     /// Waiting for the greeting decision.
     Greeting,
@@ -581,7 +581,7 @@ enum AuthStage {
     Step(Mechanism),
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct Transaction {
     mail: bool,
     body: Option<Body>,
@@ -599,7 +599,7 @@ struct Transaction {
 /// The SMTP/LMTP server state machine.
 ///
 /// See the [module documentation](self) for the driving loop.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Server {
     input: InputBuffer,
     m: Machine,
@@ -607,7 +607,7 @@ pub struct Server {
 
 /// Everything but the input buffer, so that events can borrow the buffer
 /// while the machine's state changes.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Machine {
     cfg: ServerConfig,
     out: Vec<u8>,
