@@ -377,6 +377,9 @@ pub enum ReplyKind {
     TooManyRecipients,
     /// DATA or BDAT without an accepted RCPT (RFC 5321 3.3). Default: `554 5.5.1 No valid recipients`.
     NoValidRecipients,
+    /// LMTP: DATA or BDAT without an accepted RCPT (RFC 2033 4.2: it MUST
+    /// fail with 503). Default: `503 5.5.1 No valid recipients`.
+    LmtpNoValidRecipients,
     /// DATA after BODY=BINARYMIME (RFC 3030 3). Default: `503 5.5.1 BINARYMIME requires BDAT`.
     BinaryMimeNeedsBdat,
     /// DATA in a BDAT transaction (RFC 3030 2). Default: `503 5.5.1 DATA not permitted after BDAT`.
@@ -514,6 +517,7 @@ impl ReplyKind {
             ReplyKind::NeedMail => (503, Some([5, 5, 1]), "Need MAIL command"),
             ReplyKind::TooManyRecipients => (452, Some([4, 5, 3]), "Too many recipients"),
             ReplyKind::NoValidRecipients => (554, Some([5, 5, 1]), "No valid recipients"),
+            ReplyKind::LmtpNoValidRecipients => (503, Some([5, 5, 1]), "No valid recipients"),
             ReplyKind::BinaryMimeNeedsBdat => (503, Some([5, 5, 1]), "BINARYMIME requires BDAT"),
             ReplyKind::DataAfterBdat => (503, Some([5, 5, 1]), "DATA not permitted after BDAT"),
             ReplyKind::BdatAfterData => (503, Some([5, 5, 1]), "BDAT not permitted after DATA"),
@@ -1914,7 +1918,7 @@ impl Machine {
                 if !self.txn.mail {
                     self.fail(ReplyKind::NeedMail);
                 } else if self.txn.recipients == 0 {
-                    self.fail(ReplyKind::NoValidRecipients);
+                    self.fail(self.no_recipients());
                 } else if self.txn.body == Some(Body::BinaryMime) {
                     // RFC 3030 3: BINARYMIME content only through BDAT.
                     self.fail(ReplyKind::BinaryMimeNeedsBdat);
@@ -1999,13 +2003,23 @@ impl Machine {
         }
     }
 
+    /// DATA or BDAT without an accepted recipient: 554 (RFC 5321 3.3), but
+    /// 503 in LMTP (RFC 2033 4.2).
+    fn no_recipients(&self) -> ReplyKind {
+        if self.cfg.mode == PortMode::Lmtp {
+            ReplyKind::LmtpNoValidRecipients
+        } else {
+            ReplyKind::NoValidRecipients
+        }
+    }
+
     fn on_bdat<'a>(&mut self, size: u64, last: bool) -> Option<ServerEvent<'a>> {
         let refuse = if !self.extensions_in_effect().contains(Extensions::CHUNKING) {
             Some(ReplyKind::NotImplemented)
         } else if !self.txn.mail {
             Some(ReplyKind::NeedMail)
         } else if self.txn.recipients == 0 {
-            Some(ReplyKind::NoValidRecipients)
+            Some(self.no_recipients())
         } else if self.txn.content == Some(ContentKind::Data) {
             Some(ReplyKind::BdatAfterData)
         } else {
