@@ -812,6 +812,9 @@ impl Server {
         let m = &mut self.m;
         match m.reading {
             Reading::Closed => {}
+            Reading::AwaitTls if m.cfg.mutant.is(Mutant::StartTlsInjection) => {
+                self.input.receive(bytes);
+            }
             Reading::AwaitTls => {
                 // Plaintext after the 220 to STARTTLS and before the
                 // handshake: never executed (CVE-2011-0411 class).
@@ -822,7 +825,10 @@ impl Server {
                 m.violation(Violation::EarlyTalker, true);
             }
             _ => {
-                if m.group_end_unsent && m.cfg.pipelining_sync {
+                if m.group_end_unsent
+                    && m.cfg.pipelining_sync
+                    && !m.cfg.mutant.is(Mutant::PipeliningSync)
+                {
                     // Bytes behind a group-ending command whose reply has
                     // not gone out yet (RFC 2920 3.1).
                     m.sync_violation();
@@ -859,7 +865,9 @@ impl Server {
             return false;
         }
         self.m.tls = true;
-        self.input.clear();
+        if !self.m.cfg.mutant.is(Mutant::StartTlsInjection) {
+            self.input.clear();
+        }
         self.m.reading = Reading::Commands;
         true
     }
@@ -1106,7 +1114,10 @@ impl Server {
                             let line = input.get(r);
                             match Command::parse_line(line, &opts) {
                                 Ok(cmd) => {
-                                    if more && cmd == Command::StartTls {
+                                    if more
+                                        && cmd == Command::StartTls
+                                        && !m.cfg.mutant.is(Mutant::StartTlsInjection)
+                                    {
                                         // Bytes behind STARTTLS in the same input are
                                         // never executed, whatever the pipelining
                                         // policy (CVE-2011-0411 class).
@@ -1114,7 +1125,11 @@ impl Server {
                                         m.violation(Violation::StartTlsInjection, true);
                                         continue;
                                     }
-                                    if more && m.cfg.pipelining_sync && ends_group(&cmd) {
+                                    if more
+                                        && m.cfg.pipelining_sync
+                                        && ends_group(&cmd)
+                                        && !m.cfg.mutant.is(Mutant::PipeliningSync)
+                                    {
                                         m.sync_violation();
                                         continue;
                                     }
@@ -1312,7 +1327,17 @@ impl Machine {
 
     fn mechanism_offered(&self, m: Mechanism) -> bool {
         self.cfg.mechanisms.contains(&m)
-            && (self.tls || self.cfg.plaintext_auth_without_tls || !m.is_plaintext())
+            && (self.tls
+                || self.cfg.plaintext_auth_without_tls
+                || !m.is_plaintext()
+                || self.cfg.mutant.is(Mutant::TlsBeforeAuth))
+    }
+
+    /// Whether AUTH with mechanism `m` may run now: offered (RFC 4954 4),
+    /// or merely configured under the `AuthNotOffered` self-test mutant.
+    fn mechanism_usable(&self, m: Mechanism) -> bool {
+        self.mechanism_offered(m)
+            || (self.cfg.mutant.is(Mutant::AuthNotOffered) && self.cfg.mechanisms.contains(&m))
     }
 
     fn auth_offered(&self) -> bool {
@@ -1774,7 +1799,9 @@ impl Machine {
     }
 
     fn on_auth<'a>(&mut self, mechanism: &[u8], ir: Option<&[u8]>) -> Option<ServerEvent<'a>> {
-        if !self.auth_offered() {
+        if !self.auth_offered()
+            && !(self.cfg.mutant.is(Mutant::AuthNotOffered) && !self.cfg.mechanisms.is_empty())
+        {
             if !self.cfg.mechanisms.is_empty() && !self.tls {
                 self.fail(ReplyKind::TlsRequired);
             } else {
@@ -1794,7 +1821,7 @@ impl Machine {
             self.fail(ReplyKind::AuthInTransaction);
             return None;
         }
-        let Some(m) = Mechanism::from_name(mechanism).filter(|&m| self.mechanism_offered(m)) else {
+        let Some(m) = Mechanism::from_name(mechanism).filter(|&m| self.mechanism_usable(m)) else {
             self.fail(ReplyKind::UnknownMechanism);
             return None;
         };
@@ -1848,7 +1875,11 @@ impl Machine {
             }
             return None;
         }
-        if self.cfg.require_tls && !self.tls && !allowed_before_tls(&cmd) {
+        if self.cfg.require_tls
+            && !self.tls
+            && !allowed_before_tls(&cmd)
+            && !(matches!(cmd, Command::Auth { .. }) && self.cfg.mutant.is(Mutant::TlsBeforeAuth))
+        {
             self.fail(ReplyKind::TlsRequired);
             return None;
         }
@@ -1882,7 +1913,10 @@ impl Machine {
                     self.fail(ReplyKind::NestedMail);
                 } else if !self.cfg.accept_unknown_parameters && params.unknown().next().is_some() {
                     self.fail(ReplyKind::UnsupportedParameter);
-                } else if self.cfg.require_auth && !self.authenticated {
+                } else if self.cfg.require_auth
+                    && !self.authenticated
+                    && !self.cfg.mutant.is(Mutant::AuthBeforeMail)
+                {
                     self.fail(ReplyKind::AuthRequired);
                 } else if params
                     .size
@@ -1978,7 +2012,7 @@ impl Machine {
                     self.client_name.clear();
                     self.authenticated = false;
                     self.reading = Reading::AwaitTls;
-                    self.discard_input = true;
+                    self.discard_input = !self.cfg.mutant.is(Mutant::StartTlsInjection);
                     self.info.push_back(ServerEvent::StartTls);
                 }
                 None
