@@ -280,7 +280,10 @@ pub enum ReplyKind {
     AuthLineTooLong,
     /// A bare CR or LF in a SASL response line. Default: `501 5.5.2 Bare CR or LF in authentication exchange`.
     AuthBareLineEnding,
-    /// A command line over its limit (RFC 5321 4.5.3.1.4). Default: `500 5.5.2 Line too long`.
+    /// A command line over its limit (RFC 5321 4.5.3.1.4: "500 Line too
+    /// long"; X.5.2 syntax error, RFC 3463 3.6.2: X.5.6 is registered by
+    /// RFC 4954 4 for AUTH exchange lines only, [`ReplyKind::AuthLineTooLong`]).
+    /// Default: `500 5.5.2 Line too long`.
     LineTooLong,
     /// A bare CR or LF in a command line (RFC 5321 2.3.8). Default: `500 5.5.2 Bare CR or LF in command line`.
     BareLineEnding,
@@ -409,6 +412,142 @@ pub enum ReplyKind {
 }
 
 impl ReplyKind {
+    /// Every reply kind, in declaration order (for applications and tests
+    /// that configure or check every [`ServerConfig::replies`] override).
+    pub const ALL: [ReplyKind; 61] = [
+        ReplyKind::EarlyTalker,
+        ReplyKind::Timeout,
+        ReplyKind::AuthLineTooLong,
+        ReplyKind::AuthBareLineEnding,
+        ReplyKind::LineTooLong,
+        ReplyKind::BareLineEnding,
+        ReplyKind::StartTlsInjection,
+        ReplyKind::BadSequence,
+        ReplyKind::TooManyErrors,
+        ReplyKind::UnknownCommand,
+        ReplyKind::NulInCommand,
+        ReplyKind::UnsupportedParameter,
+        ReplyKind::InvalidParameter,
+        ReplyKind::AddressTooLong,
+        ReplyKind::NonAsciiAddress,
+        ReplyKind::SyntaxError,
+        ReplyKind::PipeliningSync,
+        ReplyKind::SenderOk,
+        ReplyKind::RecipientOk,
+        ReplyKind::MessageAccepted,
+        ReplyKind::AuthSucceeded,
+        ReplyKind::AuthFailed,
+        ReplyKind::CannotVerify,
+        ReplyKind::EtrnStarted,
+        ReplyKind::TooManyAuthFailures,
+        ReplyKind::MessageTooBig,
+        ReplyKind::ContentLineTooLong,
+        ReplyKind::ContentBareLineEnding,
+        ReplyKind::ContentNul,
+        ReplyKind::BdatUnframable,
+        ReplyKind::MessageAlreadyRefused,
+        ReplyKind::AuthCancelled,
+        ReplyKind::AuthMalformed,
+        ReplyKind::TlsRequired,
+        ReplyKind::AuthNotAvailable,
+        ReplyKind::HelloFirst,
+        ReplyKind::AlreadyAuthenticated,
+        ReplyKind::AuthInTransaction,
+        ReplyKind::UnknownMechanism,
+        ReplyKind::InitialResponseNotAllowed,
+        ReplyKind::Bye,
+        ReplyKind::UseLhlo,
+        ReplyKind::NestedMail,
+        ReplyKind::AuthRequired,
+        ReplyKind::RequireTlsNeedsTls,
+        ReplyKind::NeedMail,
+        ReplyKind::TooManyRecipients,
+        ReplyKind::NoValidRecipients,
+        ReplyKind::LmtpNoValidRecipients,
+        ReplyKind::BinaryMimeNeedsBdat,
+        ReplyKind::DataAfterBdat,
+        ReplyKind::BdatAfterData,
+        ReplyKind::ChunkReceived,
+        ReplyKind::StartData,
+        ReplyKind::ResetOk,
+        ReplyKind::NoopOk,
+        ReplyKind::Help,
+        ReplyKind::TlsAlreadyActive,
+        ReplyKind::NotImplemented,
+        ReplyKind::StartTlsInTransaction,
+        ReplyKind::ReadyToStartTls,
+    ];
+
+    /// The position in [`ReplyKind::ALL`]. Exhaustive: a new variant does
+    /// not compile until it has one, and the unit test below fails until
+    /// `ALL` lists it.
+    #[cfg(test)]
+    const fn ordinal(self) -> usize {
+        match self {
+            ReplyKind::EarlyTalker => 0,
+            ReplyKind::Timeout => 1,
+            ReplyKind::AuthLineTooLong => 2,
+            ReplyKind::AuthBareLineEnding => 3,
+            ReplyKind::LineTooLong => 4,
+            ReplyKind::BareLineEnding => 5,
+            ReplyKind::StartTlsInjection => 6,
+            ReplyKind::BadSequence => 7,
+            ReplyKind::TooManyErrors => 8,
+            ReplyKind::UnknownCommand => 9,
+            ReplyKind::NulInCommand => 10,
+            ReplyKind::UnsupportedParameter => 11,
+            ReplyKind::InvalidParameter => 12,
+            ReplyKind::AddressTooLong => 13,
+            ReplyKind::NonAsciiAddress => 14,
+            ReplyKind::SyntaxError => 15,
+            ReplyKind::PipeliningSync => 16,
+            ReplyKind::SenderOk => 17,
+            ReplyKind::RecipientOk => 18,
+            ReplyKind::MessageAccepted => 19,
+            ReplyKind::AuthSucceeded => 20,
+            ReplyKind::AuthFailed => 21,
+            ReplyKind::CannotVerify => 22,
+            ReplyKind::EtrnStarted => 23,
+            ReplyKind::TooManyAuthFailures => 24,
+            ReplyKind::MessageTooBig => 25,
+            ReplyKind::ContentLineTooLong => 26,
+            ReplyKind::ContentBareLineEnding => 27,
+            ReplyKind::ContentNul => 28,
+            ReplyKind::BdatUnframable => 29,
+            ReplyKind::MessageAlreadyRefused => 30,
+            ReplyKind::AuthCancelled => 31,
+            ReplyKind::AuthMalformed => 32,
+            ReplyKind::TlsRequired => 33,
+            ReplyKind::AuthNotAvailable => 34,
+            ReplyKind::HelloFirst => 35,
+            ReplyKind::AlreadyAuthenticated => 36,
+            ReplyKind::AuthInTransaction => 37,
+            ReplyKind::UnknownMechanism => 38,
+            ReplyKind::InitialResponseNotAllowed => 39,
+            ReplyKind::Bye => 40,
+            ReplyKind::UseLhlo => 41,
+            ReplyKind::NestedMail => 42,
+            ReplyKind::AuthRequired => 43,
+            ReplyKind::RequireTlsNeedsTls => 44,
+            ReplyKind::NeedMail => 45,
+            ReplyKind::TooManyRecipients => 46,
+            ReplyKind::NoValidRecipients => 47,
+            ReplyKind::LmtpNoValidRecipients => 48,
+            ReplyKind::BinaryMimeNeedsBdat => 49,
+            ReplyKind::DataAfterBdat => 50,
+            ReplyKind::BdatAfterData => 51,
+            ReplyKind::ChunkReceived => 52,
+            ReplyKind::StartData => 53,
+            ReplyKind::ResetOk => 54,
+            ReplyKind::NoopOk => 55,
+            ReplyKind::Help => 56,
+            ReplyKind::TlsAlreadyActive => 57,
+            ReplyKind::NotImplemented => 58,
+            ReplyKind::StartTlsInTransaction => 59,
+            ReplyKind::ReadyToStartTls => 60,
+        }
+    }
+
     /// The default reply: code, enhanced status code, text.
     pub const fn default_reply(self) -> (u16, Option<[u16; 3]>, &'static str) {
         match self {
@@ -2085,6 +2224,18 @@ impl Machine {
             })
         } else {
             None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReplyKind;
+
+    #[test]
+    fn reply_kind_all_lists_every_variant_once() {
+        for (i, k) in ReplyKind::ALL.iter().enumerate() {
+            assert_eq!(k.ordinal(), i, "{k:?}");
         }
     }
 }
