@@ -146,6 +146,8 @@ fn every_reply_kind_override_reaches_the_wire() {
             inp(b"AUTH PLAIN\r\n"),
             inp(b"*\r\n"),
             inp(b"AUTH PLAIN !!!\r\n"),
+            inp(b"AUTH PLAIN\r\n"),
+            inp(b"!!!\r\n"),
             inp(b"AUTH LOGIN\r\n"),
             inp(b"/w==\r\n"),
             inp(b"AUTH PLAIN bm9udWw=\r\n"),
