@@ -1,0 +1,1015 @@
+//! The server's states and transitions (RFC 5321 3 and 4.1.4, RFC 3207 4,
+//! RFC 4954 4, RFC 2920 3.1, RFC 3030 2, RFC 2033 4).
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::command::Command;
+use crate::data::{BdatDecoder, DataDecoder, DataOutcome, DataStep, Piece};
+use crate::ext::Extensions;
+use crate::mode::PortMode;
+use crate::mutants::Mutant;
+use crate::options::{CommandOptions, LineEndingPolicy};
+use crate::params::Body;
+use crate::reply::OwnedReply;
+use crate::sasl::{self, Credentials, Mechanism, Secret};
+
+use super::config::ServerConfig;
+use super::event::{AbortReason, AuthRequest, ContentKind, HelloKind, ServerEvent, Violation};
+use super::reply::ReplyKind;
+
+/// See `Machine::content_step`.
+pub(super) enum ContentStep<'b> {
+    Deliver(&'b [u8]),
+    NeedInput,
+    Continue,
+}
+
+/// The decision the machine waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pending {
+    Greeting,
+    Hello(HelloKind),
+    Mail { body: Option<Body>, smtputf8: bool },
+    Rcpt,
+    Message,
+    Auth(Mechanism),
+    AuthStep(Mechanism),
+    Verify,
+    Etrn,
+}
+
+/// What the machine is reading.
+#[derive(Debug, Clone)]
+pub(super) enum Reading {
+    /// Waiting for the greeting decision.
+    Greeting,
+    /// Command lines.
+    Commands,
+    /// After a 554 greeting: only QUIT (RFC 5321 3.1).
+    Refused,
+    /// DATA content (decoded by `Machine::data`).
+    Data,
+    /// A BDAT chunk.
+    Bdat { last: bool },
+    /// A BDAT chunk that was refused and is read and discarded (RFC 3030 2);
+    /// `refused`: go back to [`Reading::Refused`] afterwards.
+    SkipBdat { remaining: u64, refused: bool },
+    /// A SASL response line (RFC 4954 4).
+    AuthResponse(AuthStage),
+    /// After the 220 to STARTTLS, until `tls_established`.
+    AwaitTls,
+    /// DATA content ended; the outcome is handled on the next step.
+    DataEnd(Option<DataOutcome>, u64),
+    /// A BDAT chunk was read; its reply is written on the next step.
+    BdatEnd { last: bool },
+    /// Closed: nothing more is read.
+    Closed,
+}
+
+/// Where a SASL exchange is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AuthStage {
+    /// PLAIN / XOAUTH2 / OAUTHBEARER without an initial response.
+    Initial(Mechanism),
+    /// LOGIN, waiting for the user name.
+    LoginUser,
+    /// LOGIN, waiting for the password.
+    LoginPassword,
+    /// An application-run mechanism.
+    Step(Mechanism),
+}
+
+#[derive(Debug, Clone, Default)]
+pub(super) struct Transaction {
+    pub(super) mail: bool,
+    pub(super) body: Option<Body>,
+    smtputf8: bool,
+    pub(super) recipients: usize,
+    /// DATA or BDAT was used (RFC 3030 2: never both in one transaction).
+    pub(super) content: Option<ContentKind>,
+    /// A BDAT message that failed stays failed until LAST (RFC 3030 2).
+    pub(super) bdat_failed: Option<AbortReason>,
+    /// A NUL octet arrived in the content under the `Reject` policy: the
+    /// rest is read but not delivered, and the message is refused.
+    pub(super) nul: bool,
+}
+
+/// Everything but the input buffer, so that events can borrow the buffer
+/// while the machine's state changes.
+#[derive(Debug, Clone)]
+pub(super) struct Machine {
+    pub(super) cfg: ServerConfig,
+    pub(super) out: Vec<u8>,
+    pub(super) reading: Reading,
+    pub(super) pending: Option<Pending>,
+    pub(super) tls: bool,
+    pub(super) hello: Option<HelloKind>,
+    /// The EHLO argument, kept until TLS starts (RFC 3207 4.2 forgets it).
+    pub(super) client_name: Vec<u8>,
+    pub(super) authenticated: bool,
+    /// A user name read by LOGIN, waiting for its password.
+    pub(super) login_user: Option<String>,
+    pub(super) txn: Transaction,
+    /// The DATA decoder of the message in progress (kept out of `Reading`,
+    /// whose other states are small).
+    pub(super) data: DataDecoder,
+    pub(super) bdat: Option<BdatDecoder>,
+    pub(super) errors: usize,
+    pub(super) auth_failures: usize,
+    /// The reply to a group-ending command has been queued but not yet
+    /// taken by `transmit`.
+    pub(super) group_end_unsent: bool,
+    /// Input bytes handed out in the last event, consumed on the next call.
+    pub(super) deferred_consume: usize,
+    /// Drop every buffered input byte at the next opportunity.
+    pub(super) discard_input: bool,
+    pub(super) info: VecDeque<ServerEvent<'static>>,
+    pub(super) closed_reported: bool,
+}
+
+/// The commands RFC 3207 4 allows before TLS when TLS is required.
+pub(super) fn allowed_before_tls(cmd: &Command<'_>) -> bool {
+    matches!(
+        cmd,
+        Command::Ehlo { .. }
+            | Command::Helo { .. }
+            | Command::Lhlo { .. }
+            | Command::StartTls
+            | Command::Noop { .. }
+            | Command::Rset
+            | Command::Quit
+            | Command::Help { .. }
+    )
+}
+
+/// RFC 2920 3.1 (EHLO, DATA, VRFY, EXPN, TURN, QUIT, NOOP), HELO/LHLO,
+/// STARTTLS (RFC 3207 4) and AUTH unless it carries an initial response
+/// for a one-step mechanism (RFC 4954 4) end a pipelined group.
+pub(super) fn ends_group(cmd: &Command<'_>) -> bool {
+    match cmd {
+        Command::Ehlo { .. }
+        | Command::Helo { .. }
+        | Command::Lhlo { .. }
+        | Command::Data
+        | Command::Vrfy { .. }
+        | Command::Expn { .. }
+        | Command::Quit
+        | Command::Noop { .. }
+        | Command::StartTls => true,
+        Command::Auth {
+            mechanism,
+            initial_response,
+        } => {
+            !(initial_response.is_some()
+                && Mechanism::from_name(mechanism).is_some_and(Mechanism::one_step))
+        }
+        _ => false,
+    }
+}
+
+/// Whether a command line (or the start of one) has the verb BDAT
+/// (RFC 3030 4), compared case-insensitively: `BDAT` followed by the end
+/// of the line or by any octet that cannot continue a verb (SP, HTAB, CR,
+/// LF, NUL, ...). Used to end the session when such a line cannot be
+/// framed or parsed: its chunk size is unknown (RFC 3030 2).
+pub(super) fn is_bdat_verb(line: &[u8]) -> bool {
+    match line.get(..4) {
+        Some(v) if v.eq_ignore_ascii_case(b"BDAT") => {
+            !matches!(line.get(4), Some(b) if b.is_ascii_alphanumeric() || *b == b'-')
+        }
+        _ => false,
+    }
+}
+
+impl Machine {
+    /// An error reply that counts towards `max_errors`.
+    pub(super) fn fail(&mut self, kind: ReplyKind) {
+        self.say(kind);
+        self.count_error();
+    }
+
+    pub(super) fn count_error(&mut self) {
+        self.errors += 1;
+        if self.errors >= self.cfg.max_errors && !matches!(self.reading, Reading::Closed) {
+            self.say(ReplyKind::TooManyErrors);
+            self.violation(Violation::TooManyErrors, true);
+        }
+    }
+
+    pub(super) fn violation(&mut self, v: Violation, close: bool) {
+        self.info.push_back(ServerEvent::Violation(v));
+        if close {
+            self.close();
+        }
+    }
+
+    /// A line whose verb is BDAT was refused before its chunk size was
+    /// known (RFC 3030 2): the chunk cannot be skipped, so nothing after it
+    /// may be parsed. Answers [`ReplyKind::BdatUnframable`] and closes;
+    /// returns `false` (and does nothing) when the rule is disabled by a
+    /// self-test mutant.
+    pub(super) fn bdat_unframable(&mut self) -> bool {
+        if self.cfg.mutant.is(Mutant::BdatUnframable) {
+            return false;
+        }
+        if self.txn.content.is_some() {
+            self.info
+                .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
+        }
+        self.say(ReplyKind::BdatUnframable);
+        self.violation(Violation::BdatUnframable, true);
+        true
+    }
+
+    /// After a well-formed `BDAT size` command (RFC 3030 2): if it did not
+    /// start reading its chunk (whichever check refused it: 530, 502, 503,
+    /// 554, 552, a refused greeting...), its `size` octets are read and
+    /// discarded, never parsed as commands.
+    pub(super) fn skip_refused_chunk(&mut self, size: u64) {
+        if size == 0 || self.cfg.mutant.is(Mutant::BdatChunkSkip) {
+            return;
+        }
+        let refused = match self.reading {
+            Reading::Commands => false,
+            Reading::Refused => true,
+            // Reading the chunk (accepted), or closed.
+            _ => return,
+        };
+        self.reading = Reading::SkipBdat {
+            remaining: size,
+            refused,
+        };
+    }
+
+    pub(super) fn sync_violation(&mut self) {
+        self.say(ReplyKind::PipeliningSync);
+        self.violation(Violation::PipeliningSync, true);
+    }
+
+    pub(super) fn close(&mut self) {
+        self.reading = Reading::Closed;
+        self.pending = None;
+        self.discard_input = true;
+        self.deferred_consume = 0;
+    }
+
+    pub(super) fn reset_transaction(&mut self) {
+        // A BDAT message in progress (not yet refused) ends here, whatever
+        // reset it (RSET, EHLO/HELO/LHLO): content events always end with
+        // MessageComplete or MessageAborted.
+        if self.txn.content == Some(ContentKind::Bdat) && self.txn.bdat_failed.is_none() {
+            self.info
+                .push_back(ServerEvent::MessageAborted(AbortReason::Reset));
+        }
+        if self.txn.mail {
+            self.info.push_back(ServerEvent::Reset);
+        }
+        self.txn = Transaction::default();
+        self.bdat = None;
+    }
+
+    // ----- what is offered ------------------------------------------------
+
+    pub(super) fn starttls_offered(&self) -> bool {
+        self.cfg.starttls && !self.tls && !self.cfg.mode.implicit_tls()
+    }
+
+    pub(super) fn mechanism_offered(&self, m: Mechanism) -> bool {
+        self.cfg.mechanisms.contains(&m)
+            && (self.tls
+                || self.cfg.plaintext_auth_without_tls
+                || !m.is_plaintext()
+                || self.cfg.mutant.is(Mutant::TlsBeforeAuth))
+    }
+
+    /// Whether AUTH with mechanism `m` may run now: offered (RFC 4954 4),
+    /// or merely configured under the `AuthNotOffered` self-test mutant.
+    pub(super) fn mechanism_usable(&self, m: Mechanism) -> bool {
+        self.mechanism_offered(m)
+            || (self.cfg.mutant.is(Mutant::AuthNotOffered) && self.cfg.mechanisms.contains(&m))
+    }
+
+    pub(super) fn auth_offered(&self) -> bool {
+        self.cfg
+            .mechanisms
+            .iter()
+            .any(|&m| self.mechanism_offered(m))
+    }
+
+    /// The extensions in effect: what the EHLO reply advertises, or none
+    /// after HELO (RFC 5321 4.1.4).
+    pub(super) fn extensions_in_effect(&self) -> Extensions {
+        if self.hello == Some(HelloKind::Helo) {
+            return Extensions::NONE;
+        }
+        let mut e = self.cfg.extensions;
+        e.remove(Extensions::STARTTLS | Extensions::AUTH);
+        if !self.tls {
+            // RFC 8689 4: REQUIRETLS is offered only under TLS.
+            e.remove(Extensions::REQUIRETLS);
+        }
+        if self.starttls_offered() {
+            e.insert(Extensions::STARTTLS);
+        }
+        if self.auth_offered() {
+            e.insert(Extensions::AUTH);
+        }
+        e
+    }
+
+    pub(super) fn command_options(&self) -> CommandOptions {
+        let mut o = CommandOptions::new();
+        o.limits = self.cfg.limits;
+        o.extensions = self.extensions_in_effect();
+        o.line_ending = self.cfg.line_ending;
+        o.lenient = self.cfg.lenient;
+        o.utf8_transaction = self.txn.smtputf8;
+        o
+    }
+
+    /// The framing limit: the longest line any command may have now.
+    pub(super) fn line_limit(&self) -> usize {
+        let ext = self.extensions_in_effect();
+        let base = self.cfg.limits.command_line;
+        let mut n = ext.mail_line_limit(base).max(ext.rcpt_line_limit(base));
+        if ext.contains(Extensions::AUTH) {
+            n = n.max(self.cfg.limits.auth_line);
+        }
+        n
+    }
+
+    // ----- decisions ------------------------------------------------------
+
+    pub(super) fn apply_decision(&mut self, p: Pending, reply: Option<OwnedReply>) {
+        let positive = reply.as_ref().is_none_or(|r| r.code.get() / 100 == 2);
+        let custom_positive = positive && reply.is_some();
+        if let Some(r) = &reply {
+            // A custom positive EHLO reply would lose the capabilities:
+            // the machine writes its own.
+            if !(positive && matches!(p, Pending::Hello(HelloKind::Ehlo | HelloKind::Lhlo))) {
+                self.write_owned(r);
+            }
+        }
+        match p {
+            Pending::Greeting => {
+                if positive {
+                    if !custom_positive {
+                        let host = core::mem::take(&mut self.cfg.hostname);
+                        let proto = if self.cfg.mode == PortMode::Lmtp {
+                            "LMTP"
+                        } else {
+                            "ESMTP"
+                        };
+                        self.reply_fmt(220, None, format_args!("{host} {proto} ready"));
+                        self.cfg.hostname = host;
+                    }
+                    self.reading = Reading::Commands;
+                } else if reply.as_ref().is_some_and(|r| r.code.get() == 421) {
+                    self.close();
+                } else {
+                    self.reading = Reading::Refused;
+                }
+            }
+            Pending::Hello(kind) => {
+                if positive {
+                    self.hello = Some(kind);
+                    // A custom HELO reply was written above; EHLO and LHLO
+                    // always get the machine's, which lists the extensions.
+                    if !(custom_positive && kind == HelloKind::Helo) {
+                        self.write_hello_reply(kind);
+                    }
+                } else {
+                    self.hello = None;
+                    self.client_name.clear();
+                    self.count_error();
+                }
+            }
+            Pending::Mail { body, smtputf8 } => {
+                if positive {
+                    if !custom_positive {
+                        self.say(ReplyKind::SenderOk);
+                    }
+                    self.txn.mail = true;
+                    self.txn.body = body;
+                    self.txn.smtputf8 = smtputf8;
+                }
+            }
+            Pending::Rcpt => {
+                if positive {
+                    if !custom_positive {
+                        self.say(ReplyKind::RecipientOk);
+                    }
+                    self.txn.recipients += 1;
+                }
+            }
+            Pending::Message => {
+                let n = if self.cfg.mode == PortMode::Lmtp {
+                    self.txn.recipients
+                } else {
+                    1
+                };
+                match &reply {
+                    None => {
+                        for _ in 0..n {
+                            self.say(ReplyKind::MessageAccepted);
+                        }
+                    }
+                    Some(r) => {
+                        // The same reply for every remaining recipient.
+                        for _ in 1..n {
+                            self.write_owned(r);
+                        }
+                    }
+                }
+                self.finish_message();
+            }
+            Pending::Auth(_) | Pending::AuthStep(_) => {
+                if positive {
+                    if !custom_positive {
+                        self.say(ReplyKind::AuthSucceeded);
+                    }
+                    self.authenticated = true;
+                    self.reading = Reading::Commands;
+                } else {
+                    if reply.is_none() {
+                        self.say(ReplyKind::AuthFailed);
+                    }
+                    self.auth_failed();
+                }
+            }
+            Pending::Verify => {
+                if reply.is_none() {
+                    self.say(ReplyKind::CannotVerify);
+                }
+            }
+            Pending::Etrn => {
+                if reply.is_none() {
+                    self.say(ReplyKind::EtrnStarted);
+                }
+            }
+        }
+    }
+
+    pub(super) fn auth_failed(&mut self) {
+        self.reading = Reading::Commands;
+        self.auth_failures += 1;
+        if self.auth_failures >= self.cfg.max_auth_failures {
+            self.say(ReplyKind::TooManyAuthFailures);
+            self.violation(Violation::TooManyAuthFailures, true);
+        }
+    }
+
+    pub(super) fn finish_message(&mut self) {
+        self.txn = Transaction::default();
+        self.bdat = None;
+        if !matches!(self.reading, Reading::Closed) {
+            self.reading = Reading::Commands;
+        }
+    }
+
+    // ----- content ----------------------------------------------------------
+
+    /// DATA content ended (RFC 5321 4.1.1.4) with `outcome`.
+    pub(super) fn end_content(&mut self, outcome: Option<DataOutcome>, size: u64, _data: bool) {
+        self.reading = Reading::Commands;
+        match outcome {
+            Some(DataOutcome::Complete) | None if self.txn.nul => {
+                let reason = self.nul_failure(true);
+                self.info.push_back(ServerEvent::MessageAborted(reason));
+                self.txn = Transaction::default();
+            }
+            Some(DataOutcome::Complete) | None => {
+                self.pending = Some(Pending::Message);
+                self.info.push_back(ServerEvent::MessageComplete {
+                    size,
+                    recipients: self.txn.recipients,
+                });
+            }
+            Some(other) => {
+                let reason = self.content_failure(other, true);
+                self.info.push_back(ServerEvent::MessageAborted(reason));
+                self.txn = Transaction::default();
+            }
+        }
+    }
+
+    /// What one content decoder step (DATA or BDAT) means for the event
+    /// loop: a piece to hand out (its input is consumed on the next call),
+    /// a need for more input, or a step to consume and go on.
+    pub(super) fn content_step<'b>(&mut self, avail: &'b [u8], step: &DataStep) -> ContentStep<'b> {
+        let piece: &'b [u8] = match step.piece {
+            Piece::Input(ref r) => avail.get(r.clone()).unwrap_or(&[]),
+            Piece::Static(s) => s,
+            Piece::None if step.consumed == 0 && !step.done => return ContentStep::NeedInput,
+            Piece::None => &[],
+        };
+        if !piece.is_empty() && self.admit_content(piece) {
+            self.deferred_consume = step.consumed;
+            ContentStep::Deliver(piece)
+        } else {
+            ContentStep::Continue
+        }
+    }
+
+    /// Whether a content piece may be delivered: under the `Reject` policy
+    /// a NUL octet (RFC 5321 2.3.8 / RFC 5322 2.3: not allowed in text;
+    /// BINARYMIME content through BDAT excepted) stops delivery, and the
+    /// message is refused once its end has been read.
+    pub(super) fn admit_content(&mut self, piece: &[u8]) -> bool {
+        if self.txn.nul {
+            return false;
+        }
+        if self.cfg.line_ending == LineEndingPolicy::Reject
+            && self.txn.body != Some(Body::BinaryMime)
+            && memchr::memchr(0, piece).is_some()
+        {
+            self.txn.nul = true;
+            return false;
+        }
+        true
+    }
+
+    /// Replies to a message refused for a NUL octet (`per_recipient`: one
+    /// reply per recipient in LMTP, RFC 2033 4.2).
+    pub(super) fn nul_failure(&mut self, per_recipient: bool) -> AbortReason {
+        let n = if per_recipient && self.cfg.mode == PortMode::Lmtp {
+            self.txn.recipients.max(1)
+        } else {
+            1
+        };
+        for _ in 0..n {
+            self.say(ReplyKind::ContentNul);
+        }
+        AbortReason::Nul
+    }
+
+    /// Replies to a content failure and names it (`per_recipient`: one
+    /// reply per recipient in LMTP, RFC 2033 4.2).
+    pub(super) fn content_failure(
+        &mut self,
+        outcome: DataOutcome,
+        per_recipient: bool,
+    ) -> AbortReason {
+        let n = if per_recipient && self.cfg.mode == PortMode::Lmtp {
+            self.txn.recipients.max(1)
+        } else {
+            1
+        };
+        let (reason, kind) = match outcome {
+            DataOutcome::TooBig => (AbortReason::TooBig, ReplyKind::MessageTooBig),
+            DataOutcome::LineTooLong => (AbortReason::LineTooLong, ReplyKind::ContentLineTooLong),
+            _ => (
+                AbortReason::BareLineEnding,
+                ReplyKind::ContentBareLineEnding,
+            ),
+        };
+        for _ in 0..n {
+            self.say(kind);
+        }
+        reason
+    }
+
+    /// A BDAT chunk was read completely (RFC 3030 2).
+    ///
+    /// A failure (bare line ending, NUL, over the size limit) is refused at
+    /// the chunk where it becomes known, LAST or not (RFC 3030 2 allows a
+    /// 5xx to any BDAT). The transaction then stays open and failed: every
+    /// further BDAT of it (the client MUST NOT send any, but pipelined ones
+    /// may be on the way) is read, discarded and answered
+    /// [`ReplyKind::MessageAlreadyRefused`], until its LAST chunk or a
+    /// reset (RSET, EHLO, HELO, LHLO) ends the transaction.
+    pub(super) fn end_bdat_chunk(&mut self, last: bool) {
+        self.reading = Reading::Commands;
+        let Some(dec) = self.bdat.as_ref() else {
+            return;
+        };
+        let size = dec.size();
+        let failure = dec.failure();
+        if self.txn.bdat_failed.is_some() {
+            self.say(ReplyKind::MessageAlreadyRefused);
+            if last {
+                self.finish_message();
+            }
+            return;
+        }
+        // In LMTP, one reply per recipient answers only the LAST chunk
+        // (RFC 2033 4.2); an earlier chunk gets one reply.
+        let reason = if let Some(o) = failure {
+            Some(self.content_failure(o, last))
+        } else if self.txn.nul {
+            Some(self.nul_failure(last))
+        } else {
+            None
+        };
+        if let Some(r) = reason {
+            self.info.push_back(ServerEvent::MessageAborted(r));
+            if last {
+                self.finish_message();
+            } else {
+                self.txn.bdat_failed = Some(r);
+            }
+            return;
+        }
+        if !last {
+            self.reply_chunk_received(size);
+            return;
+        }
+        self.pending = Some(Pending::Message);
+        self.info.push_back(ServerEvent::MessageComplete {
+            size,
+            recipients: self.txn.recipients,
+        });
+    }
+
+    // ----- AUTH ---------------------------------------------------------------
+
+    pub(super) fn on_auth_line<'a>(
+        &mut self,
+        stage: AuthStage,
+        line: &'a [u8],
+    ) -> Option<ServerEvent<'a>> {
+        self.reading = Reading::Commands;
+        if line == b"*" {
+            // RFC 4954 4: the client cancels the exchange.
+            self.login_user = None;
+            self.fail(ReplyKind::AuthCancelled);
+            return None;
+        }
+        let Ok(decoded) = sasl::decode_base64(line) else {
+            self.login_user = None;
+            self.fail(ReplyKind::InvalidBase64);
+            return None;
+        };
+        match stage {
+            AuthStage::Initial(m) => self.auth_payload(m, decoded),
+            AuthStage::LoginUser => match String::from_utf8(decoded) {
+                Ok(u) if !u.is_empty() => {
+                    self.login_user = Some(u);
+                    let p = sasl::encode_base64(sasl::LOGIN_PASSWORD_PROMPT);
+                    self.reply_fmt(334, None, format_args!("{p}"));
+                    self.reading = Reading::AuthResponse(AuthStage::LoginPassword);
+                    None
+                }
+                _ => {
+                    self.fail(ReplyKind::AuthMalformed);
+                    None
+                }
+            },
+            AuthStage::LoginPassword => {
+                let user = self.login_user.take().unwrap_or_default();
+                match String::from_utf8(decoded) {
+                    Ok(p) => {
+                        self.pending = Some(Pending::Auth(Mechanism::Login));
+                        Some(ServerEvent::Auth(AuthRequest::Credentials {
+                            mechanism: Mechanism::Login,
+                            credentials: Credentials::Password {
+                                authzid: String::new(),
+                                username: user,
+                                password: Secret::new(p),
+                            },
+                        }))
+                    }
+                    Err(_) => {
+                        self.fail(ReplyKind::AuthMalformed);
+                        None
+                    }
+                }
+            }
+            AuthStage::Step(m) => {
+                self.pending = Some(Pending::AuthStep(m));
+                Some(ServerEvent::Auth(AuthRequest::Step {
+                    mechanism: m,
+                    response: Some(Secret::new(decoded)),
+                }))
+            }
+        }
+    }
+
+    /// A decoded client-first payload of a built-in mechanism.
+    pub(super) fn auth_payload<'a>(
+        &mut self,
+        m: Mechanism,
+        payload: Vec<u8>,
+    ) -> Option<ServerEvent<'a>> {
+        let parsed = match m {
+            Mechanism::Plain => sasl::parse_plain(&payload),
+            Mechanism::XOAuth2 => sasl::parse_xoauth2(&payload),
+            Mechanism::OAuthBearer => sasl::parse_oauthbearer(&payload),
+            _ => {
+                self.pending = Some(Pending::AuthStep(m));
+                return Some(ServerEvent::Auth(AuthRequest::Step {
+                    mechanism: m,
+                    response: Some(Secret::new(payload)),
+                }));
+            }
+        };
+        match parsed {
+            Ok(credentials) => {
+                self.pending = Some(Pending::Auth(m));
+                Some(ServerEvent::Auth(AuthRequest::Credentials {
+                    mechanism: m,
+                    credentials,
+                }))
+            }
+            Err(_) => {
+                self.say(ReplyKind::AuthFailed);
+                self.auth_failed();
+                None
+            }
+        }
+    }
+
+    pub(super) fn on_auth<'a>(
+        &mut self,
+        mechanism: &[u8],
+        ir: Option<&[u8]>,
+    ) -> Option<ServerEvent<'a>> {
+        let usable = self.auth_offered()
+            || (self.cfg.mutant.is(Mutant::AuthNotOffered) && !self.cfg.mechanisms.is_empty());
+        if !usable {
+            if !self.cfg.mechanisms.is_empty() && !self.tls {
+                self.fail(ReplyKind::TlsRequired);
+            } else {
+                self.fail(ReplyKind::AuthNotAvailable);
+            }
+            return None;
+        }
+        if self.hello.is_none() {
+            self.fail(ReplyKind::HelloFirst);
+            return None;
+        }
+        if self.authenticated {
+            self.fail(ReplyKind::AlreadyAuthenticated);
+            return None;
+        }
+        if self.txn.mail {
+            self.fail(ReplyKind::AuthInTransaction);
+            return None;
+        }
+        let Some(m) = Mechanism::from_name(mechanism).filter(|&m| self.mechanism_usable(m)) else {
+            self.fail(ReplyKind::UnknownMechanism);
+            return None;
+        };
+        let Some(ir) = ir else {
+            return match m {
+                Mechanism::Login => {
+                    let p = sasl::encode_base64(sasl::LOGIN_USERNAME_PROMPT);
+                    self.reply_fmt(334, None, format_args!("{p}"));
+                    self.reading = Reading::AuthResponse(AuthStage::LoginUser);
+                    None
+                }
+                Mechanism::Plain | Mechanism::XOAuth2 | Mechanism::OAuthBearer => {
+                    self.reply_fmt(334, None, format_args!(""));
+                    self.reading = Reading::AuthResponse(AuthStage::Initial(m));
+                    None
+                }
+                _ => {
+                    self.pending = Some(Pending::AuthStep(m));
+                    Some(ServerEvent::Auth(AuthRequest::Step {
+                        mechanism: m,
+                        response: None,
+                    }))
+                }
+            };
+        };
+        if !m.client_first() {
+            // RFC 4954 4: an initial response to a server-first mechanism.
+            self.fail(ReplyKind::InitialResponseNotAllowed);
+            return None;
+        }
+        match sasl::decode_base64(ir) {
+            Ok(payload) => self.auth_payload(m, payload),
+            Err(_) => {
+                self.fail(ReplyKind::InvalidBase64);
+                None
+            }
+        }
+    }
+
+    // ----- the transition table ---------------------------------------------
+
+    /// One parsed command line (RFC 5321 4.1.4 ordering, 4.3.2 replies).
+    pub(super) fn on_command<'a>(&mut self, cmd: Command<'a>) -> Option<ServerEvent<'a>> {
+        if matches!(self.reading, Reading::Refused) {
+            // RFC 5321 3.1: after a 554 greeting only QUIT is answered.
+            if cmd == Command::Quit {
+                self.say(ReplyKind::Bye);
+                self.close();
+            } else {
+                self.fail(ReplyKind::BadSequence);
+            }
+            return None;
+        }
+        let exempt = allowed_before_tls(&cmd)
+            || (matches!(cmd, Command::Auth { .. }) && self.cfg.mutant.is(Mutant::TlsBeforeAuth));
+        if self.cfg.require_tls && !self.tls && !exempt {
+            self.fail(ReplyKind::TlsRequired);
+            return None;
+        }
+        let lmtp = self.cfg.mode == PortMode::Lmtp;
+        match cmd {
+            Command::Ehlo { domain } | Command::Helo { domain } | Command::Lhlo { domain } => {
+                let kind = match cmd {
+                    Command::Ehlo { .. } => HelloKind::Ehlo,
+                    Command::Helo { .. } => HelloKind::Helo,
+                    _ => HelloKind::Lhlo,
+                };
+                if lmtp != (kind == HelloKind::Lhlo) {
+                    self.fail(if lmtp {
+                        ReplyKind::UseLhlo
+                    } else {
+                        ReplyKind::UnknownCommand
+                    });
+                    return None;
+                }
+                // RFC 5321 4.1.4: EHLO/HELO resets the transaction.
+                self.reset_transaction();
+                self.client_name.clear();
+                self.client_name.extend_from_slice(domain.as_bytes());
+                self.pending = Some(Pending::Hello(kind));
+                Some(ServerEvent::Hello { kind, domain })
+            }
+            Command::Mail { from, params } => {
+                if self.hello.is_none() {
+                    self.fail(ReplyKind::HelloFirst);
+                } else if self.txn.mail {
+                    self.fail(ReplyKind::NestedMail);
+                } else if !self.cfg.accept_unknown_parameters && params.unknown().next().is_some() {
+                    self.fail(ReplyKind::UnsupportedParameter);
+                } else if self.cfg.require_auth
+                    && !self.authenticated
+                    && !self.cfg.mutant.is(Mutant::AuthBeforeMail)
+                {
+                    self.fail(ReplyKind::AuthRequired);
+                } else if params
+                    .size
+                    .is_some_and(|s| s > self.cfg.limits.message_size)
+                {
+                    self.fail(ReplyKind::MessageTooBig);
+                } else if params.requiretls && !self.tls {
+                    self.fail(ReplyKind::RequireTlsNeedsTls);
+                } else {
+                    self.pending = Some(Pending::Mail {
+                        body: params.body,
+                        smtputf8: params.smtputf8,
+                    });
+                    return Some(ServerEvent::Mail { from, params });
+                }
+                None
+            }
+            Command::Rcpt { to, params } => {
+                if !self.txn.mail {
+                    self.fail(ReplyKind::NeedMail);
+                } else if !self.cfg.accept_unknown_parameters && params.unknown().next().is_some() {
+                    self.fail(ReplyKind::UnsupportedParameter);
+                } else if self.txn.recipients >= self.cfg.limits.recipients {
+                    // RFC 5321 4.5.3.1.10: 452 for too many recipients.
+                    self.say(ReplyKind::TooManyRecipients);
+                } else {
+                    self.pending = Some(Pending::Rcpt);
+                    return Some(ServerEvent::Rcpt { to, params });
+                }
+                None
+            }
+            Command::Data => {
+                if !self.txn.mail {
+                    self.fail(ReplyKind::NeedMail);
+                } else if self.txn.recipients == 0 {
+                    self.fail(self.no_recipients());
+                } else if self.txn.body == Some(Body::BinaryMime) {
+                    // RFC 3030 3: BINARYMIME content only through BDAT.
+                    self.fail(ReplyKind::BinaryMimeNeedsBdat);
+                } else if self.txn.content.is_some() {
+                    self.fail(ReplyKind::DataAfterBdat);
+                } else {
+                    self.say(ReplyKind::StartData);
+                    self.txn.content = Some(ContentKind::Data);
+                    self.data = DataDecoder::new(self.cfg.line_ending, &self.cfg.limits);
+                    self.reading = Reading::Data;
+                    return Some(ServerEvent::MessageStart {
+                        kind: ContentKind::Data,
+                    });
+                }
+                None
+            }
+            Command::Bdat { size, last } => self.on_bdat(size, last),
+            Command::Rset => {
+                self.reset_transaction();
+                self.say(ReplyKind::ResetOk);
+                None
+            }
+            Command::Noop { .. } => {
+                self.say(ReplyKind::NoopOk);
+                None
+            }
+            Command::Quit => {
+                self.say(ReplyKind::Bye);
+                if self.txn.content.is_some() {
+                    self.info
+                        .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
+                }
+                self.close();
+                None
+            }
+            Command::Help { .. } => {
+                self.say(ReplyKind::Help);
+                None
+            }
+            Command::Vrfy { arg, .. } | Command::Expn { arg, .. } => {
+                let expand = matches!(cmd, Command::Expn { .. });
+                self.pending = Some(Pending::Verify);
+                Some(ServerEvent::Verify { arg, expand })
+            }
+            Command::StartTls => {
+                if self.tls {
+                    self.fail(ReplyKind::TlsAlreadyActive);
+                } else if !self.starttls_offered() {
+                    self.fail(ReplyKind::NotImplemented);
+                } else if self.txn.mail {
+                    self.fail(ReplyKind::StartTlsInTransaction);
+                } else {
+                    self.say(ReplyKind::ReadyToStartTls);
+                    // RFC 3207 4.2: forget everything learned so far.
+                    self.reset_transaction();
+                    self.hello = None;
+                    self.client_name.clear();
+                    self.authenticated = false;
+                    self.reading = Reading::AwaitTls;
+                    self.discard_input = !self.cfg.mutant.is(Mutant::StartTlsInjection);
+                    self.info.push_back(ServerEvent::StartTls);
+                }
+                None
+            }
+            Command::Auth {
+                mechanism,
+                initial_response,
+            } => self.on_auth(mechanism, initial_response.map(|r| *r.expose())),
+            Command::Etrn { node } => {
+                if self.cfg.extensions.contains(Extensions::ETRN) && self.hello.is_some() {
+                    self.pending = Some(Pending::Etrn);
+                    Some(ServerEvent::Etrn { node })
+                } else {
+                    self.fail(ReplyKind::NotImplemented);
+                    None
+                }
+            }
+            Command::Burl { .. } => {
+                self.fail(ReplyKind::NotImplemented);
+                None
+            }
+        }
+    }
+
+    /// DATA or BDAT without an accepted recipient: 554 (RFC 5321 3.3), but
+    /// 503 in LMTP (RFC 2033 4.2).
+    pub(super) fn no_recipients(&self) -> ReplyKind {
+        if self.cfg.mode == PortMode::Lmtp {
+            ReplyKind::LmtpNoValidRecipients
+        } else {
+            ReplyKind::NoValidRecipients
+        }
+    }
+
+    pub(super) fn on_bdat<'a>(&mut self, size: u64, last: bool) -> Option<ServerEvent<'a>> {
+        let refuse = if !self.extensions_in_effect().contains(Extensions::CHUNKING) {
+            Some(ReplyKind::NotImplemented)
+        } else if !self.txn.mail {
+            Some(ReplyKind::NeedMail)
+        } else if self.txn.recipients == 0 {
+            Some(self.no_recipients())
+        } else if self.txn.content == Some(ContentKind::Data) {
+            Some(ReplyKind::BdatAfterData)
+        } else {
+            None
+        };
+        if let Some(kind) = refuse {
+            // RFC 3030 2: the chunk is read and discarded all the same
+            // (`skip_refused_chunk`, for every refusal of a BDAT line).
+            self.fail(kind);
+            return None;
+        }
+        let first = self.txn.content.is_none();
+        if first {
+            self.txn.content = Some(ContentKind::Bdat);
+            let policy = if self.txn.body == Some(Body::BinaryMime) {
+                None
+            } else {
+                Some(self.cfg.line_ending)
+            };
+            self.bdat = Some(BdatDecoder::new(policy, &self.cfg.limits));
+        }
+        if let Some(dec) = self.bdat.as_mut() {
+            dec.start_chunk(size, last);
+        }
+        self.reading = Reading::Bdat { last };
+        if first {
+            Some(ServerEvent::MessageStart {
+                kind: ContentKind::Bdat,
+            })
+        } else {
+            None
+        }
+    }
+}
