@@ -7,9 +7,6 @@ use crate::address::{Domain, ForwardPath, ReversePath};
 use crate::params::{MailParams, RcptParams};
 use crate::sasl::{Credentials, Mechanism, Secret};
 
-#[allow(unused_imports)]
-use super::{ReplyKind, Server};
-
 /// Which greeting command the client used (RFC 5321 4.1.1.1, RFC 2033 4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HelloKind {
@@ -56,7 +53,7 @@ pub enum Violation {
     /// junk, overlong line, bare line ending, NUL). RFC 3030 2 requires the
     /// chunk's octets to be read whatever the verdict; with no size the
     /// next command cannot be found, so the machine answers
-    /// [`ReplyKind::BdatUnframable`] and closes. Closes.
+    /// [`ReplyKind::BdatUnframable`](super::ReplyKind::BdatUnframable) and closes. Closes.
     BdatUnframable,
 }
 
@@ -91,8 +88,8 @@ pub enum AbortReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthRequest {
     /// Credentials of a mechanism the machine decodes itself (PLAIN, LOGIN,
-    /// XOAUTH2, OAUTHBEARER): [`Server::accept`] (235) or
-    /// [`Server::reject`] (535 5.7.8 is the usual answer).
+    /// XOAUTH2, OAUTHBEARER): [`Server::accept`](super::Server::accept) (235) or
+    /// [`Server::reject`](super::Server::reject) (535 5.7.8 is the usual answer).
     Credentials {
         /// The mechanism used.
         mechanism: Mechanism,
@@ -100,7 +97,7 @@ pub enum AuthRequest {
         credentials: Credentials,
     },
     /// A step of a mechanism the application runs (CRAM-MD5, SCRAM,
-    /// EXTERNAL): answer with [`Server::auth_challenge`], or end it with
+    /// EXTERNAL): answer with [`Server::auth_challenge`](super::Server::auth_challenge), or end it with
     /// accept or reject. `response` is `None` at the start of a
     /// server-first exchange.
     Step {
@@ -114,8 +111,8 @@ pub enum AuthRequest {
 /// What the server machine reports to its driver.
 ///
 /// Events marked "decision" stop the machine until the driver calls
-/// [`Server::accept`], [`Server::respond`] or [`Server::reject`] (or
-/// [`Server::auth_challenge`] for AUTH steps).
+/// [`Server::accept`](super::Server::accept), [`Server::respond`](super::Server::respond) or [`Server::reject`](super::Server::reject) (or
+/// [`Server::auth_challenge`](super::Server::auth_challenge) for AUTH steps).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ServerEvent<'a> {
@@ -154,7 +151,7 @@ pub enum ServerEvent<'a> {
     /// received or normalized per policy). Pieces borrow the input buffer.
     MessageData(&'a [u8]),
     /// The whole message arrived (decision: accept sends 250 2.0.0; in LMTP
-    /// one reply per accepted recipient, see [`Server::respond_each`]).
+    /// one reply per accepted recipient, see [`Server::respond_each`](super::Server::respond_each)).
     MessageComplete {
         /// Content size in octets.
         size: u64,
@@ -181,7 +178,7 @@ pub enum ServerEvent<'a> {
     /// The transaction was cleared (RSET, EHLO, STARTTLS, RFC 5321 4.1.1.5).
     Reset,
     /// STARTTLS was accepted: transmit the pending 220, run the TLS
-    /// handshake, then call [`Server::tls_established`] (RFC 3207 4).
+    /// handshake, then call [`Server::tls_established`](super::Server::tls_established) (RFC 3207 4).
     StartTls,
     /// A protocol violation (informative; the machine has acted).
     Violation(Violation),

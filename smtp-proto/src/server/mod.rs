@@ -1,7 +1,7 @@
 //! The server state machine (RFC 5321 sections 3 and 4, RFC 3207, RFC 4954,
 //! RFC 2920, RFC 3030, RFC 2033).
 //!
-//! Every rule that changes the machine's state lives in [`state`] (private);
+//! Every rule that changes the machine's state lives in the private `state` module;
 //! this module is the public API.
 //!
 //! # Driving it
@@ -72,7 +72,7 @@ pub struct Server {
 }
 
 impl Server {
-    /// A server for one connection. In [`PortMode::ImplicitTls`] TLS is
+    /// A server for one connection. In [`crate::PortMode::ImplicitTls`] TLS is
     /// taken as established before the first byte (RFC 8314 3.3).
     pub fn new(cfg: ServerConfig) -> Server {
         let tls = cfg.mode.implicit_tls();

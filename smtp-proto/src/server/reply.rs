@@ -9,8 +9,6 @@ use crate::error::ParseError;
 use crate::ext::Extensions;
 use crate::reply::OwnedReply;
 
-#[allow(unused_imports)]
-use super::ServerConfig;
 use super::event::HelloKind;
 use super::state::Machine;
 
@@ -28,7 +26,7 @@ fn push_fmt(out: &mut Vec<u8>, args: core::fmt::Arguments<'_>) {
 
 /// Every reply the server machine writes by itself, each with a default
 /// (code, enhanced status code per RFC 3463, text) that
-/// [`ServerConfig::replies`] can override. An override changes what goes
+/// [`ServerConfig::replies`](super::ServerConfig::replies) can override. An override changes what goes
 /// on the wire, not the machine's state: keep the code's class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -43,7 +41,7 @@ pub enum ReplyKind {
     AuthBareLineEnding,
     /// A command line over its limit (RFC 5321 4.5.3.1.4: "500 Line too
     /// long"; X.5.2 syntax error, RFC 3463 3.6.2: X.5.6 is registered by
-    /// RFC 4954 4 for AUTH exchange lines only, [`ReplyKind::AuthLineTooLong`]).
+    /// RFC 4954 4 for AUTH exchange lines only, [`ReplyKind::AuthLineTooLong`](super::ReplyKind::AuthLineTooLong)).
     /// Default: `500 5.5.2 Line too long`.
     LineTooLong,
     /// A bare CR or LF in a command line (RFC 5321 2.3.8). Default: `500 5.5.2 Bare CR or LF in command line`.
@@ -96,7 +94,7 @@ pub enum ReplyKind {
     ContentNul,
     /// A BDAT line refused before its chunk size was known (RFC 3030 2:
     /// the chunk cannot be skipped, so the session ends; see
-    /// [`Violation::BdatUnframable`]). `554` rather than `421` because the
+    /// [`Violation::BdatUnframable`](super::Violation::BdatUnframable)). `554` rather than `421` because the
     /// command itself is at fault and a retry would fail the same way;
     /// rather than `521` because RFC 7504 3 reserves 521 for hosts that
     /// never accept mail and names 554 for other refusals; `5.5.4` is
@@ -152,7 +150,7 @@ pub enum ReplyKind {
     BdatAfterData,
     /// A non-LAST BDAT chunk was read (RFC 3030 2). The default names the
     /// message's size so far: `250 2.0.0 <size> octets received`
-    /// ([`ReplyKind::default_reply`] gives its fixed part).
+    /// ([`ReplyKind::default_reply`](super::ReplyKind::default_reply) gives its fixed part).
     ChunkReceived,
     /// DATA accepted (RFC 5321 4.1.1.4). Default: `354 End data with <CR><LF>.<CR><LF>`.
     StartData,
@@ -174,7 +172,7 @@ pub enum ReplyKind {
 
 impl ReplyKind {
     /// Every reply kind, in declaration order (for applications and tests
-    /// that configure or check every [`ServerConfig::replies`] override).
+    /// that configure or check every [`ServerConfig::replies`](super::ServerConfig::replies) override).
     pub const ALL: [ReplyKind; 62] = [
         ReplyKind::EarlyTalker,
         ReplyKind::Timeout,
@@ -240,7 +238,7 @@ impl ReplyKind {
         ReplyKind::ReadyToStartTls,
     ];
 
-    /// The position in [`ReplyKind::ALL`]. Exhaustive: a new variant does
+    /// The position in [`ReplyKind::ALL`](super::ReplyKind::ALL). Exhaustive: a new variant does
     /// not compile until it has one, and the unit test below fails until
     /// `ALL` lists it.
     #[cfg(test)]
@@ -478,7 +476,7 @@ impl Machine {
     }
 
     /// The reply to a non-LAST BDAT chunk (RFC 3030 2): the
-    /// [`ReplyKind::ChunkReceived`] override, or `250 2.0.0 <size> octets
+    /// [`ReplyKind::ChunkReceived`](super::ReplyKind::ChunkReceived) override, or `250 2.0.0 <size> octets
     /// received`.
     pub(super) fn reply_chunk_received(&mut self, size: u64) {
         if self
