@@ -43,6 +43,7 @@ mod event;
 mod reply;
 mod state;
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::time::Duration;
 
@@ -74,7 +75,11 @@ pub struct Server {
 impl Server {
     /// A server for one connection. In [`crate::PortMode::ImplicitTls`] TLS is
     /// taken as established before the first byte (RFC 8314 3.3).
-    pub fn new(cfg: ServerConfig) -> Server {
+    ///
+    /// `cfg` is a [`ServerConfig`] or an `Arc<ServerConfig>`: pass the
+    /// same `Arc` to every session of a listener to share one copy.
+    pub fn new(cfg: impl Into<Arc<ServerConfig>>) -> Server {
+        let cfg = cfg.into();
         let tls = cfg.mode.implicit_tls();
         Server {
             input: InputBuffer::new(),

@@ -512,21 +512,20 @@ impl Machine {
     }
 
     pub(super) fn write_hello_reply(&mut self, kind: HelloKind) {
-        let host = core::mem::take(&mut self.cfg.hostname);
+        // The configuration is shared (`Arc`): a second handle, not a copy.
+        let cfg = alloc::sync::Arc::clone(&self.cfg);
+        let host = &cfg.hostname;
         if kind == HelloKind::Helo {
             self.reply_fmt(250, None, format_args!("{host}"));
-            self.cfg.hostname = host;
             return;
         }
         let mut lines: Vec<String> = Vec::new();
         for e in self.extensions_in_effect().iter() {
             match e {
-                Extensions::SIZE => {
-                    lines.push(alloc::format!("SIZE {}", self.cfg.limits.message_size))
-                }
+                Extensions::SIZE => lines.push(alloc::format!("SIZE {}", cfg.limits.message_size)),
                 Extensions::AUTH => {
                     let mut l = String::from("AUTH");
-                    for &m in &self.cfg.mechanisms {
+                    for &m in &cfg.mechanisms {
                         if self.mechanism_offered(m) {
                             l.push(' ');
                             l.push_str(m.name());
@@ -548,7 +547,6 @@ impl Machine {
             let sep = if i + 1 == n { ' ' } else { '-' };
             push_fmt(&mut self.out, format_args!("250{sep}{l}\r\n"));
         }
-        self.cfg.hostname = host;
     }
 }
 

@@ -3,6 +3,7 @@
 
 use alloc::collections::VecDeque;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::command::Command;
@@ -100,7 +101,8 @@ pub(super) struct Transaction {
 /// while the machine's state changes.
 #[derive(Debug, Clone)]
 pub(super) struct Machine {
-    pub(super) cfg: ServerConfig,
+    /// Shared between sessions (issue 13): one copy per listener.
+    pub(super) cfg: Arc<ServerConfig>,
     pub(super) out: Vec<u8>,
     pub(super) reading: Reading,
     pub(super) pending: Option<Pending>,
@@ -356,14 +358,14 @@ impl Machine {
             Pending::Greeting => {
                 if positive {
                     if !custom_positive {
-                        let host = core::mem::take(&mut self.cfg.hostname);
+                        let cfg = Arc::clone(&self.cfg);
+                        let host = &cfg.hostname;
                         let proto = if self.cfg.mode == PortMode::Lmtp {
                             "LMTP"
                         } else {
                             "ESMTP"
                         };
                         self.reply_fmt(220, None, format_args!("{host} {proto} ready"));
-                        self.cfg.hostname = host;
                     }
                     self.reading = Reading::Commands;
                 } else if reply.as_ref().is_some_and(|r| r.code.get() == 421) {
