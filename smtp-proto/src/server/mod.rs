@@ -47,21 +47,13 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use crate::command::Command;
-use crate::line::{InputBuffer, LineStatus};
-use crate::mutants::Mutant;
-use crate::options::LineEndingPolicy;
+use crate::line::InputBuffer;
 use crate::reply::OwnedReply;
-use crate::sasl;
 
-use crate::data::DataDecoder;
-use alloc::collections::VecDeque;
 pub use config::ServerConfig;
 pub use event::{AbortReason, AuthRequest, ContentKind, HelloKind, Misuse, ServerEvent, Violation};
 pub use reply::ReplyKind;
-use state::{
-    AuthStage, ContentStep, Machine, Pending, Reading, Transaction, ends_group, is_bdat_verb,
-};
+use state::{Machine, Reading};
 
 /// The SMTP/LMTP server state machine.
 ///
@@ -79,31 +71,9 @@ impl Server {
     /// `cfg` is a [`ServerConfig`] or an `Arc<ServerConfig>`: pass the
     /// same `Arc` to every session of a listener to share one copy.
     pub fn new(cfg: impl Into<Arc<ServerConfig>>) -> Server {
-        let cfg = cfg.into();
-        let tls = cfg.mode.implicit_tls();
         Server {
             input: InputBuffer::new(),
-            m: Machine {
-                cfg,
-                out: Vec::new(),
-                reading: Reading::Greeting,
-                pending: None,
-                tls,
-                hello: None,
-                client_name: Vec::new(),
-                authenticated: false,
-                login_user: None,
-                txn: Transaction::default(),
-                data: DataDecoder::new(LineEndingPolicy::Reject, &crate::limits::Limits::RFC),
-                bdat: None,
-                errors: 0,
-                auth_failures: 0,
-                group_end_unsent: false,
-                deferred_consume: 0,
-                discard_input: false,
-                info: VecDeque::new(),
-                closed_reported: false,
-            },
+            m: Machine::new(cfg.into()),
         }
     }
 
@@ -161,34 +131,7 @@ impl Server {
         if bytes.is_empty() {
             return;
         }
-        let m = &mut self.m;
-        match m.reading {
-            Reading::Closed => {}
-            Reading::AwaitTls if m.cfg.mutant.is(Mutant::StartTlsInjection) => {
-                self.input.receive(bytes);
-            }
-            Reading::AwaitTls => {
-                // Plaintext after the 220 to STARTTLS and before the
-                // handshake: never executed (CVE-2011-0411 class).
-                m.violation(Violation::StartTlsInjection, true);
-            }
-            Reading::Greeting if m.cfg.early_talker => {
-                m.say(ReplyKind::EarlyTalker);
-                m.violation(Violation::EarlyTalker, true);
-            }
-            _ => {
-                if m.group_end_unsent
-                    && m.cfg.pipelining_sync
-                    && !m.cfg.mutant.is(Mutant::PipeliningSync)
-                {
-                    // Bytes behind a group-ending command whose reply has
-                    // not gone out yet (RFC 2920 3.1).
-                    m.sync_violation();
-                } else {
-                    self.input.receive(bytes);
-                }
-            }
-        }
+        self.m.on_receive(&mut self.input, bytes);
         self.sync_input();
     }
 
@@ -196,15 +139,7 @@ impl Server {
     /// dropped; the machine closes without a reply.
     pub fn receive_eof(&mut self) {
         self.sync_input();
-        if self.is_closed() {
-            return;
-        }
-        if self.m.txn.content.is_some() {
-            self.m
-                .info
-                .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
-        }
-        self.m.close();
+        self.m.on_eof();
         self.sync_input();
     }
 
@@ -213,15 +148,7 @@ impl Server {
     /// (RFC 3207 4.2). Returns `false`, and does nothing, if TLS was not
     /// requested.
     pub fn tls_established(&mut self) -> bool {
-        if !self.wants_tls() {
-            return false;
-        }
-        self.m.tls = true;
-        if !self.m.cfg.mutant.is(Mutant::StartTlsInjection) {
-            self.input.clear();
-        }
-        self.m.reading = Reading::Commands;
-        true
+        self.m.on_tls_established(&mut self.input)
     }
 
     /// The RFC 5321 4.5.3.2 server timeout for the current state: 5
@@ -238,16 +165,7 @@ impl Server {
 
     /// The timeout passed: answers 421 4.4.2 and closes (RFC 5321 4.5.3.2).
     pub fn handle_timeout(&mut self) {
-        if self.is_closed() {
-            return;
-        }
-        self.m.say(ReplyKind::Timeout);
-        if self.m.txn.content.is_some() {
-            self.m
-                .info
-                .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
-        }
-        self.m.close();
+        self.m.on_timeout();
         self.sync_input();
     }
 
@@ -266,10 +184,10 @@ impl Server {
     /// Accepts the pending decision with the default positive reply.
     pub fn accept(&mut self) -> Result<(), Misuse<()>> {
         self.sync_input();
-        let Some(p) = self.m.pending.take() else {
+        if !self.m.awaits_decision() {
             return Err(Misuse(()));
-        };
-        self.m.apply_decision(p, None);
+        }
+        self.m.decide(None);
         Ok(())
     }
 
@@ -278,14 +196,10 @@ impl Server {
     /// refuses the session (RFC 5321 3.1).
     pub fn respond(&mut self, reply: OwnedReply) -> Result<(), Misuse<OwnedReply>> {
         self.sync_input();
-        let Some(p) = self.m.pending else {
-            return Err(Misuse(reply));
-        };
-        if !matches!(reply.code.get() / 100, 2 | 4 | 5) {
+        if !self.m.awaits_decision() || !matches!(reply.code.get() / 100, 2 | 4 | 5) {
             return Err(Misuse(reply));
         }
-        self.m.pending = None;
-        self.m.apply_decision(p, Some(reply));
+        self.m.decide(Some(reply));
         Ok(())
     }
 
@@ -304,215 +218,19 @@ impl Server {
         &mut self,
         replies: Vec<OwnedReply>,
     ) -> Result<(), Misuse<Vec<OwnedReply>>> {
-        let m = &mut self.m;
-        if m.pending != Some(Pending::Message) || replies.len() != m.txn.recipients {
-            return Err(Misuse(replies));
-        }
-        m.pending = None;
-        for r in &replies {
-            m.write_owned(r);
-        }
-        m.finish_message();
-        Ok(())
+        self.m.decide_each(replies)
     }
 
     /// Sends a SASL challenge (`334` + base64) for an application-run
     /// mechanism ([`AuthRequest::Step`], RFC 4954 4).
     pub fn auth_challenge(&mut self, challenge: &[u8]) -> Result<(), Misuse<()>> {
-        let m = &mut self.m;
-        let Some(Pending::AuthStep(mech)) = m.pending else {
-            return Err(Misuse(()));
-        };
-        m.pending = None;
-        let enc = sasl::encode_base64(challenge);
-        m.reply_fmt(334, None, format_args!("{enc}"));
-        m.reading = Reading::AuthResponse(AuthStage::Step(mech));
-        Ok(())
+        self.m.decide_challenge(challenge)
     }
 
     /// The next event, or `None` when the machine needs more input, waits
     /// for a decision, or is closed (after reporting [`ServerEvent::Closed`]).
     pub fn next_event(&mut self) -> Option<ServerEvent<'_>> {
         self.sync_input();
-        let Server { input, m } = self;
-        let input = &*input;
-        loop {
-            if let Some(ev) = m.info.pop_front() {
-                return Some(ev);
-            }
-            if m.pending.is_some() {
-                return None;
-            }
-            if m.discard_input {
-                input.discard_shared();
-                m.discard_input = false;
-            }
-            match &mut m.reading {
-                Reading::Closed => {
-                    if m.closed_reported {
-                        return None;
-                    }
-                    m.closed_reported = true;
-                    return Some(ServerEvent::Closed);
-                }
-                Reading::Greeting => {
-                    m.pending = Some(Pending::Greeting);
-                    return Some(ServerEvent::Connected);
-                }
-                Reading::AwaitTls => return None,
-                Reading::Data => {
-                    let avail = input.peek();
-                    let step = m.data.decode(avail);
-                    if step.done {
-                        let outcome = m.data.outcome();
-                        let size = m.data.size();
-                        m.reading = Reading::DataEnd(outcome, size);
-                    }
-                    match m.content_step(avail, &step) {
-                        ContentStep::Deliver(p) => return Some(ServerEvent::MessageData(p)),
-                        ContentStep::NeedInput => return None,
-                        ContentStep::Continue => input.consume_shared(step.consumed),
-                    }
-                }
-                Reading::DataEnd(outcome, size) => {
-                    let (outcome, size) = (*outcome, *size);
-                    m.end_content(outcome, size, true);
-                }
-                Reading::Bdat { last } => {
-                    let last = *last;
-                    let avail = input.peek();
-                    let Some(dec) = m.bdat.as_mut() else {
-                        m.reading = Reading::Commands;
-                        continue;
-                    };
-                    let step = dec.decode(avail);
-                    if step.done {
-                        m.reading = Reading::BdatEnd { last };
-                    }
-                    match m.content_step(avail, &step) {
-                        ContentStep::Deliver(p) => return Some(ServerEvent::MessageData(p)),
-                        ContentStep::NeedInput => return None,
-                        ContentStep::Continue => input.consume_shared(step.consumed),
-                    }
-                }
-                Reading::BdatEnd { last } => {
-                    let last = *last;
-                    m.end_bdat_chunk(last);
-                }
-                Reading::SkipBdat { remaining, refused } => {
-                    let n = (input.len() as u64).min(*remaining);
-                    if n == 0 {
-                        return None;
-                    }
-                    *remaining -= n;
-                    input.consume_shared(n as usize);
-                    if *remaining == 0 {
-                        m.reading = if *refused {
-                            Reading::Refused
-                        } else {
-                            Reading::Commands
-                        };
-                    }
-                }
-                Reading::AuthResponse(stage) => {
-                    let stage = *stage;
-                    match input.next_line_shared(m.cfg.limits.auth_line, m.cfg.line_ending) {
-                        LineStatus::Pending => return None,
-                        LineStatus::TooLong => {
-                            m.fail(ReplyKind::AuthLineTooLong);
-                            m.reading = Reading::Commands;
-                        }
-                        LineStatus::BareLineEnding(_) => {
-                            m.info
-                                .push_back(ServerEvent::Violation(Violation::BareLineEnding));
-                            m.fail(ReplyKind::AuthBareLineEnding);
-                            m.reading = Reading::Commands;
-                        }
-                        LineStatus::Line(r) => {
-                            let line = input.get(r);
-                            if let Some(ev) = m.on_auth_line(stage, line) {
-                                return Some(ev);
-                            }
-                        }
-                    }
-                }
-                Reading::Commands | Reading::Refused => {
-                    let limit = m.line_limit();
-                    // Known before framing: an overlong line is dropped by
-                    // the framer, and a line with a bare line ending is
-                    // never parsed.
-                    let bdat_verb = is_bdat_verb(input.peek());
-                    match input.next_line_shared(limit, m.cfg.line_ending) {
-                        LineStatus::Pending => return None,
-                        LineStatus::TooLong => {
-                            m.info
-                                .push_back(ServerEvent::Violation(Violation::LineTooLong));
-                            if bdat_verb && m.bdat_unframable() {
-                                continue;
-                            }
-                            m.fail(ReplyKind::LineTooLong);
-                        }
-                        LineStatus::BareLineEnding(_) => {
-                            m.info
-                                .push_back(ServerEvent::Violation(Violation::BareLineEnding));
-                            if bdat_verb && m.bdat_unframable() {
-                                continue;
-                            }
-                            m.fail(ReplyKind::BareLineEnding);
-                        }
-                        LineStatus::Line(r) => {
-                            let more = !input.is_empty();
-                            let opts = m.command_options();
-                            let line = input.get(r);
-                            match Command::parse_line(line, &opts) {
-                                Ok(cmd) => {
-                                    if more
-                                        && cmd == Command::StartTls
-                                        && !m.cfg.mutant.is(Mutant::StartTlsInjection)
-                                    {
-                                        // Bytes behind STARTTLS in the same input are
-                                        // never executed, whatever the pipelining
-                                        // policy (CVE-2011-0411 class).
-                                        m.say(ReplyKind::StartTlsInjection);
-                                        m.violation(Violation::StartTlsInjection, true);
-                                        continue;
-                                    }
-                                    if more
-                                        && m.cfg.pipelining_sync
-                                        && ends_group(&cmd)
-                                        && !m.cfg.mutant.is(Mutant::PipeliningSync)
-                                    {
-                                        m.sync_violation();
-                                        continue;
-                                    }
-                                    if ends_group(&cmd) {
-                                        m.group_end_unsent = true;
-                                    }
-                                    let chunk = match cmd {
-                                        Command::Bdat { size, .. } => Some(size),
-                                        _ => None,
-                                    };
-                                    let ev = m.on_command(cmd);
-                                    if let Some(size) = chunk {
-                                        m.skip_refused_chunk(size);
-                                    }
-                                    if let Some(ev) = ev {
-                                        return Some(ev);
-                                    }
-                                }
-                                Err(_) if is_bdat_verb(line) && m.bdat_unframable() => {}
-                                Err(e) => {
-                                    if matches!(m.reading, Reading::Refused) {
-                                        m.fail(ReplyKind::BadSequence);
-                                    } else {
-                                        m.parse_error(e.error);
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        self.m.step(&self.input)
     }
 }

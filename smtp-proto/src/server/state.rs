@@ -17,8 +17,11 @@ use crate::reply::OwnedReply;
 use crate::sasl::{self, Credentials, Mechanism, Secret};
 
 use super::config::ServerConfig;
-use super::event::{AbortReason, AuthRequest, ContentKind, HelloKind, ServerEvent, Violation};
+use super::event::{
+    AbortReason, AuthRequest, ContentKind, HelloKind, Misuse, ServerEvent, Violation,
+};
 use super::reply::ReplyKind;
+use crate::line::{InputBuffer, LineStatus};
 
 /// See `Machine::content_step`.
 pub(super) enum ContentStep<'b> {
@@ -186,6 +189,331 @@ pub(super) fn is_bdat_verb(line: &[u8]) -> bool {
 }
 
 impl Machine {
+    /// A machine before the greeting. In implicit TLS mode TLS is up
+    /// before the first byte (RFC 8314 3.3).
+    pub(super) fn new(cfg: Arc<ServerConfig>) -> Machine {
+        let tls = cfg.mode.implicit_tls();
+        Machine {
+            cfg,
+            out: Vec::new(),
+            reading: Reading::Greeting,
+            pending: None,
+            tls,
+            hello: None,
+            client_name: Vec::new(),
+            authenticated: false,
+            login_user: None,
+            txn: Transaction::default(),
+            data: DataDecoder::new(LineEndingPolicy::Reject, &crate::limits::Limits::RFC),
+            bdat: None,
+            errors: 0,
+            auth_failures: 0,
+            group_end_unsent: false,
+            deferred_consume: 0,
+            discard_input: false,
+            info: VecDeque::new(),
+            closed_reported: false,
+        }
+    }
+
+    // ----- inputs: bytes, end of input, TLS, timeout, decisions ----------
+
+    /// The event loop's step: every transition driven by buffered input
+    /// (content, SASL lines, command lines) and the pending-event queue.
+    pub(super) fn step<'i>(&mut self, input: &'i InputBuffer) -> Option<ServerEvent<'i>> {
+        loop {
+            if let Some(ev) = self.info.pop_front() {
+                return Some(ev);
+            }
+            if self.pending.is_some() {
+                return None;
+            }
+            if self.discard_input {
+                input.discard_shared();
+                self.discard_input = false;
+            }
+            match &mut self.reading {
+                Reading::Closed => {
+                    if self.closed_reported {
+                        return None;
+                    }
+                    self.closed_reported = true;
+                    return Some(ServerEvent::Closed);
+                }
+                Reading::Greeting => {
+                    self.pending = Some(Pending::Greeting);
+                    return Some(ServerEvent::Connected);
+                }
+                Reading::AwaitTls => return None,
+                Reading::Data => {
+                    let avail = input.peek();
+                    let step = self.data.decode(avail);
+                    if step.done {
+                        let outcome = self.data.outcome();
+                        let size = self.data.size();
+                        self.reading = Reading::DataEnd(outcome, size);
+                    }
+                    match self.content_step(avail, &step) {
+                        ContentStep::Deliver(p) => return Some(ServerEvent::MessageData(p)),
+                        ContentStep::NeedInput => return None,
+                        ContentStep::Continue => input.consume_shared(step.consumed),
+                    }
+                }
+                Reading::DataEnd(outcome, size) => {
+                    let (outcome, size) = (*outcome, *size);
+                    self.end_content(outcome, size, true);
+                }
+                Reading::Bdat { last } => {
+                    let last = *last;
+                    let avail = input.peek();
+                    let Some(dec) = self.bdat.as_mut() else {
+                        self.reading = Reading::Commands;
+                        continue;
+                    };
+                    let step = dec.decode(avail);
+                    if step.done {
+                        self.reading = Reading::BdatEnd { last };
+                    }
+                    match self.content_step(avail, &step) {
+                        ContentStep::Deliver(p) => return Some(ServerEvent::MessageData(p)),
+                        ContentStep::NeedInput => return None,
+                        ContentStep::Continue => input.consume_shared(step.consumed),
+                    }
+                }
+                Reading::BdatEnd { last } => {
+                    let last = *last;
+                    self.end_bdat_chunk(last);
+                }
+                Reading::SkipBdat { remaining, refused } => {
+                    let n = (input.len() as u64).min(*remaining);
+                    if n == 0 {
+                        return None;
+                    }
+                    *remaining -= n;
+                    input.consume_shared(n as usize);
+                    if *remaining == 0 {
+                        self.reading = if *refused {
+                            Reading::Refused
+                        } else {
+                            Reading::Commands
+                        };
+                    }
+                }
+                Reading::AuthResponse(stage) => {
+                    let stage = *stage;
+                    match input.next_line_shared(self.cfg.limits.auth_line, self.cfg.line_ending) {
+                        LineStatus::Pending => return None,
+                        LineStatus::TooLong => {
+                            self.fail(ReplyKind::AuthLineTooLong);
+                            self.reading = Reading::Commands;
+                        }
+                        LineStatus::BareLineEnding(_) => {
+                            self.info
+                                .push_back(ServerEvent::Violation(Violation::BareLineEnding));
+                            self.fail(ReplyKind::AuthBareLineEnding);
+                            self.reading = Reading::Commands;
+                        }
+                        LineStatus::Line(r) => {
+                            let line = input.get(r);
+                            if let Some(ev) = self.on_auth_line(stage, line) {
+                                return Some(ev);
+                            }
+                        }
+                    }
+                }
+                Reading::Commands | Reading::Refused => {
+                    let limit = self.line_limit();
+                    // Known before framing: an overlong line is dropped by
+                    // the framer, and a line with a bare line ending is
+                    // never parsed.
+                    let bdat_verb = is_bdat_verb(input.peek());
+                    match input.next_line_shared(limit, self.cfg.line_ending) {
+                        LineStatus::Pending => return None,
+                        LineStatus::TooLong => {
+                            self.info
+                                .push_back(ServerEvent::Violation(Violation::LineTooLong));
+                            if bdat_verb && self.bdat_unframable() {
+                                continue;
+                            }
+                            self.fail(ReplyKind::LineTooLong);
+                        }
+                        LineStatus::BareLineEnding(_) => {
+                            self.info
+                                .push_back(ServerEvent::Violation(Violation::BareLineEnding));
+                            if bdat_verb && self.bdat_unframable() {
+                                continue;
+                            }
+                            self.fail(ReplyKind::BareLineEnding);
+                        }
+                        LineStatus::Line(r) => {
+                            let more = !input.is_empty();
+                            let opts = self.command_options();
+                            let line = input.get(r);
+                            match Command::parse_line(line, &opts) {
+                                Ok(cmd) => {
+                                    if more
+                                        && cmd == Command::StartTls
+                                        && !self.cfg.mutant.is(Mutant::StartTlsInjection)
+                                    {
+                                        // Bytes behind STARTTLS in the same input are
+                                        // never executed, whatever the pipelining
+                                        // policy (CVE-2011-0411 class).
+                                        self.say(ReplyKind::StartTlsInjection);
+                                        self.violation(Violation::StartTlsInjection, true);
+                                        continue;
+                                    }
+                                    if more
+                                        && self.cfg.pipelining_sync
+                                        && ends_group(&cmd)
+                                        && !self.cfg.mutant.is(Mutant::PipeliningSync)
+                                    {
+                                        self.sync_violation();
+                                        continue;
+                                    }
+                                    if ends_group(&cmd) {
+                                        self.group_end_unsent = true;
+                                    }
+                                    let chunk = match cmd {
+                                        Command::Bdat { size, .. } => Some(size),
+                                        _ => None,
+                                    };
+                                    let ev = self.on_command(cmd);
+                                    if let Some(size) = chunk {
+                                        self.skip_refused_chunk(size);
+                                    }
+                                    if let Some(ev) = ev {
+                                        return Some(ev);
+                                    }
+                                }
+                                Err(_) if is_bdat_verb(line) && self.bdat_unframable() => {}
+                                Err(e) => {
+                                    if matches!(self.reading, Reading::Refused) {
+                                        self.fail(ReplyKind::BadSequence);
+                                    } else {
+                                        self.parse_error(e.error);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Bytes arrived (RFC 3207 4: never executed while awaiting TLS;
+    /// RFC 2920 3.1: not behind an unanswered group-ending command).
+    pub(super) fn on_receive(&mut self, input: &mut InputBuffer, bytes: &[u8]) {
+        match self.reading {
+            Reading::Closed => {}
+            Reading::AwaitTls if self.cfg.mutant.is(Mutant::StartTlsInjection) => {
+                input.receive(bytes);
+            }
+            Reading::AwaitTls => {
+                // Plaintext after the 220 to STARTTLS and before the
+                // handshake: never executed (CVE-2011-0411 class).
+                self.violation(Violation::StartTlsInjection, true);
+            }
+            Reading::Greeting if self.cfg.early_talker => {
+                self.say(ReplyKind::EarlyTalker);
+                self.violation(Violation::EarlyTalker, true);
+            }
+            _ => {
+                if self.group_end_unsent
+                    && self.cfg.pipelining_sync
+                    && !self.cfg.mutant.is(Mutant::PipeliningSync)
+                {
+                    // Bytes behind a group-ending command whose reply has
+                    // not gone out yet (RFC 2920 3.1).
+                    self.sync_violation();
+                } else {
+                    input.receive(bytes);
+                }
+            }
+        }
+    }
+
+    /// The client closed its sending side: any message in progress is
+    /// dropped and the machine closes without a reply.
+    pub(super) fn on_eof(&mut self) {
+        if matches!(self.reading, Reading::Closed) {
+            return;
+        }
+        if self.txn.content.is_some() {
+            self.info
+                .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
+        }
+        self.close();
+    }
+
+    /// The TLS handshake asked for by STARTTLS is done (RFC 3207 4.2):
+    /// nothing received before it is kept. `false` if TLS was not asked for.
+    pub(super) fn on_tls_established(&mut self, input: &mut InputBuffer) -> bool {
+        if !matches!(self.reading, Reading::AwaitTls) {
+            return false;
+        }
+        self.tls = true;
+        if !self.cfg.mutant.is(Mutant::StartTlsInjection) {
+            input.clear();
+        }
+        self.reading = Reading::Commands;
+        true
+    }
+
+    /// The RFC 5321 4.5.3.2 timeout passed: 421 4.4.2 and close.
+    pub(super) fn on_timeout(&mut self) {
+        if matches!(self.reading, Reading::Closed) {
+            return;
+        }
+        self.say(ReplyKind::Timeout);
+        if self.txn.content.is_some() {
+            self.info
+                .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
+        }
+        self.close();
+    }
+
+    /// Whether a decision (accept, respond, reject) is awaited.
+    pub(super) fn awaits_decision(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// The application's decision on the pending event: `None` accepts
+    /// with the default reply. Does nothing if none is pending.
+    pub(super) fn decide(&mut self, reply: Option<OwnedReply>) {
+        if let Some(p) = self.pending.take() {
+            self.apply_decision(p, reply);
+        }
+    }
+
+    /// LMTP (RFC 2033 4.2): one reply per accepted recipient.
+    pub(super) fn decide_each(
+        &mut self,
+        replies: Vec<OwnedReply>,
+    ) -> Result<(), Misuse<Vec<OwnedReply>>> {
+        if self.pending != Some(Pending::Message) || replies.len() != self.txn.recipients {
+            return Err(Misuse(replies));
+        }
+        self.pending = None;
+        for r in &replies {
+            self.write_owned(r);
+        }
+        self.finish_message();
+        Ok(())
+    }
+
+    /// A SASL challenge for an application-run mechanism (RFC 4954 4).
+    pub(super) fn decide_challenge(&mut self, challenge: &[u8]) -> Result<(), Misuse<()>> {
+        let Some(Pending::AuthStep(mech)) = self.pending else {
+            return Err(Misuse(()));
+        };
+        self.pending = None;
+        let enc = sasl::encode_base64(challenge);
+        self.reply_fmt(334, None, format_args!("{enc}"));
+        self.reading = Reading::AuthResponse(AuthStage::Step(mech));
+        Ok(())
+    }
+
     /// An error reply that counts towards `max_errors`.
     pub(super) fn fail(&mut self, kind: ReplyKind) {
         self.say(kind);
@@ -340,118 +668,6 @@ impl Machine {
             n = n.max(self.cfg.limits.auth_line);
         }
         n
-    }
-
-    // ----- decisions ------------------------------------------------------
-
-    pub(super) fn apply_decision(&mut self, p: Pending, reply: Option<OwnedReply>) {
-        let positive = reply.as_ref().is_none_or(|r| r.code.get() / 100 == 2);
-        let custom_positive = positive && reply.is_some();
-        if let Some(r) = &reply {
-            // A custom positive EHLO reply would lose the capabilities:
-            // the machine writes its own.
-            if !(positive && matches!(p, Pending::Hello(HelloKind::Ehlo | HelloKind::Lhlo))) {
-                self.write_owned(r);
-            }
-        }
-        match p {
-            Pending::Greeting => {
-                if positive {
-                    if !custom_positive {
-                        let cfg = Arc::clone(&self.cfg);
-                        let host = &cfg.hostname;
-                        let proto = if self.cfg.mode == PortMode::Lmtp {
-                            "LMTP"
-                        } else {
-                            "ESMTP"
-                        };
-                        self.reply_fmt(220, None, format_args!("{host} {proto} ready"));
-                    }
-                    self.reading = Reading::Commands;
-                } else if reply.as_ref().is_some_and(|r| r.code.get() == 421) {
-                    self.close();
-                } else {
-                    self.reading = Reading::Refused;
-                }
-            }
-            Pending::Hello(kind) => {
-                if positive {
-                    self.hello = Some(kind);
-                    // A custom HELO reply was written above; EHLO and LHLO
-                    // always get the machine's, which lists the extensions.
-                    if !(custom_positive && kind == HelloKind::Helo) {
-                        self.write_hello_reply(kind);
-                    }
-                } else {
-                    self.hello = None;
-                    self.client_name.clear();
-                    self.count_error();
-                }
-            }
-            Pending::Mail { body, smtputf8 } => {
-                if positive {
-                    if !custom_positive {
-                        self.say(ReplyKind::SenderOk);
-                    }
-                    self.txn.mail = true;
-                    self.txn.body = body;
-                    self.txn.smtputf8 = smtputf8;
-                }
-            }
-            Pending::Rcpt => {
-                if positive {
-                    if !custom_positive {
-                        self.say(ReplyKind::RecipientOk);
-                    }
-                    self.txn.recipients += 1;
-                }
-            }
-            Pending::Message => {
-                let n = if self.cfg.mode == PortMode::Lmtp {
-                    self.txn.recipients
-                } else {
-                    1
-                };
-                match &reply {
-                    None => {
-                        for _ in 0..n {
-                            self.say(ReplyKind::MessageAccepted);
-                        }
-                    }
-                    Some(r) => {
-                        // The same reply for every remaining recipient.
-                        for _ in 1..n {
-                            self.write_owned(r);
-                        }
-                    }
-                }
-                self.finish_message();
-            }
-            Pending::Auth(_) | Pending::AuthStep(_) => {
-                if positive {
-                    if !custom_positive {
-                        self.say(ReplyKind::AuthSucceeded);
-                    }
-                    self.authenticated = true;
-                    self.reading = Reading::Commands;
-                } else {
-                    if reply.is_none() {
-                        self.say(ReplyKind::AuthFailed);
-                    }
-                    self.auth_failed();
-                }
-            }
-            Pending::Verify => {
-                if reply.is_none() {
-                    self.say(ReplyKind::CannotVerify);
-                }
-            }
-            Pending::Etrn => {
-                if reply.is_none() {
-                    self.say(ReplyKind::EtrnStarted);
-                }
-            }
-        }
     }
 
     pub(super) fn auth_failed(&mut self) {
@@ -1012,6 +1228,119 @@ impl Machine {
             })
         } else {
             None
+        }
+    }
+
+    // ----- decisions: the second half of Hello, Mail, Rcpt, message, AUTH,
+    // VRFY/EXPN and ETRN transitions (the command above, the decision here)
+
+    pub(super) fn apply_decision(&mut self, p: Pending, reply: Option<OwnedReply>) {
+        let positive = reply.as_ref().is_none_or(|r| r.code.get() / 100 == 2);
+        let custom_positive = positive && reply.is_some();
+        if let Some(r) = &reply {
+            // A custom positive EHLO reply would lose the capabilities:
+            // the machine writes its own.
+            if !(positive && matches!(p, Pending::Hello(HelloKind::Ehlo | HelloKind::Lhlo))) {
+                self.write_owned(r);
+            }
+        }
+        match p {
+            Pending::Greeting => {
+                if positive {
+                    if !custom_positive {
+                        let cfg = Arc::clone(&self.cfg);
+                        let host = &cfg.hostname;
+                        let proto = if self.cfg.mode == PortMode::Lmtp {
+                            "LMTP"
+                        } else {
+                            "ESMTP"
+                        };
+                        self.reply_fmt(220, None, format_args!("{host} {proto} ready"));
+                    }
+                    self.reading = Reading::Commands;
+                } else if reply.as_ref().is_some_and(|r| r.code.get() == 421) {
+                    self.close();
+                } else {
+                    self.reading = Reading::Refused;
+                }
+            }
+            Pending::Hello(kind) => {
+                if positive {
+                    self.hello = Some(kind);
+                    // A custom HELO reply was written above; EHLO and LHLO
+                    // always get the machine's, which lists the extensions.
+                    if !(custom_positive && kind == HelloKind::Helo) {
+                        self.write_hello_reply(kind);
+                    }
+                } else {
+                    self.hello = None;
+                    self.client_name.clear();
+                    self.count_error();
+                }
+            }
+            Pending::Mail { body, smtputf8 } => {
+                if positive {
+                    if !custom_positive {
+                        self.say(ReplyKind::SenderOk);
+                    }
+                    self.txn.mail = true;
+                    self.txn.body = body;
+                    self.txn.smtputf8 = smtputf8;
+                }
+            }
+            Pending::Rcpt => {
+                if positive {
+                    if !custom_positive {
+                        self.say(ReplyKind::RecipientOk);
+                    }
+                    self.txn.recipients += 1;
+                }
+            }
+            Pending::Message => {
+                let n = if self.cfg.mode == PortMode::Lmtp {
+                    self.txn.recipients
+                } else {
+                    1
+                };
+                match &reply {
+                    None => {
+                        for _ in 0..n {
+                            self.say(ReplyKind::MessageAccepted);
+                        }
+                    }
+                    Some(r) => {
+                        // The same reply for every remaining recipient.
+                        for _ in 1..n {
+                            self.write_owned(r);
+                        }
+                    }
+                }
+                self.finish_message();
+            }
+            Pending::Auth(_) | Pending::AuthStep(_) => {
+                if positive {
+                    if !custom_positive {
+                        self.say(ReplyKind::AuthSucceeded);
+                    }
+                    self.authenticated = true;
+                    self.reading = Reading::Commands;
+                } else {
+                    if reply.is_none() {
+                        self.say(ReplyKind::AuthFailed);
+                    }
+                    self.auth_failed();
+                }
+            }
+            Pending::Verify => {
+                if reply.is_none() {
+                    self.say(ReplyKind::CannotVerify);
+                }
+            }
+            Pending::Etrn => {
+                if reply.is_none() {
+                    self.say(ReplyKind::EtrnStarted);
+                }
+            }
         }
     }
 }
