@@ -105,7 +105,7 @@ impl Server {
     /// The EHLO/HELO/LHLO argument of this session, if accepted (forgotten
     /// when TLS starts, RFC 3207 4.2).
     pub fn client_name(&self) -> Option<&[u8]> {
-        self.m.hello.map(|_| self.m.client_name.as_slice())
+        self.m.client_name()
     }
 
     /// Bytes waiting in the input buffer.

@@ -31,10 +31,10 @@ pub(super) enum ContentStep<'b> {
 }
 
 /// The decision the machine waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Pending {
     Greeting,
-    Hello(HelloKind),
+    Hello(HelloKind, Vec<u8>),
     Mail { body: Option<Body>, smtputf8: bool },
     Rcpt,
     Message,
@@ -73,31 +73,68 @@ pub(super) enum Reading {
 }
 
 /// Where a SASL exchange is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum AuthStage {
     /// PLAIN / XOAUTH2 / OAUTHBEARER without an initial response.
     Initial(Mechanism),
     /// LOGIN, waiting for the user name.
     LoginUser,
-    /// LOGIN, waiting for the password.
-    LoginPassword,
+    /// LOGIN, waiting for the password of the user name it read.
+    LoginPassword {
+        /// The decoded user name.
+        user: String,
+    },
     /// An application-run mechanism.
     Step(Mechanism),
 }
 
-#[derive(Debug, Clone, Default)]
+/// What the session has established (RFC 5321 4.1.4, RFC 3207 4.2): a
+/// mail transaction exists only inside an accepted greeting command, and
+/// only once MAIL was accepted.
+#[derive(Debug, Clone)]
+pub(super) enum Session {
+    /// No EHLO/HELO/LHLO accepted yet, or forgotten (STARTTLS, a refused
+    /// or pending greeting command).
+    Fresh,
+    /// An EHLO/HELO/LHLO was accepted.
+    Greeted {
+        /// Which one.
+        kind: HelloKind,
+        /// Its argument (RFC 3207 4.2 forgets it with TLS).
+        name: Vec<u8>,
+        /// The mail transaction, from the accepted MAIL to its end
+        /// (RFC 5321 3.3).
+        txn: Option<Transaction>,
+    },
+}
+
+/// A mail transaction: MAIL was accepted (RFC 5321 3.3).
+#[derive(Debug, Clone)]
 pub(super) struct Transaction {
-    pub(super) mail: bool,
     pub(super) body: Option<Body>,
     smtputf8: bool,
     pub(super) recipients: usize,
-    /// DATA or BDAT was used (RFC 3030 2: never both in one transaction).
-    pub(super) content: Option<ContentKind>,
-    /// A BDAT message that failed stays failed until LAST (RFC 3030 2).
-    pub(super) bdat_failed: Option<AbortReason>,
+    /// How the content arrives, once it started.
+    pub(super) content: Content,
     /// A NUL octet arrived in the content under the `Reject` policy: the
     /// rest is read but not delivered, and the message is refused.
     pub(super) nul: bool,
+}
+
+/// The content of a transaction (RFC 3030 2: DATA or BDAT, never both).
+#[derive(Debug, Clone)]
+pub(super) enum Content {
+    /// Not started.
+    None,
+    /// DATA (its decoder is `Machine::data`, reused between messages).
+    Data,
+    /// BDAT chunks.
+    Bdat {
+        /// The chunk decoder, across the message's chunks.
+        dec: BdatDecoder,
+        /// A message that failed stays failed until LAST (RFC 3030 2).
+        failed: Option<AbortReason>,
+    },
 }
 
 /// Everything but the input buffer, so that events can borrow the buffer
@@ -110,17 +147,12 @@ pub(super) struct Machine {
     pub(super) reading: Reading,
     pub(super) pending: Option<Pending>,
     pub(super) tls: bool,
-    pub(super) hello: Option<HelloKind>,
-    /// The EHLO argument, kept until TLS starts (RFC 3207 4.2 forgets it).
-    pub(super) client_name: Vec<u8>,
+    /// Greeting command and transaction.
+    pub(super) session: Session,
     pub(super) authenticated: bool,
-    /// A user name read by LOGIN, waiting for its password.
-    pub(super) login_user: Option<String>,
-    pub(super) txn: Transaction,
     /// The DATA decoder of the message in progress (kept out of `Reading`,
     /// whose other states are small).
     pub(super) data: DataDecoder,
-    pub(super) bdat: Option<BdatDecoder>,
     pub(super) errors: usize,
     pub(super) auth_failures: usize,
     /// The reply to a group-ending command has been queued but not yet
@@ -199,13 +231,9 @@ impl Machine {
             reading: Reading::Greeting,
             pending: None,
             tls,
-            hello: None,
-            client_name: Vec::new(),
+            session: Session::Fresh,
             authenticated: false,
-            login_user: None,
-            txn: Transaction::default(),
             data: DataDecoder::new(LineEndingPolicy::Reject, &crate::limits::Limits::RFC),
-            bdat: None,
             errors: 0,
             auth_failures: 0,
             group_end_unsent: false,
@@ -266,7 +294,7 @@ impl Machine {
                 Reading::Bdat { last } => {
                     let last = *last;
                     let avail = input.peek();
-                    let Some(dec) = self.bdat.as_mut() else {
+                    let Some(dec) = self.bdat_decoder() else {
                         self.reading = Reading::Commands;
                         continue;
                     };
@@ -300,7 +328,7 @@ impl Machine {
                     }
                 }
                 Reading::AuthResponse(stage) => {
-                    let stage = *stage;
+                    let stage = stage.clone();
                     match input.next_line_shared(self.cfg.limits.auth_line, self.cfg.line_ending) {
                         LineStatus::Pending => return None,
                         LineStatus::TooLong => {
@@ -439,7 +467,7 @@ impl Machine {
         if matches!(self.reading, Reading::Closed) {
             return;
         }
-        if self.txn.content.is_some() {
+        if self.in_content() {
             self.info
                 .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
         }
@@ -466,7 +494,7 @@ impl Machine {
             return;
         }
         self.say(ReplyKind::Timeout);
-        if self.txn.content.is_some() {
+        if self.in_content() {
             self.info
                 .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
         }
@@ -491,7 +519,7 @@ impl Machine {
         &mut self,
         replies: Vec<OwnedReply>,
     ) -> Result<(), Misuse<Vec<OwnedReply>>> {
-        if self.pending != Some(Pending::Message) || replies.len() != self.txn.recipients {
+        if self.pending != Some(Pending::Message) || replies.len() != self.recipients() {
             return Err(Misuse(replies));
         }
         self.pending = None;
@@ -544,7 +572,7 @@ impl Machine {
         if self.cfg.mutant.is(Mutant::BdatUnframable) {
             return false;
         }
-        if self.txn.content.is_some() {
+        if self.in_content() {
             self.info
                 .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
         }
@@ -589,15 +617,74 @@ impl Machine {
         // A BDAT message in progress (not yet refused) ends here, whatever
         // reset it (RSET, EHLO/HELO/LHLO): content events always end with
         // MessageComplete or MessageAborted.
-        if self.txn.content == Some(ContentKind::Bdat) && self.txn.bdat_failed.is_none() {
+        let Session::Greeted { txn, .. } = &mut self.session else {
+            return;
+        };
+        let Some(t) = txn.take() else {
+            return;
+        };
+        if matches!(t.content, Content::Bdat { failed: None, .. }) {
             self.info
                 .push_back(ServerEvent::MessageAborted(AbortReason::Reset));
         }
-        if self.txn.mail {
-            self.info.push_back(ServerEvent::Reset);
+        self.info.push_back(ServerEvent::Reset);
+    }
+
+    /// Ends the transaction without events (message answered or refused).
+    pub(super) fn end_transaction(&mut self) {
+        if let Session::Greeted { txn, .. } = &mut self.session {
+            *txn = None;
         }
-        self.txn = Transaction::default();
-        self.bdat = None;
+    }
+
+    /// The accepted greeting command, if any.
+    pub(super) fn hello(&self) -> Option<HelloKind> {
+        match self.session {
+            Session::Greeted { kind, .. } => Some(kind),
+            Session::Fresh => None,
+        }
+    }
+
+    /// The accepted greeting command's argument, if any.
+    pub(super) fn client_name(&self) -> Option<&[u8]> {
+        match &self.session {
+            Session::Greeted { name, .. } => Some(name),
+            Session::Fresh => None,
+        }
+    }
+
+    /// The mail transaction, if MAIL was accepted.
+    pub(super) fn txn(&self) -> Option<&Transaction> {
+        match &self.session {
+            Session::Greeted { txn, .. } => txn.as_ref(),
+            Session::Fresh => None,
+        }
+    }
+
+    fn txn_mut(&mut self) -> Option<&mut Transaction> {
+        match &mut self.session {
+            Session::Greeted { txn, .. } => txn.as_mut(),
+            Session::Fresh => None,
+        }
+    }
+
+    /// Accepted recipients of the transaction (0 without one).
+    pub(super) fn recipients(&self) -> usize {
+        self.txn().map_or(0, |t| t.recipients)
+    }
+
+    /// Whether a message's content has started (DATA or BDAT).
+    pub(super) fn in_content(&self) -> bool {
+        self.txn()
+            .is_some_and(|t| !matches!(t.content, Content::None))
+    }
+
+    /// The BDAT decoder of the message in progress.
+    fn bdat_decoder(&mut self) -> Option<&mut BdatDecoder> {
+        match self.txn_mut().map(|t| &mut t.content) {
+            Some(Content::Bdat { dec, .. }) => Some(dec),
+            _ => None,
+        }
     }
 
     // ----- what is offered ------------------------------------------------
@@ -631,7 +718,7 @@ impl Machine {
     /// The extensions in effect: what the EHLO reply advertises, or none
     /// after HELO (RFC 5321 4.1.4).
     pub(super) fn extensions_in_effect(&self) -> Extensions {
-        if self.hello == Some(HelloKind::Helo) {
+        if self.hello() == Some(HelloKind::Helo) {
             return Extensions::NONE;
         }
         let mut e = self.cfg.extensions;
@@ -655,7 +742,7 @@ impl Machine {
         o.extensions = self.extensions_in_effect();
         o.line_ending = self.cfg.line_ending;
         o.lenient = self.cfg.lenient;
-        o.utf8_transaction = self.txn.smtputf8;
+        o.utf8_transaction = self.txn().is_some_and(|t| t.smtputf8);
         o
     }
 
@@ -680,8 +767,7 @@ impl Machine {
     }
 
     pub(super) fn finish_message(&mut self) {
-        self.txn = Transaction::default();
-        self.bdat = None;
+        self.end_transaction();
         if !matches!(self.reading, Reading::Closed) {
             self.reading = Reading::Commands;
         }
@@ -693,22 +779,22 @@ impl Machine {
     pub(super) fn end_content(&mut self, outcome: Option<DataOutcome>, size: u64, _data: bool) {
         self.reading = Reading::Commands;
         match outcome {
-            Some(DataOutcome::Complete) | None if self.txn.nul => {
+            Some(DataOutcome::Complete) | None if self.txn().is_some_and(|t| t.nul) => {
                 let reason = self.nul_failure(true);
                 self.info.push_back(ServerEvent::MessageAborted(reason));
-                self.txn = Transaction::default();
+                self.end_transaction();
             }
             Some(DataOutcome::Complete) | None => {
                 self.pending = Some(Pending::Message);
                 self.info.push_back(ServerEvent::MessageComplete {
                     size,
-                    recipients: self.txn.recipients,
+                    recipients: self.recipients(),
                 });
             }
             Some(other) => {
                 let reason = self.content_failure(other, true);
                 self.info.push_back(ServerEvent::MessageAborted(reason));
-                self.txn = Transaction::default();
+                self.end_transaction();
             }
         }
     }
@@ -736,14 +822,15 @@ impl Machine {
     /// BINARYMIME content through BDAT excepted) stops delivery, and the
     /// message is refused once its end has been read.
     pub(super) fn admit_content(&mut self, piece: &[u8]) -> bool {
-        if self.txn.nul {
+        let reject = self.cfg.line_ending == LineEndingPolicy::Reject;
+        let Some(t) = self.txn_mut() else {
+            return true;
+        };
+        if t.nul {
             return false;
         }
-        if self.cfg.line_ending == LineEndingPolicy::Reject
-            && self.txn.body != Some(Body::BinaryMime)
-            && memchr::memchr(0, piece).is_some()
-        {
-            self.txn.nul = true;
+        if reject && t.body != Some(Body::BinaryMime) && memchr::memchr(0, piece).is_some() {
+            t.nul = true;
             return false;
         }
         true
@@ -753,7 +840,7 @@ impl Machine {
     /// reply per recipient in LMTP, RFC 2033 4.2).
     pub(super) fn nul_failure(&mut self, per_recipient: bool) -> AbortReason {
         let n = if per_recipient && self.cfg.mode == PortMode::Lmtp {
-            self.txn.recipients.max(1)
+            self.recipients().max(1)
         } else {
             1
         };
@@ -771,7 +858,7 @@ impl Machine {
         per_recipient: bool,
     ) -> AbortReason {
         let n = if per_recipient && self.cfg.mode == PortMode::Lmtp {
-            self.txn.recipients.max(1)
+            self.recipients().max(1)
         } else {
             1
         };
@@ -800,12 +887,16 @@ impl Machine {
     /// reset (RSET, EHLO, HELO, LHLO) ends the transaction.
     pub(super) fn end_bdat_chunk(&mut self, last: bool) {
         self.reading = Reading::Commands;
-        let Some(dec) = self.bdat.as_ref() else {
+        let Some(Transaction {
+            content: Content::Bdat { dec, failed },
+            nul,
+            ..
+        }) = self.txn()
+        else {
             return;
         };
-        let size = dec.size();
-        let failure = dec.failure();
-        if self.txn.bdat_failed.is_some() {
+        let (size, failure, refused, nul) = (dec.size(), dec.failure(), failed.is_some(), *nul);
+        if refused {
             self.say(ReplyKind::MessageAlreadyRefused);
             if last {
                 self.finish_message();
@@ -816,7 +907,7 @@ impl Machine {
         // (RFC 2033 4.2); an earlier chunk gets one reply.
         let reason = if let Some(o) = failure {
             Some(self.content_failure(o, last))
-        } else if self.txn.nul {
+        } else if nul {
             Some(self.nul_failure(last))
         } else {
             None
@@ -826,7 +917,13 @@ impl Machine {
             if last {
                 self.finish_message();
             } else {
-                self.txn.bdat_failed = Some(r);
+                if let Some(Transaction {
+                    content: Content::Bdat { failed, .. },
+                    ..
+                }) = self.txn_mut()
+                {
+                    *failed = Some(r);
+                }
             }
             return;
         }
@@ -837,7 +934,7 @@ impl Machine {
         self.pending = Some(Pending::Message);
         self.info.push_back(ServerEvent::MessageComplete {
             size,
-            recipients: self.txn.recipients,
+            recipients: self.recipients(),
         });
     }
 
@@ -851,12 +948,10 @@ impl Machine {
         self.reading = Reading::Commands;
         if line == b"*" {
             // RFC 4954 4: the client cancels the exchange.
-            self.login_user = None;
             self.fail(ReplyKind::AuthCancelled);
             return None;
         }
         let Ok(decoded) = sasl::decode_base64(line) else {
-            self.login_user = None;
             self.fail(ReplyKind::InvalidBase64);
             return None;
         };
@@ -864,10 +959,9 @@ impl Machine {
             AuthStage::Initial(m) => self.auth_payload(m, decoded),
             AuthStage::LoginUser => match String::from_utf8(decoded) {
                 Ok(u) if !u.is_empty() => {
-                    self.login_user = Some(u);
                     let p = sasl::encode_base64(sasl::LOGIN_PASSWORD_PROMPT);
                     self.reply_fmt(334, None, format_args!("{p}"));
-                    self.reading = Reading::AuthResponse(AuthStage::LoginPassword);
+                    self.reading = Reading::AuthResponse(AuthStage::LoginPassword { user: u });
                     None
                 }
                 _ => {
@@ -875,26 +969,23 @@ impl Machine {
                     None
                 }
             },
-            AuthStage::LoginPassword => {
-                let user = self.login_user.take().unwrap_or_default();
-                match String::from_utf8(decoded) {
-                    Ok(p) => {
-                        self.pending = Some(Pending::Auth(Mechanism::Login));
-                        Some(ServerEvent::Auth(AuthRequest::Credentials {
-                            mechanism: Mechanism::Login,
-                            credentials: Credentials::Password {
-                                authzid: String::new(),
-                                username: user,
-                                password: Secret::new(p),
-                            },
-                        }))
-                    }
-                    Err(_) => {
-                        self.fail(ReplyKind::AuthMalformed);
-                        None
-                    }
+            AuthStage::LoginPassword { user } => match String::from_utf8(decoded) {
+                Ok(p) => {
+                    self.pending = Some(Pending::Auth(Mechanism::Login));
+                    Some(ServerEvent::Auth(AuthRequest::Credentials {
+                        mechanism: Mechanism::Login,
+                        credentials: Credentials::Password {
+                            authzid: String::new(),
+                            username: user,
+                            password: Secret::new(p),
+                        },
+                    }))
                 }
-            }
+                Err(_) => {
+                    self.fail(ReplyKind::AuthMalformed);
+                    None
+                }
+            },
             AuthStage::Step(m) => {
                 self.pending = Some(Pending::AuthStep(m));
                 Some(ServerEvent::Auth(AuthRequest::Step {
@@ -954,7 +1045,7 @@ impl Machine {
             }
             return None;
         }
-        if self.hello.is_none() {
+        if self.hello().is_none() {
             self.fail(ReplyKind::HelloFirst);
             return None;
         }
@@ -962,7 +1053,7 @@ impl Machine {
             self.fail(ReplyKind::AlreadyAuthenticated);
             return None;
         }
-        if self.txn.mail {
+        if self.txn().is_some() {
             self.fail(ReplyKind::AuthInTransaction);
             return None;
         }
@@ -1044,15 +1135,15 @@ impl Machine {
                 }
                 // RFC 5321 4.1.4: EHLO/HELO resets the transaction.
                 self.reset_transaction();
-                self.client_name.clear();
-                self.client_name.extend_from_slice(domain.as_bytes());
-                self.pending = Some(Pending::Hello(kind));
+                // Until the decision the session has no greeting command.
+                self.session = Session::Fresh;
+                self.pending = Some(Pending::Hello(kind, domain.as_bytes().to_vec()));
                 Some(ServerEvent::Hello { kind, domain })
             }
             Command::Mail { from, params } => {
-                if self.hello.is_none() {
+                if self.hello().is_none() {
                     self.fail(ReplyKind::HelloFirst);
-                } else if self.txn.mail {
+                } else if self.txn().is_some() {
                     self.fail(ReplyKind::NestedMail);
                 } else if !self.cfg.accept_unknown_parameters && params.unknown().next().is_some() {
                     self.fail(ReplyKind::UnsupportedParameter);
@@ -1078,11 +1169,11 @@ impl Machine {
                 None
             }
             Command::Rcpt { to, params } => {
-                if !self.txn.mail {
+                if self.txn().is_none() {
                     self.fail(ReplyKind::NeedMail);
                 } else if !self.cfg.accept_unknown_parameters && params.unknown().next().is_some() {
                     self.fail(ReplyKind::UnsupportedParameter);
-                } else if self.txn.recipients >= self.cfg.limits.recipients {
+                } else if self.recipients() >= self.cfg.limits.recipients {
                     // RFC 5321 4.5.3.1.10: 452 for too many recipients.
                     self.say(ReplyKind::TooManyRecipients);
                 } else {
@@ -1092,18 +1183,19 @@ impl Machine {
                 None
             }
             Command::Data => {
-                if !self.txn.mail {
+                let txn = self.txn();
+                if txn.is_none() {
                     self.fail(ReplyKind::NeedMail);
-                } else if self.txn.recipients == 0 {
+                } else if self.recipients() == 0 {
                     self.fail(self.no_recipients());
-                } else if self.txn.body == Some(Body::BinaryMime) {
+                } else if txn.is_some_and(|t| t.body == Some(Body::BinaryMime)) {
                     // RFC 3030 3: BINARYMIME content only through BDAT.
                     self.fail(ReplyKind::BinaryMimeNeedsBdat);
-                } else if self.txn.content.is_some() {
+                } else if self.in_content() {
                     self.fail(ReplyKind::DataAfterBdat);
-                } else {
+                } else if let Some(t) = self.txn_mut() {
+                    t.content = Content::Data;
                     self.say(ReplyKind::StartData);
-                    self.txn.content = Some(ContentKind::Data);
                     self.data = DataDecoder::new(self.cfg.line_ending, &self.cfg.limits);
                     self.reading = Reading::Data;
                     return Some(ServerEvent::MessageStart {
@@ -1124,7 +1216,7 @@ impl Machine {
             }
             Command::Quit => {
                 self.say(ReplyKind::Bye);
-                if self.txn.content.is_some() {
+                if self.in_content() {
                     self.info
                         .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
                 }
@@ -1145,14 +1237,13 @@ impl Machine {
                     self.fail(ReplyKind::TlsAlreadyActive);
                 } else if !self.starttls_offered() {
                     self.fail(ReplyKind::NotImplemented);
-                } else if self.txn.mail {
+                } else if self.txn().is_some() {
                     self.fail(ReplyKind::StartTlsInTransaction);
                 } else {
                     self.say(ReplyKind::ReadyToStartTls);
                     // RFC 3207 4.2: forget everything learned so far.
                     self.reset_transaction();
-                    self.hello = None;
-                    self.client_name.clear();
+                    self.session = Session::Fresh;
                     self.authenticated = false;
                     self.reading = Reading::AwaitTls;
                     self.discard_input = !self.cfg.mutant.is(Mutant::StartTlsInjection);
@@ -1165,7 +1256,7 @@ impl Machine {
                 initial_response,
             } => self.on_auth(mechanism, initial_response.map(|r| *r.expose())),
             Command::Etrn { node } => {
-                if self.cfg.extensions.contains(Extensions::ETRN) && self.hello.is_some() {
+                if self.cfg.extensions.contains(Extensions::ETRN) && self.hello().is_some() {
                     self.pending = Some(Pending::Etrn);
                     Some(ServerEvent::Etrn { node })
                 } else {
@@ -1193,11 +1284,14 @@ impl Machine {
     pub(super) fn on_bdat<'a>(&mut self, size: u64, last: bool) -> Option<ServerEvent<'a>> {
         let refuse = if !self.extensions_in_effect().contains(Extensions::CHUNKING) {
             Some(ReplyKind::NotImplemented)
-        } else if !self.txn.mail {
+        } else if self.txn().is_none() {
             Some(ReplyKind::NeedMail)
-        } else if self.txn.recipients == 0 {
+        } else if self.recipients() == 0 {
             Some(self.no_recipients())
-        } else if self.txn.content == Some(ContentKind::Data) {
+        } else if self
+            .txn()
+            .is_some_and(|t| matches!(t.content, Content::Data))
+        {
             Some(ReplyKind::BdatAfterData)
         } else {
             None
@@ -1208,17 +1302,21 @@ impl Machine {
             self.fail(kind);
             return None;
         }
-        let first = self.txn.content.is_none();
+        let (limits, line_ending) = (self.cfg.limits, self.cfg.line_ending);
+        let t = self.txn_mut()?;
+        let first = matches!(t.content, Content::None);
         if first {
-            self.txn.content = Some(ContentKind::Bdat);
-            let policy = if self.txn.body == Some(Body::BinaryMime) {
+            let policy = if t.body == Some(Body::BinaryMime) {
                 None
             } else {
-                Some(self.cfg.line_ending)
+                Some(line_ending)
             };
-            self.bdat = Some(BdatDecoder::new(policy, &self.cfg.limits));
+            t.content = Content::Bdat {
+                dec: BdatDecoder::new(policy, &limits),
+                failed: None,
+            };
         }
-        if let Some(dec) = self.bdat.as_mut() {
+        if let Content::Bdat { dec, .. } = &mut t.content {
             dec.start_chunk(size, last);
         }
         self.reading = Reading::Bdat { last };
@@ -1240,7 +1338,7 @@ impl Machine {
         if let Some(r) = &reply {
             // A custom positive EHLO reply would lose the capabilities:
             // the machine writes its own.
-            if !(positive && matches!(p, Pending::Hello(HelloKind::Ehlo | HelloKind::Lhlo))) {
+            if !(positive && matches!(p, Pending::Hello(HelloKind::Ehlo | HelloKind::Lhlo, _))) {
                 self.write_owned(r);
             }
         }
@@ -1264,17 +1362,20 @@ impl Machine {
                     self.reading = Reading::Refused;
                 }
             }
-            Pending::Hello(kind) => {
+            Pending::Hello(kind, name) => {
                 if positive {
-                    self.hello = Some(kind);
+                    self.session = Session::Greeted {
+                        kind,
+                        name,
+                        txn: None,
+                    };
                     // A custom HELO reply was written above; EHLO and LHLO
                     // always get the machine's, which lists the extensions.
                     if !(custom_positive && kind == HelloKind::Helo) {
                         self.write_hello_reply(kind);
                     }
                 } else {
-                    self.hello = None;
-                    self.client_name.clear();
+                    self.session = Session::Fresh;
                     self.count_error();
                 }
             }
@@ -1283,9 +1384,15 @@ impl Machine {
                     if !custom_positive {
                         self.say(ReplyKind::SenderOk);
                     }
-                    self.txn.mail = true;
-                    self.txn.body = body;
-                    self.txn.smtputf8 = smtputf8;
+                    if let Session::Greeted { txn, .. } = &mut self.session {
+                        *txn = Some(Transaction {
+                            body,
+                            smtputf8,
+                            recipients: 0,
+                            content: Content::None,
+                            nul: false,
+                        });
+                    }
                 }
             }
             Pending::Rcpt => {
@@ -1293,12 +1400,14 @@ impl Machine {
                     if !custom_positive {
                         self.say(ReplyKind::RecipientOk);
                     }
-                    self.txn.recipients += 1;
+                    if let Some(t) = self.txn_mut() {
+                        t.recipients += 1;
+                    }
                 }
             }
             Pending::Message => {
                 let n = if self.cfg.mode == PortMode::Lmtp {
-                    self.txn.recipients
+                    self.recipients()
                 } else {
                     1
                 };
