@@ -1,8 +1,10 @@
 //! The server state machine (RFC 5321 sections 3 and 4, RFC 3207, RFC 4954,
 //! RFC 2920, RFC 3030, RFC 2033).
 //!
-//! Every rule that changes the machine's state lives in the private `state` module;
-//! this module is the public API.
+//! Every rule that changes the machine's state lives in the private
+//! `state.rs` (the state types and every transition); this module is the
+//! public API, `config.rs` the configuration, `event.rs` the events,
+//! `reply.rs` the [`ReplyKind`] table and the one reply writer.
 //!
 //! # Driving it
 //!
@@ -94,7 +96,7 @@ impl Server {
 
     /// Whether the machine has closed (or asked its driver to close).
     pub fn is_closed(&self) -> bool {
-        matches!(self.m.reading, Reading::Closed)
+        matches!(self.m.reading, Reading::Closed { .. })
     }
 
     /// Whether the machine waits for [`Server::tls_established`].
@@ -157,7 +159,7 @@ impl Server {
     /// [`Server::handle_timeout`] when it passes.
     pub fn timeout(&self) -> Option<Duration> {
         match self.m.reading {
-            Reading::Closed | Reading::AwaitTls => None,
+            Reading::Closed { .. } | Reading::AwaitTls => None,
             _ if self.m.pending.is_some() => None,
             _ => Some(Duration::from_secs(5 * 60)),
         }

@@ -1,5 +1,29 @@
 //! The server's states and transitions (RFC 5321 3 and 4.1.4, RFC 3207 4,
 //! RFC 4954 4, RFC 2920 3.1, RFC 3030 2, RFC 2033 4).
+//!
+//! Every (state, input) -> (next state, replies, events) of the server is a
+//! method of [`Machine`] in this file; `mod.rs` only forwards its public
+//! calls here. The state is:
+//!
+//! * [`Reading`]: what the next input bytes are. `Greeting` (waiting for
+//!   the greeting decision), `Commands`, `Refused` (after a 554 greeting:
+//!   only QUIT, RFC 5321 3.1), `Data` / `DataEnd`, `Bdat` / `BdatEnd`,
+//!   `SkipBdat` (a refused chunk read and discarded, RFC 3030 2),
+//!   `AuthResponse(AuthStage)` (a SASL line, RFC 4954 4), `AwaitTls` (after
+//!   the 220 to STARTTLS: input is never executed, RFC 3207 4), `Closed`.
+//! * [`Pending`]: the decision the application owes, if any.
+//! * [`Session`]: `Fresh` or `Greeted { kind, name, txn }`; a
+//!   [`Transaction`] exists only inside `Greeted`, from the accepted MAIL to
+//!   its end, and its [`Content`] is `None`, `Data` or `Bdat { dec, failed }`.
+//! * `tls` and `authenticated` (RFC 3207 4.2 and RFC 4954 4; STARTTLS
+//!   resets the session and `authenticated`).
+//!
+//! Inputs: [`Machine::on_receive`] (bytes), [`Machine::step`] (the event
+//! loop over buffered input: [`Machine::on_command`] for a command line,
+//! [`Machine::on_auth_line`], the content decoders), [`Machine::on_eof`],
+//! [`Machine::on_tls_established`], [`Machine::on_timeout`] and the
+//! decisions ([`Machine::decide`] -> [`Machine::apply_decision`],
+//! [`Machine::decide_each`], [`Machine::decide_challenge`]).
 
 use alloc::collections::VecDeque;
 use alloc::string::String;
@@ -68,8 +92,9 @@ pub(super) enum Reading {
     DataEnd(Option<DataOutcome>, u64),
     /// A BDAT chunk was read; its reply is written on the next step.
     BdatEnd { last: bool },
-    /// Closed: nothing more is read.
-    Closed,
+    /// Closed: nothing more is read; `reported`: [`ServerEvent::Closed`]
+    /// went out.
+    Closed { reported: bool },
 }
 
 /// Where a SASL exchange is.
@@ -163,7 +188,6 @@ pub(super) struct Machine {
     /// Drop every buffered input byte at the next opportunity.
     pub(super) discard_input: bool,
     pub(super) info: VecDeque<ServerEvent<'static>>,
-    pub(super) closed_reported: bool,
 }
 
 /// The commands RFC 3207 4 allows before TLS when TLS is required.
@@ -240,7 +264,6 @@ impl Machine {
             deferred_consume: 0,
             discard_input: false,
             info: VecDeque::new(),
-            closed_reported: false,
         }
     }
 
@@ -261,11 +284,11 @@ impl Machine {
                 self.discard_input = false;
             }
             match &mut self.reading {
-                Reading::Closed => {
-                    if self.closed_reported {
+                Reading::Closed { reported } => {
+                    if *reported {
                         return None;
                     }
-                    self.closed_reported = true;
+                    *reported = true;
                     return Some(ServerEvent::Closed);
                 }
                 Reading::Greeting => {
@@ -433,7 +456,7 @@ impl Machine {
     /// RFC 2920 3.1: not behind an unanswered group-ending command).
     pub(super) fn on_receive(&mut self, input: &mut InputBuffer, bytes: &[u8]) {
         match self.reading {
-            Reading::Closed => {}
+            Reading::Closed { .. } => {}
             Reading::AwaitTls if self.cfg.mutant.is(Mutant::StartTlsInjection) => {
                 input.receive(bytes);
             }
@@ -464,7 +487,7 @@ impl Machine {
     /// The client closed its sending side: any message in progress is
     /// dropped and the machine closes without a reply.
     pub(super) fn on_eof(&mut self) {
-        if matches!(self.reading, Reading::Closed) {
+        if matches!(self.reading, Reading::Closed { .. }) {
             return;
         }
         if self.in_content() {
@@ -490,7 +513,7 @@ impl Machine {
 
     /// The RFC 5321 4.5.3.2 timeout passed: 421 4.4.2 and close.
     pub(super) fn on_timeout(&mut self) {
-        if matches!(self.reading, Reading::Closed) {
+        if matches!(self.reading, Reading::Closed { .. }) {
             return;
         }
         self.say(ReplyKind::Timeout);
@@ -550,7 +573,7 @@ impl Machine {
 
     pub(super) fn count_error(&mut self) {
         self.errors += 1;
-        if self.errors >= self.cfg.max_errors && !matches!(self.reading, Reading::Closed) {
+        if self.errors >= self.cfg.max_errors && !matches!(self.reading, Reading::Closed { .. }) {
             self.say(ReplyKind::TooManyErrors);
             self.violation(Violation::TooManyErrors, true);
         }
@@ -607,7 +630,9 @@ impl Machine {
     }
 
     pub(super) fn close(&mut self) {
-        self.reading = Reading::Closed;
+        if !matches!(self.reading, Reading::Closed { .. }) {
+            self.reading = Reading::Closed { reported: false };
+        }
         self.pending = None;
         self.discard_input = true;
         self.deferred_consume = 0;
@@ -768,7 +793,7 @@ impl Machine {
 
     pub(super) fn finish_message(&mut self) {
         self.end_transaction();
-        if !matches!(self.reading, Reading::Closed) {
+        if !matches!(self.reading, Reading::Closed { .. }) {
             self.reading = Reading::Commands;
         }
     }
