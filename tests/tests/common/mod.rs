@@ -67,17 +67,16 @@ impl TestServer {
             .expect("tokio runtime");
         let (certs, key) = demo::self_signed("localhost").expect("self-signed certificate");
         let tls = demo::tls_acceptor(certs, key).expect("TLS config");
-        let shared = Arc::new(demo::Shared {
-            settings: demo::Settings {
-                hostname: "localhost".into(),
-                users: vec![("alice".into(), "secret".into())],
-                maildir: Some(dir.clone()),
-                quiet: std::env::var_os("INTEROP_LOG").is_none(),
-                tls,
-                trace: None,
-            },
-            stats: demo::Stats::default(),
-        });
+        let shared = Arc::new(demo::Shared::new(demo::Settings {
+            hostname: "localhost".into(),
+            users: vec![("alice".into(), "secret".into())],
+            maildir: Some(dir.clone()),
+            quiet: std::env::var_os("INTEROP_LOG").is_none(),
+            tls,
+            trace: None,
+            timeouts: demo::Timeouts::RFC,
+            max_connections: demo::DEFAULT_MAX_CONNECTIONS,
+        }));
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let mut listeners = Vec::new();
         let mut addrs = Vec::new();
