@@ -1,0 +1,269 @@
+//! The search: breadth-first over an abstract alphabet, merging states by a
+//! 128-bit hash of what the model says identifies them, so the first
+//! violation found of each kind is a shortest one.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+/// A broken invariant, as the model reports it from one step.
+#[derive(Debug, Clone)]
+pub struct Broken {
+    /// Short name of the invariant (one report per kind).
+    pub kind: &'static str,
+    /// What was seen.
+    pub detail: String,
+}
+
+impl Broken {
+    pub fn new(kind: &'static str, detail: impl Into<String>) -> Broken {
+        Broken {
+            kind,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// A violation with its shortest sequence, as a transcript.
+#[derive(Debug, Clone)]
+pub struct Violation {
+    pub kind: &'static str,
+    pub detail: String,
+    pub depth: usize,
+    pub transcript: String,
+}
+
+/// What one exploration found.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub states: usize,
+    pub transitions: u64,
+    pub violations: Vec<Violation>,
+    pub graph: Option<Graph>,
+}
+
+/// Transcript lines written while a path is replayed for a report; off
+/// (and free) during the search.
+pub struct Log {
+    on: bool,
+    pub lines: Vec<String>,
+}
+
+impl Log {
+    pub fn off() -> Log {
+        Log {
+            on: false,
+            lines: Vec::new(),
+        }
+    }
+    pub fn on() -> Log {
+        Log {
+            on: true,
+            lines: Vec::new(),
+        }
+    }
+    pub fn push(&mut self, line: impl FnOnce() -> String) {
+        if self.on {
+            self.lines.push(line());
+        }
+    }
+}
+
+/// A machine under exploration with its bookkeeping and invariants.
+pub trait Model {
+    type State: Clone;
+    type Input: Copy;
+    /// The transcript header (`# side:`, `# mode:`, `# set:` lines).
+    fn header(&self) -> String;
+    /// The state before any input.
+    fn initial(&self, log: &mut Log) -> Result<Self::State, Broken>;
+    /// The inputs enabled in `s` (none: the session is over).
+    fn inputs(&self, s: &Self::State) -> Vec<Self::Input>;
+    /// Applies one input and checks every invariant.
+    fn step(&self, s: &mut Self::State, i: Self::Input, log: &mut Log) -> Result<(), Broken>;
+    /// Identity for merging: equal keys are the same state.
+    fn key(&self, s: &Self::State) -> u128;
+    /// A short abstract description for the state graph.
+    fn label(&self, s: &Self::State) -> String;
+    /// The input's name in the graph.
+    fn input_name(&self, i: Self::Input) -> &'static str;
+}
+
+/// A 128-bit hash of a string (two SipHash runs with different prefixes).
+pub fn hash128(text: &str) -> u128 {
+    let mut a = DefaultHasher::new();
+    0xA5u8.hash(&mut a);
+    text.hash(&mut a);
+    let mut b = DefaultHasher::new();
+    0x5Au8.hash(&mut b);
+    text.hash(&mut b);
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
+/// Breadth-first exploration to `depth`. With `stop_at_first`, returns at
+/// the end of the first level holding a violation (the self-test).
+pub fn explore<M: Model>(m: &M, depth: usize, graph: bool, stop_at_first: bool) -> Outcome {
+    let mut out = Outcome::default();
+    let mut g = graph.then(Graph::default);
+    let init = match m.initial(&mut Log::off()) {
+        Ok(s) => s,
+        Err(b) => {
+            let mut log = Log::on();
+            let _ = m.initial(&mut log);
+            out.violations.push(report(m, &b, 0, log));
+            return out;
+        }
+    };
+    // Path tree: (parent, input) per reached state; index 0 is the root.
+    let mut nodes: Vec<(usize, Option<M::Input>)> = vec![(0, None)];
+    let mut seen: HashSet<u128> = HashSet::new();
+    seen.insert(m.key(&init));
+    let mut kinds: BTreeSet<&'static str> = BTreeSet::new();
+    if let Some(g) = g.as_mut() {
+        g.initial = m.label(&init);
+    }
+    let mut frontier = vec![(init, 0usize)];
+    for d in 1..=depth {
+        let mut next = Vec::new();
+        for (s, n) in &frontier {
+            let from = g.as_ref().map(|_| m.label(s));
+            for i in m.inputs(s) {
+                out.transitions += 1;
+                let mut t = s.clone();
+                match m.step(&mut t, i, &mut Log::off()) {
+                    Err(b) => {
+                        if kinds.insert(b.kind) {
+                            let path = path_to(&nodes, *n, i);
+                            out.violations.push(replay(m, &path, d));
+                        }
+                    }
+                    Ok(()) => {
+                        if let (Some(g), Some(from)) = (g.as_mut(), from.as_ref()) {
+                            g.edge(from, &m.label(&t), m.input_name(i));
+                        }
+                        if seen.insert(m.key(&t)) {
+                            nodes.push((*n, Some(i)));
+                            next.push((t, nodes.len() - 1));
+                        }
+                    }
+                }
+            }
+        }
+        if stop_at_first && !out.violations.is_empty() {
+            break;
+        }
+        frontier = next;
+        if frontier.is_empty() {
+            break;
+        }
+    }
+    out.states = seen.len();
+    out.graph = g;
+    out
+}
+
+fn path_to<I: Copy>(nodes: &[(usize, Option<I>)], mut n: usize, last: I) -> Vec<I> {
+    let mut path = vec![last];
+    while n != 0 {
+        let (parent, i) = nodes[n];
+        path.extend(i);
+        n = parent;
+    }
+    path.reverse();
+    path
+}
+
+/// Runs `path` again with the transcript log on.
+fn replay<M: Model>(m: &M, path: &[M::Input], depth: usize) -> Violation {
+    let mut log = Log::on();
+    let mut s = match m.initial(&mut log) {
+        Ok(s) => s,
+        Err(b) => return report(m, &b, 0, log),
+    };
+    for &i in path {
+        if let Err(b) = m.step(&mut s, i, &mut log) {
+            return report(m, &b, depth, log);
+        }
+    }
+    report(
+        m,
+        &Broken::new("replay", "the violation did not recur on replay"),
+        depth,
+        log,
+    )
+}
+
+fn report<M: Model>(m: &M, b: &Broken, depth: usize, log: Log) -> Violation {
+    let mut t = m.header();
+    t.push_str(&format!("# title: explore: {}: {}\n", b.kind, b.detail));
+    for l in log.lines {
+        t.push_str(&l);
+        t.push('\n');
+    }
+    t.push_str(&format!("# ^ violation: {}\n", b.detail));
+    Violation {
+        kind: b.kind,
+        detail: b.detail.clone(),
+        depth,
+        transcript: t,
+    }
+}
+
+/// The abstract state graph: labels as nodes, input names on edges.
+#[derive(Debug, Default)]
+pub struct Graph {
+    initial: String,
+    edges: BTreeMap<(String, String), BTreeSet<&'static str>>,
+}
+
+impl Graph {
+    fn edge(&mut self, from: &str, to: &str, input: &'static str) {
+        self.edges
+            .entry((from.to_string(), to.to_string()))
+            .or_default()
+            .insert(input);
+    }
+
+    /// Graphviz text; self-loops are left out to keep the picture readable
+    /// (they are listed in each node's tooltip-free label count only).
+    pub fn to_dot(&self, title: &str) -> String {
+        let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+        names.insert(&self.initial, 0);
+        for (from, to) in self.edges.keys() {
+            let n = names.len();
+            names.entry(from).or_insert(n);
+            let n = names.len();
+            names.entry(to).or_insert(n);
+        }
+        let mut s = String::new();
+        s.push_str(&format!(
+            "digraph explore {{\n  label=\"{title} (self-loops omitted)\";\n  labelloc=t;\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=8];\n"
+        ));
+        for (name, id) in &names {
+            let style = if *id == 0 { ", style=bold" } else { "" };
+            s.push_str(&format!("  n{id} [label=\"{}\"{style}];\n", esc(name)));
+        }
+        for ((from, to), inputs) in &self.edges {
+            if from == to {
+                continue;
+            }
+            let list: Vec<&str> = inputs.iter().copied().collect();
+            let label = if list.len() > 4 {
+                format!("{}, +{}", list[..3].join(", "), list.len() - 3)
+            } else {
+                list.join(", ")
+            };
+            s.push_str(&format!(
+                "  n{} -> n{} [label=\"{}\"];\n",
+                names[from.as_str()],
+                names[to.as_str()],
+                esc(&label)
+            ));
+        }
+        s.push_str("}\n");
+        s
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
