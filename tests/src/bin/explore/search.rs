@@ -127,6 +127,9 @@ pub fn explore<M: Model>(m: &M, depth: usize, graph: bool, stop_at_first: bool) 
         for (s, n) in &frontier {
             let from = g.as_ref().map(|_| m.label(s));
             for i in m.inputs(s) {
+                if crate::skipped(m.input_name(i)) {
+                    continue;
+                }
                 out.transitions += 1;
                 let mut t = s.clone();
                 match m.step(&mut t, i, &mut Log::off()) {

@@ -179,6 +179,12 @@ impl ServerModel {
     pub fn new(mode: PortMode, slot: MutantSlot) -> ServerModel {
         let mut cfg = ServerConfig::new(mode, "mx.example.net");
         cfg.limits.message_size = MESSAGE_SIZE;
+        if mode == PortMode::Relay {
+            // AUTH configured on port 25 but offered only under TLS (and
+            // not required): the case where "configured" and "offered"
+            // differ before TLS (RFC 4954 4).
+            cfg.mechanisms = vec![Mechanism::Plain, Mechanism::Login];
+        }
         cfg.mutant = slot;
         ServerModel { mode, cfg }
     }
@@ -435,13 +441,15 @@ impl ServerModel {
             }
             return Ok(());
         }
-        if s.owed != 0 {
+        // After a 354 or 334 the command waits for its content/response.
+        let waiting = i64::from(matches!(s.phase, Phase::Content | Phase::AuthResponse));
+        if s.owed != waiting {
             return Err(Broken::new(
                 "d: one reply per command",
-                if s.owed > 0 {
-                    format!("{} command(s) without a reply while the machine waits for input", s.owed)
+                if s.owed > waiting {
+                    format!("{} command(s) without a reply while the machine waits for input", s.owed - waiting)
                 } else {
-                    format!("{} reply(ies) more than commands", -s.owed)
+                    format!("{} reply(ies) more than commands", waiting - s.owed)
                 },
             ));
         }
@@ -454,11 +462,16 @@ impl Model for ServerModel {
     type Input = In;
 
     fn header(&self) -> String {
-        format!(
+        let mut h = format!(
             "# side: server\n# mode: {}\n# set: max-message-size={}\n",
             mode_name(self.mode),
             MESSAGE_SIZE
-        )
+        );
+        if self.mode == PortMode::Relay {
+            h.push_str("# note: the explorer's relay server has AUTH PLAIN LOGIN configured (offered under TLS only)\n");
+        }
+        h.push_str("# note: `# app:` lines are the explorer's decisions; a reject is not the replay's permissive application\n");
+        h
     }
 
     fn initial(&self, log: &mut Log) -> Result<St, Broken> {
