@@ -110,26 +110,46 @@ pub struct St {
     data_started: bool,
     /// The MAIL of the transaction got a 2xx.
     mail_ok: bool,
+    /// Which configuration.
+    variant: usize,
 }
 
-/// The client side in one port mode.
+/// The client side in one port mode, in one or two configurations: the
+/// mode's defaults (with credentials in submission and implicit TLS), and
+/// where it differs a TLS-required one without credentials, so that MAIL
+/// (not only AUTH) is the first thing TLS must precede.
 pub struct ClientModel {
     mode: PortMode,
-    cfg: ClientConfig,
+    cfgs: Vec<ClientConfig>,
 }
 
 impl ClientModel {
     pub fn new(mode: PortMode, slot: MutantSlot) -> ClientModel {
-        let mut cfg = ClientConfig::new(mode, "client.example.org");
-        if matches!(mode, PortMode::Submission | PortMode::ImplicitTls) {
-            cfg = cfg.with_credentials(ClientCredentials::new("alice", "secret"));
+        let mut base = ClientConfig::new(mode, "client.example.org");
+        base.mutant = slot;
+        let mut cfgs = Vec::new();
+        match mode {
+            PortMode::Submission | PortMode::ImplicitTls => {
+                cfgs.push(base.clone().with_credentials(ClientCredentials::new("alice", "secret")));
+                if mode == PortMode::Submission {
+                    cfgs.push(base);
+                }
+            }
+            PortMode::Relay => {
+                cfgs.push(base.clone());
+                cfgs.push(base.with_tls_policy(TlsPolicy::Required).expect("required is allowed"));
+            }
+            PortMode::Lmtp => cfgs.push(base),
         }
-        cfg.mutant = slot;
-        ClientModel { mode, cfg }
+        ClientModel { mode, cfgs }
     }
 
-    fn tls_required(&self) -> bool {
-        self.cfg.tls == TlsPolicy::Required && self.mode != PortMode::ImplicitTls
+    fn cfg(&self, s: &St) -> &ClientConfig {
+        &self.cfgs[s.variant]
+    }
+
+    fn tls_required(&self, s: &St) -> bool {
+        self.cfg(s).tls == TlsPolicy::Required && self.mode != PortMode::ImplicitTls
     }
 
     /// Handles events up to a decision, then transmits and checks the
@@ -258,7 +278,7 @@ impl ClientModel {
                 format!("C: {}", escape(&shown))
             });
             if !s.tls
-                && self.tls_required()
+                && self.tls_required(s)
                 && matches!(verb, Verb::Auth | Verb::Mail | Verb::Rcpt | Verb::Data | Verb::Bdat)
             {
                 return Err(Broken::new(
@@ -266,7 +286,7 @@ impl ClientModel {
                     format!("`{}` sent without TLS where TLS is required", escape(word)),
                 ));
             }
-            if !s.tls && verb == Verb::Auth && !self.cfg.plaintext_auth_without_tls {
+            if !s.tls && verb == Verb::Auth && !self.cfg(s).plaintext_auth_without_tls {
                 return Err(Broken::new(
                     "f: credentials in plaintext",
                     "AUTH sent without TLS",
@@ -298,17 +318,30 @@ impl Model for ClientModel {
     type State = St;
     type Input = In;
 
-    fn header(&self) -> String {
+    fn variants(&self) -> usize {
+        self.cfgs.len()
+    }
+
+    fn header(&self, variant: usize) -> String {
+        let cfg = &self.cfgs[variant];
         let mut h = format!("# side: client\n# mode: {}\n", mode_name(self.mode));
-        if self.cfg.credentials.is_some() {
+        if cfg.credentials.is_some() {
             h.push_str("# set: auth=alice:secret\n");
+        }
+        if self.mode != PortMode::ImplicitTls {
+            let tls = match cfg.tls {
+                TlsPolicy::Required => "required",
+                TlsPolicy::Opportunistic => "opportunistic",
+                _ => "none",
+            };
+            h.push_str(&format!("# set: tls={tls}\n"));
         }
         h.push_str("# set: to=bob@example.net\n# set: to=carol@example.net\n");
         h
     }
 
-    fn initial(&self, log: &mut Log) -> Result<St, Broken> {
-        let cl = Client::new(self.cfg.clone())
+    fn initial(&self, variant: usize, log: &mut Log) -> Result<St, Broken> {
+        let cl = Client::new(self.cfgs[variant].clone())
             .map_err(|e| Broken::new("api: config", format!("{e}")))?;
         let mut s = St {
             cl,
@@ -325,6 +358,7 @@ impl Model for ClientModel {
             lmtp_left: 0,
             data_started: false,
             mail_ok: false,
+            variant,
         };
         self.drain(&mut s, log, None)?;
         Ok(s)
@@ -493,7 +527,8 @@ impl Model for ClientModel {
             },
         };
         format!(
-            "{phase}\\n{} {}",
+            "{phase}\\n{} {}{}",
+            if s.variant > 0 { "[variant 2] " } else { "" },
             if s.tls { "tls" } else { "plain" },
             if s.cl.is_authenticated() { "auth" } else { "no-auth" }
         )

@@ -172,18 +172,24 @@ fn main() -> ExitCode {
 pub fn run_one(side: Side, mode: PortMode, depth: usize, graph: bool) -> Outcome {
     let slot = MutantSlot::NONE;
     match side {
-        Side::Server => explore(&server::ServerModel::new(mode, slot), depth, graph, false),
-        Side::Client => explore(&client::ClientModel::new(mode, slot), depth, graph, false),
+        Side::Server => explore(&server::ServerModel::new(mode, slot), depth, graph, None),
+        Side::Client => explore(&client::ClientModel::new(mode, slot), depth, graph, None),
     }
 }
 
 /// Explores one side in one mode with a rule disabled, up to the first
 /// level that holds a violation (the self-test).
 #[cfg(feature = "mutants")]
-pub fn run_one_until(side: Side, mode: PortMode, depth: usize, slot: MutantSlot) -> Outcome {
+pub fn run_one_until(
+    side: Side,
+    mode: PortMode,
+    depth: usize,
+    slot: MutantSlot,
+    counts: &dyn Fn(&search::Violation) -> bool,
+) -> Outcome {
     match side {
-        Side::Server => explore(&server::ServerModel::new(mode, slot), depth, false, true),
-        Side::Client => explore(&client::ClientModel::new(mode, slot), depth, false, true),
+        Side::Server => explore(&server::ServerModel::new(mode, slot), depth, false, Some(counts)),
+        Side::Client => explore(&client::ClientModel::new(mode, slot), depth, false, Some(counts)),
     }
 }
 

@@ -72,10 +72,15 @@ impl Log {
 pub trait Model {
     type State: Clone;
     type Input: Copy;
-    /// The transcript header (`# side:`, `# mode:`, `# set:` lines).
-    fn header(&self) -> String;
-    /// The state before any input.
-    fn initial(&self, log: &mut Log) -> Result<Self::State, Broken>;
+    /// The transcript header (`# side:`, `# mode:`, `# set:` lines) of
+    /// the session that starts in initial state `variant`.
+    fn header(&self, variant: usize) -> String;
+    /// How many configuration variants the side has in this mode.
+    fn variants(&self) -> usize {
+        1
+    }
+    /// The state of `variant` before any input.
+    fn initial(&self, variant: usize, log: &mut Log) -> Result<Self::State, Broken>;
     /// The inputs enabled in `s` (none: the session is over).
     fn inputs(&self, s: &Self::State) -> Vec<Self::Input>;
     /// Applies one input and checks every invariant.
@@ -99,29 +104,43 @@ pub fn hash128(text: &str) -> u128 {
     (u128::from(a.finish()) << 64) | u128::from(b.finish())
 }
 
-/// Breadth-first exploration to `depth`. With `stop_at_first`, returns at
-/// the end of the first level holding a violation (the self-test).
-pub fn explore<M: Model>(m: &M, depth: usize, graph: bool, stop_at_first: bool) -> Outcome {
+/// Breadth-first exploration to `depth`. With `stop_at`, returns at the
+/// end of the first level holding a violation that `stop_at` accepts (the
+/// self-test).
+pub fn explore<M: Model>(
+    m: &M,
+    depth: usize,
+    graph: bool,
+    stop_at: Option<&dyn Fn(&Violation) -> bool>,
+) -> Outcome {
     let mut out = Outcome::default();
     let mut g = graph.then(Graph::default);
-    let init = match m.initial(&mut Log::off()) {
-        Ok(s) => s,
-        Err(b) => {
-            let mut log = Log::on();
-            let _ = m.initial(&mut log);
-            out.violations.push(report(m, &b, 0, log));
-            return out;
+    let mut inits = Vec::new();
+    for v in 0..m.variants() {
+        match m.initial(v, &mut Log::off()) {
+            Ok(s) => inits.push(s),
+            Err(b) => {
+                let mut log = Log::on();
+                let _ = m.initial(v, &mut log);
+                out.violations.push(report(m, v, &b, 0, log));
+                return out;
+            }
         }
-    };
-    // Path tree: (parent, input) per reached state; index 0 is the root.
-    let mut nodes: Vec<(usize, Option<M::Input>)> = vec![(0, None)];
+    }
+    // Path tree: (parent, input) per reached state; the roots (one per
+    // variant) come first and have no input.
+    let mut nodes: Vec<(usize, Option<M::Input>)> = Vec::new();
     let mut seen: HashSet<u128> = HashSet::new();
-    seen.insert(m.key(&init));
     let mut kinds: BTreeSet<&'static str> = BTreeSet::new();
     if let Some(g) = g.as_mut() {
-        g.initial = m.label(&init);
+        g.initial = inits.first().map(|s| m.label(s)).unwrap_or_default();
     }
-    let mut frontier = vec![(init, 0usize)];
+    let mut frontier = Vec::new();
+    for (v, init) in inits.into_iter().enumerate() {
+        seen.insert(m.key(&init));
+        nodes.push((v, None));
+        frontier.push((init, v));
+    }
     for d in 1..=depth {
         let mut next = Vec::new();
         for (s, n) in &frontier {
@@ -135,8 +154,8 @@ pub fn explore<M: Model>(m: &M, depth: usize, graph: bool, stop_at_first: bool) 
                 match m.step(&mut t, i, &mut Log::off()) {
                     Err(b) => {
                         if kinds.insert(b.kind) {
-                            let path = path_to(&nodes, *n, i);
-                            out.violations.push(replay(m, &path, d));
+                            let (root, path) = path_to(&nodes, *n, i);
+                            out.violations.push(replay(m, root, &path, d));
                         }
                     }
                     Ok(()) => {
@@ -151,7 +170,7 @@ pub fn explore<M: Model>(m: &M, depth: usize, graph: bool, stop_at_first: bool) 
                 }
             }
         }
-        if stop_at_first && !out.violations.is_empty() {
+        if stop_at.is_some_and(|f| out.violations.iter().any(f)) {
             break;
         }
         frontier = next;
@@ -164,39 +183,39 @@ pub fn explore<M: Model>(m: &M, depth: usize, graph: bool, stop_at_first: bool) 
     out
 }
 
-fn path_to<I: Copy>(nodes: &[(usize, Option<I>)], mut n: usize, last: I) -> Vec<I> {
+fn path_to<I: Copy>(nodes: &[(usize, Option<I>)], mut n: usize, last: I) -> (usize, Vec<I>) {
     let mut path = vec![last];
-    while n != 0 {
-        let (parent, i) = nodes[n];
-        path.extend(i);
+    while let (parent, Some(i)) = nodes[n] {
+        path.push(i);
         n = parent;
     }
     path.reverse();
-    path
+    (nodes[n].0, path)
 }
 
 /// Runs `path` again with the transcript log on.
-fn replay<M: Model>(m: &M, path: &[M::Input], depth: usize) -> Violation {
+fn replay<M: Model>(m: &M, root: usize, path: &[M::Input], depth: usize) -> Violation {
     let mut log = Log::on();
-    let mut s = match m.initial(&mut log) {
+    let mut s = match m.initial(root, &mut log) {
         Ok(s) => s,
-        Err(b) => return report(m, &b, 0, log),
+        Err(b) => return report(m, root, &b, 0, log),
     };
     for &i in path {
         if let Err(b) = m.step(&mut s, i, &mut log) {
-            return report(m, &b, depth, log);
+            return report(m, root, &b, depth, log);
         }
     }
     report(
         m,
+        root,
         &Broken::new("replay", "the violation did not recur on replay"),
         depth,
         log,
     )
 }
 
-fn report<M: Model>(m: &M, b: &Broken, depth: usize, log: Log) -> Violation {
-    let mut t = m.header();
+fn report<M: Model>(m: &M, variant: usize, b: &Broken, depth: usize, log: Log) -> Violation {
+    let mut t = m.header(variant);
     t.push_str(&format!("# title: explore: {}: {}\n", b.kind, b.detail));
     for l in log.lines {
         t.push_str(&l);

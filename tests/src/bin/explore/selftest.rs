@@ -43,12 +43,14 @@ pub fn run(depth: usize) -> ExitCode {
         let mut caught: Option<(usize, &'static str, &'static str)> = None;
         for mode in MODES {
             let base = &baseline[&(side_name(side), mode_name(mode))];
-            let out = run_one_until(side, mode, depth, MutantSlot::with(m));
-            for v in &out.violations {
-                // Credited only if the unmutated machine has no violation
-                // of that kind at that depth or less.
-                let known = base.get(v.kind).is_some_and(|d| *d <= v.depth);
-                if !known && caught.is_none_or(|(d, _, _)| v.depth < d) {
+            // Credited only if the unmutated machine has no violation of
+            // that kind at that depth or less.
+            let counts = |v: &crate::search::Violation| {
+                !base.get(v.kind).is_some_and(|d| *d <= v.depth)
+            };
+            let out = run_one_until(side, mode, depth, MutantSlot::with(m), &counts);
+            for v in out.violations.iter().filter(|v| counts(v)) {
+                if caught.is_none_or(|(d, _, _)| v.depth < d) {
                     caught = Some((v.depth, mode_name(mode), v.kind));
                 }
             }

@@ -1,7 +1,8 @@
 //! The server model: alphabet, driver, bookkeeping and invariants.
 //!
-//! Markers: chunk octets, DATA content and bytes behind STARTTLS are
-//! `VRFY c`, `VRFY d` and `VRFY inj` lines, so that if they were ever read
+//! Markers: chunk octets, DATA content, the bytes behind an unframable
+//! BDAT line and bytes behind STARTTLS are `VRFY c`, `VRFY d`, `VRFY u` and
+//! `VRFY inj` lines, so that if they were ever read
 //! as commands the machine would report a `Verify` event carrying the
 //! marker (or write one reply too many): both are checked.
 
@@ -102,11 +103,11 @@ static BYTES: &[ByteInput] = &[
     b("DATA", b"DATA\r\n", C1),
     b("BDAT LAST", b"BDAT 8 LAST\r\nVRFY c\r\n", C1),
     b("BDAT", b"BDAT 8\r\nVRFY c\r\n", C1),
-    b("BDAT (huge)", b"BDAT 99999999999999999999999 LAST\r\nVRFY c\r\n", Kind::Unframable),
-    b("BDAT (x)", b"BDAT x LAST\r\nVRFY c\r\n", Kind::Unframable),
+    b("BDAT (huge)", b"BDAT 99999999999999999999999 LAST\r\nVRFY u\r\n", Kind::Unframable),
+    b("BDAT (x)", b"BDAT x LAST\r\nVRFY u\r\n", Kind::Unframable),
     b(
         "BDAT (overlong)",
-        b"BDAT 8 LAST xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\nVRFY c\r\n",
+        b"BDAT 8 LAST xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\nVRFY u\r\n",
         Kind::Unframable,
     ),
     b("RSET", b"RSET\r\n", C1),
@@ -166,7 +167,7 @@ pub struct St {
     closed: bool,
     /// The session must end before the next input (sync violation,
     /// unframable BDAT, bytes before the handshake).
-    must_close: Option<&'static str>,
+    must_close: Option<(&'static str, &'static str)>,
 }
 
 /// The server side in one port mode.
@@ -339,10 +340,19 @@ impl ServerModel {
                     Some(Decision::Auth)
                 }
                 Ev::Verify(arg) => {
-                    if arg.as_slice() == b"c" || arg.as_slice() == b"d" {
+                    let marker = match arg.as_slice() {
+                        b"c" => Some(("c: chunk run as command", "a BDAT chunk")),
+                        b"d" => Some(("c: DATA content run as command", "DATA content")),
+                        b"u" => Some((
+                            "c: bytes behind an unframable BDAT run as command",
+                            "the bytes behind a BDAT line whose size cannot be known",
+                        )),
+                        _ => None,
+                    };
+                    if let Some((kind, what)) = marker {
                         return Err(Broken::new(
-                            "c: content run as command",
-                            format!("the marker `VRFY {}` of message content or a chunk was run as a command", escape(arg)),
+                            kind,
+                            format!("`VRFY {}` of {what} was run as a command", escape(arg)),
                         ));
                     }
                     if arg.as_slice() == b"inj" {
@@ -423,12 +433,9 @@ impl ServerModel {
         if s.pending.is_some() {
             return Ok(());
         }
-        if let Some(why) = s.must_close {
+        if let Some((kind, why)) = s.must_close {
             if s.phase != Phase::Closed {
-                return Err(Broken::new(
-                    "d: session must end",
-                    format!("{why}, but the machine did not close"),
-                ));
+                return Err(Broken::new(kind, format!("{why}, but the machine did not close")));
             }
         }
         if s.phase == Phase::Closed {
@@ -461,7 +468,7 @@ impl Model for ServerModel {
     type State = St;
     type Input = In;
 
-    fn header(&self) -> String {
+    fn header(&self, _variant: usize) -> String {
         let mut h = format!(
             "# side: server\n# mode: {}\n# set: max-message-size={}\n",
             mode_name(self.mode),
@@ -474,7 +481,7 @@ impl Model for ServerModel {
         h
     }
 
-    fn initial(&self, log: &mut Log) -> Result<St, Broken> {
+    fn initial(&self, _variant: usize, log: &mut Log) -> Result<St, Broken> {
         let mut s = St {
             srv: Server::new(self.cfg.clone()),
             phase: Phase::Commands,
@@ -586,16 +593,25 @@ impl Model for ServerModel {
                     Kind::SyncViolation => {
                         s.owed += 2;
                         if self.cfg.pipelining_sync {
-                            s.must_close = Some("bytes behind a group-ending command (RFC 2920 3.1)");
+                            s.must_close = Some((
+                                "d: pipelining sync must close",
+                                "bytes behind a group-ending command (RFC 2920 3.1)",
+                            ));
                         }
                     }
                     Kind::Unframable => {
                         s.owed += 1;
-                        s.must_close = Some("a BDAT whose chunk cannot be framed (RFC 3030 2)");
+                        s.must_close = Some((
+                            "c: unframable BDAT must close",
+                            "a BDAT whose chunk cannot be framed (RFC 3030 2)",
+                        ));
                     }
                     Kind::BeforeHandshake => {
                         s.owed += 1;
-                        s.must_close = Some("plaintext before the TLS handshake (RFC 3207 4)");
+                        s.must_close = Some((
+                            "a: plaintext before the handshake must close",
+                            "plaintext before the TLS handshake (RFC 3207 4)",
+                        ));
                     }
                     Kind::Content | Kind::AuthResponse => {}
                 }
@@ -609,7 +625,10 @@ impl Model for ServerModel {
                 s.srv.receive(b"EHLO c.example\r\n");
                 s.srv.receive(b"NOOP\r\n");
                 if self.cfg.pipelining_sync {
-                    s.must_close = Some("NOOP received before the EHLO reply went out (RFC 2920 3.1)");
+                    s.must_close = Some((
+                        "d: pipelining sync must close",
+                        "NOOP received before the EHLO reply went out (RFC 2920 3.1)",
+                    ));
                 }
             }
             In::Tls => {
@@ -628,12 +647,12 @@ impl Model for ServerModel {
             In::Eof => {
                 log.push(|| "EOF".into());
                 s.srv.receive_eof();
-                s.must_close = Some("the client closed its side");
+                s.must_close = Some(("d: EOF must close", "the client closed its side"));
             }
             In::Timeout => {
                 log.push(|| "# timeout (handle_timeout)".into());
                 s.srv.handle_timeout();
-                s.must_close = Some("a timeout");
+                s.must_close = Some(("d: timeout must close", "a timeout"));
             }
         }
         self.drain(s, log, after_tls)?;
