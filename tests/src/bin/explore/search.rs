@@ -12,6 +12,9 @@ pub struct Broken {
     pub kind: &'static str,
     /// What was seen.
     pub detail: String,
+    /// Transcript expectations of the right behaviour for the failing
+    /// step, where the invariant implies them (e.g. `S: 5xx` and `CLOSE`).
+    pub expect: &'static [&'static str],
 }
 
 impl Broken {
@@ -19,7 +22,14 @@ impl Broken {
         Broken {
             kind,
             detail: detail.into(),
+            expect: &[],
         }
+    }
+
+    /// With the expectations the failing step must meet.
+    pub fn expecting(mut self, lines: &'static [&'static str]) -> Broken {
+        self.expect = lines;
+        self
     }
 }
 
@@ -217,11 +227,25 @@ fn replay<M: Model>(m: &M, root: usize, path: &[M::Input], depth: usize) -> Viol
 fn report<M: Model>(m: &M, variant: usize, b: &Broken, depth: usize, log: Log) -> Violation {
     let mut t = m.header(variant);
     t.push_str(&format!("# title: explore: {}: {}\n", b.kind, b.detail));
-    for l in log.lines {
-        t.push_str(&l);
+    // The failing step's own output is shown as comments (it is what is
+    // wrong), followed by what the invariant expects where it says.
+    let is_input = |l: &str| {
+        let side = if t.contains("# side: client") { "S: " } else { "C: " };
+        l.starts_with(side) || l == "TLS" || l == "EOF"
+    };
+    let last_input = log.lines.iter().rposition(|l| is_input(l)).unwrap_or(0);
+    for (n, l) in log.lines.iter().enumerate() {
+        if n > last_input && !l.starts_with('#') {
+            t.push_str("# observed: ");
+        }
+        t.push_str(l);
         t.push('\n');
     }
     t.push_str(&format!("# ^ violation: {}\n", b.detail));
+    for l in b.expect {
+        t.push_str(l);
+        t.push('\n');
+    }
     Violation {
         kind: b.kind,
         detail: b.detail.clone(),

@@ -350,10 +350,15 @@ impl ServerModel {
                         _ => None,
                     };
                     if let Some((kind, what)) = marker {
-                        return Err(Broken::new(
+                        let b = Broken::new(
                             kind,
                             format!("`VRFY {}` of {what} was run as a command", escape(arg)),
-                        ));
+                        );
+                        return Err(match arg.as_slice() {
+                            b"u" => b.expecting(&["S: 5xx", "CLOSE"]),
+                            b"c" => b.expecting(&["S: 2xx | 4xx | 5xx"]),
+                            _ => b,
+                        });
                     }
                     if arg.as_slice() == b"inj" {
                         return Err(Broken::new(
@@ -435,7 +440,8 @@ impl ServerModel {
         }
         if let Some((kind, why)) = s.must_close {
             if s.phase != Phase::Closed {
-                return Err(Broken::new(kind, format!("{why}, but the machine did not close")));
+                return Err(Broken::new(kind, format!("{why}, but the machine did not close"))
+                    .expecting(&["S: 4xx | 5xx", "CLOSE"]));
             }
         }
         if s.phase == Phase::Closed {
