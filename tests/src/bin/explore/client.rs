@@ -120,7 +120,11 @@ pub struct St {
 /// (not only AUTH) is the first thing TLS must precede.
 pub struct ClientModel {
     mode: PortMode,
+    /// The configurations the invariants hold the machine to.
     cfgs: Vec<ClientConfig>,
+    /// The configurations the machine runs with (the same, except in the
+    /// explorer's own tests).
+    machines: Vec<ClientConfig>,
 }
 
 impl ClientModel {
@@ -141,7 +145,11 @@ impl ClientModel {
             }
             PortMode::Lmtp => cfgs.push(base),
         }
-        ClientModel { mode, cfgs }
+        ClientModel {
+            mode,
+            machines: cfgs.clone(),
+            cfgs,
+        }
     }
 
     fn cfg(&self, s: &St) -> &ClientConfig {
@@ -341,7 +349,7 @@ impl Model for ClientModel {
     }
 
     fn initial(&self, variant: usize, log: &mut Log) -> Result<St, Broken> {
-        let cl = Client::new(self.cfgs[variant].clone())
+        let cl = Client::new(self.machines[variant].clone())
             .map_err(|e| Broken::new("api: config", format!("{e}")))?;
         let mut s = St {
             cl,
@@ -515,6 +523,9 @@ impl Model for ClientModel {
     }
 
     fn label(&self, s: &St) -> String {
+        if s.closed {
+            return "closed".into();
+        }
         let phase = match s.pending {
             Some(Decision::Ready) => "ready".to_string(),
             Some(Decision::Partial) => "decide partial".to_string(),
@@ -527,7 +538,7 @@ impl Model for ClientModel {
             },
         };
         format!(
-            "{phase}\\n{} {}{}",
+            "{phase}\n{}{} {}",
             if s.variant > 0 { "[variant 2] " } else { "" },
             if s.tls { "tls" } else { "plain" },
             if s.cl.is_authenticated() { "auth" } else { "no-auth" }
@@ -545,5 +556,34 @@ impl Model for ClientModel {
             In::Proceed => "proceed",
             In::Abort => "abort",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::explore;
+
+    #[test]
+    fn the_unmutated_client_has_no_violation_at_depth_6() {
+        for mode in crate::MODES {
+            let out = explore(&ClientModel::new(mode, MutantSlot::NONE), 6, false, None);
+            assert!(out.violations.is_empty(), "{mode:?}: {:?}", out.violations);
+            assert!(out.states > 20);
+        }
+    }
+
+    #[test]
+    fn mail_without_tls_is_caught() {
+        // The invariants require TLS; the machine is opportunistic.
+        let mut m = ClientModel::new(PortMode::Relay, MutantSlot::NONE);
+        m.machines[1].tls = TlsPolicy::Opportunistic;
+        let out = explore(&m, 6, false, None);
+        let v = out
+            .violations
+            .iter()
+            .find(|v| v.kind == "f: TLS required")
+            .expect("caught");
+        assert!(v.transcript.contains("# set: tls=required"));
     }
 }

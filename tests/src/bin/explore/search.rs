@@ -311,5 +311,70 @@ impl Graph {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A counter mod 10 with inputs +1 and +3; reaching 7 is a violation.
+    struct Toy;
+
+    impl Model for Toy {
+        type State = u8;
+        type Input = u8;
+        fn header(&self, _: usize) -> String {
+            "# toy\n".into()
+        }
+        fn initial(&self, _: usize, _: &mut Log) -> Result<u8, Broken> {
+            Ok(0)
+        }
+        fn inputs(&self, _: &u8) -> Vec<u8> {
+            vec![1, 3]
+        }
+        fn step(&self, s: &mut u8, i: u8, log: &mut Log) -> Result<(), Broken> {
+            *s = (*s + i) % 10;
+            log.push(|| format!("+{i}"));
+            if *s == 7 {
+                return Err(Broken::new("seven", "reached 7"));
+            }
+            Ok(())
+        }
+        fn key(&self, s: &u8) -> u128 {
+            u128::from(*s)
+        }
+        fn label(&self, s: &u8) -> String {
+            format!("{}", s % 2)
+        }
+        fn input_name(&self, i: u8) -> &'static str {
+            if i == 1 {
+                "one"
+            } else {
+                "three"
+            }
+        }
+    }
+
+    #[test]
+    fn finds_the_shortest_violation_and_merges_states() {
+        let out = explore(&Toy, 6, true, None);
+        assert_eq!(out.violations.len(), 1, "one report per kind");
+        let v = &out.violations[0];
+        // 7 = 3 + 3 + 1 in some order: three steps, no shorter path.
+        assert_eq!(v.depth, 3);
+        assert_eq!(v.transcript.matches('+').count(), 3);
+        // Ten values at most, 7 never entered.
+        assert!(out.states <= 9, "{}", out.states);
+        let dot = out.graph.expect("graph").to_dot("toy");
+        assert!(dot.contains("n0 -> n1") || dot.contains("n1 -> n0"));
+    }
+
+    #[test]
+    fn hash128_separates_and_repeats() {
+        assert_eq!(hash128("a"), hash128("a"));
+        assert_ne!(hash128("a"), hash128("b"));
+    }
 }

@@ -168,12 +168,18 @@ pub struct St {
     /// The session must end before the next input (sync violation,
     /// unframable BDAT, bytes before the handshake).
     must_close: Option<(&'static str, &'static str)>,
+    /// The application refused the session at the greeting (554).
+    refused: bool,
 }
 
 /// The server side in one port mode.
 pub struct ServerModel {
     mode: PortMode,
+    /// The configuration the invariants hold the machine to.
     cfg: ServerConfig,
+    /// The configuration the machine runs with (the same, except in the
+    /// explorer's own tests, which make them differ to see a check fail).
+    machine: ServerConfig,
 }
 
 impl ServerModel {
@@ -187,7 +193,11 @@ impl ServerModel {
             cfg.mechanisms = vec![Mechanism::Plain, Mechanism::Login];
         }
         cfg.mutant = slot;
-        ServerModel { mode, cfg }
+        ServerModel {
+            mode,
+            machine: cfg.clone(),
+            cfg,
+        }
     }
 
     fn implicit(&self) -> bool {
@@ -489,7 +499,7 @@ impl Model for ServerModel {
 
     fn initial(&self, _variant: usize, log: &mut Log) -> Result<St, Broken> {
         let mut s = St {
-            srv: Server::new(self.cfg.clone()),
+            srv: Server::new(self.machine.clone()),
             phase: Phase::Commands,
             pending: None,
             tls: self.implicit(),
@@ -500,6 +510,7 @@ impl Model for ServerModel {
             owed: 1, // the greeting
             closed: false,
             must_close: None,
+            refused: false,
         };
         self.drain(&mut s, log, false)?;
         Ok(s)
@@ -585,6 +596,9 @@ impl Model for ServerModel {
                         }
                         _ => {}
                     }
+                }
+                if !accept && d == Decision::Greeting {
+                    s.refused = true;
                 }
                 if let Decision::Message { .. } = d {
                     s.mail = false;
@@ -691,8 +705,12 @@ impl Model for ServerModel {
         } else {
             "-"
         };
+        if s.phase == Phase::Closed && s.pending.is_none() {
+            return "closed".into();
+        }
         format!(
-            "{phase}\\n{} {} {} txn:{txn}",
+            "{phase}{}\n{} {} {} txn:{txn}",
+            if s.refused { " (greeting refused)" } else { "" },
             if s.tls { "tls" } else { "plain" },
             if s.hello { "hello" } else { "no-hello" },
             if s.authed { "auth" } else { "no-auth" },
@@ -722,5 +740,57 @@ fn decision_name(d: Decision) -> &'static str {
         Decision::Auth => "AUTH",
         Decision::Verify => "VRFY",
         Decision::Etrn => "ETRN",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::explore;
+
+    #[test]
+    fn the_unmutated_relay_server_explores_with_merging() {
+        let m = ServerModel::new(PortMode::Relay, MutantSlot::NONE);
+        let out = explore(&m, 3, false, None);
+        // Merging: far fewer states than sequences (about 30 inputs a step).
+        assert!(out.states > 10 && (out.states as u64) < out.transitions);
+    }
+
+    #[test]
+    fn plaintext_auth_offered_is_caught() {
+        // The machine offers AUTH in plaintext; the invariants say it may
+        // not: the explorer must report it, with a transcript.
+        let mut m = ServerModel::new(PortMode::Relay, MutantSlot::NONE);
+        m.machine.plaintext_auth_without_tls = true;
+        let out = explore(&m, 4, false, None);
+        let v = out
+            .violations
+            .iter()
+            .find(|v| v.kind == "b: AUTH offered in plaintext")
+            .expect("caught");
+        assert_eq!(v.depth, 3, "greeting, EHLO, accept");
+        assert!(v.transcript.contains("C: EHLO c.example\\r\\n"));
+        assert!(v.transcript.starts_with("# side: server\n# mode: relay\n"));
+    }
+
+    #[test]
+    fn mail_without_auth_is_caught() {
+        let mut m = ServerModel::new(PortMode::Relay, MutantSlot::NONE);
+        m.cfg.require_auth = true;
+        let out = explore(&m, 5, false, None);
+        assert!(out.violations.iter().any(|v| v.kind == "b: MAIL before AUTH"));
+    }
+
+    #[test]
+    fn pipelining_sync_off_is_caught() {
+        let mut m = ServerModel::new(PortMode::Lmtp, MutantSlot::NONE);
+        m.machine.pipelining_sync = false;
+        let out = explore(&m, 2, false, None);
+        let v = out
+            .violations
+            .iter()
+            .find(|v| v.kind == "d: pipelining sync must close")
+            .expect("caught");
+        assert!(v.transcript.ends_with("S: 4xx | 5xx\nCLOSE\n"));
     }
 }
