@@ -6,12 +6,14 @@
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 
-use smtp_sansio::client::{Client, ClientConfig, ClientCredentials, ClientEvent, Envelope, TlsPolicy};
+use smtp_sansio::client::{
+    Client, ClientConfig, ClientCredentials, ClientEvent, Envelope, TlsPolicy,
+};
 use smtp_sansio::mode::PortMode;
 use smtp_sansio::mutants::MutantSlot;
 
 use crate::mode_name;
-use crate::search::{hash128, Broken, Log, Model};
+use crate::search::{Broken, Log, Model, hash128};
 use crate::transcript::escape;
 
 /// What the explorer feeds as the server.
@@ -134,14 +136,20 @@ impl ClientModel {
         let mut cfgs = Vec::new();
         match mode {
             PortMode::Submission | PortMode::ImplicitTls => {
-                cfgs.push(base.clone().with_credentials(ClientCredentials::new("alice", "secret")));
+                cfgs.push(
+                    base.clone()
+                        .with_credentials(ClientCredentials::new("alice", "secret")),
+                );
                 if mode == PortMode::Submission {
                     cfgs.push(base);
                 }
             }
             PortMode::Relay => {
                 cfgs.push(base.clone());
-                cfgs.push(base.with_tls_policy(TlsPolicy::Required).expect("required is allowed"));
+                cfgs.push(
+                    base.with_tls_policy(TlsPolicy::Required)
+                        .expect("required is allowed"),
+                );
             }
             PortMode::Lmtp => cfgs.push(base),
         }
@@ -208,7 +216,10 @@ impl ClientModel {
             if let Some(why) = must_close {
                 return Err(Broken::new(
                     "f: response injection",
-                    format!("{why}: the client must close at once, but wrote {}", escape(&out)),
+                    format!(
+                        "{why}: the client must close at once, but wrote {}",
+                        escape(&out)
+                    ),
                 ));
             }
         }
@@ -273,8 +284,11 @@ impl ClientModel {
                 _ => {
                     return Err(Broken::new(
                         "f: not a command",
-                        format!("the client wrote `{}` where a command was due", escape(body)),
-                    ))
+                        format!(
+                            "the client wrote `{}` where a command was due",
+                            escape(body)
+                        ),
+                    ));
                 }
             };
             log.push(|| {
@@ -287,7 +301,10 @@ impl ClientModel {
             });
             if !s.tls
                 && self.tls_required(s)
-                && matches!(verb, Verb::Auth | Verb::Mail | Verb::Rcpt | Verb::Data | Verb::Bdat)
+                && matches!(
+                    verb,
+                    Verb::Auth | Verb::Mail | Verb::Rcpt | Verb::Data | Verb::Bdat
+                )
             {
                 return Err(Broken::new(
                     "f: TLS required",
@@ -412,13 +429,16 @@ impl Model for ClientModel {
                 s.pending = None;
                 log.push(|| format!("# app: {i:?}"));
                 let ok = match i {
-                    In::SendMail => s
-                        .cl
-                        .send_mail(
-                            Envelope::new("alice@example.org", ["bob@example.net", "carol@example.net"]),
+                    In::SendMail => {
+                        s.cl.send_mail(
+                            Envelope::new(
+                                "alice@example.org",
+                                ["bob@example.net", "carol@example.net"],
+                            ),
                             b"Subject: test\r\n\r\nhello\r\n".to_vec(),
                         )
-                        .is_ok(),
+                        .is_ok()
+                    }
                     In::Quit => s.cl.quit().is_ok(),
                     In::Proceed => s.cl.proceed().is_ok(),
                     _ => s.cl.abort().is_ok(),
@@ -451,7 +471,8 @@ impl Model for ClientModel {
                         }
                         (b"334", Some(Verb::Auth)) => s.auth_response = true,
                         (_, Some(&v)) => {
-                            let content_reply = v == Verb::Bdat || v == Verb::Data && s.data_started;
+                            let content_reply =
+                                v == Verb::Bdat || v == Verb::Data && s.data_started;
                             if lmtp && content_reply && s.rcpt_ok > 1 {
                                 if s.lmtp_left == 0 {
                                     s.lmtp_left = s.rcpt_ok;
@@ -480,7 +501,10 @@ impl Model for ClientModel {
             In::Tls => {
                 log.push(|| "TLS".into());
                 if !s.cl.tls_established() {
-                    return Err(Broken::new("api: TLS", "wants_tls but tls_established refused"));
+                    return Err(Broken::new(
+                        "api: TLS",
+                        "wants_tls but tls_established refused",
+                    ));
                 }
                 s.tls = true;
                 s.owed.clear();
@@ -499,7 +523,10 @@ impl Model for ClientModel {
             if !s.closed_event && s.cl.next_event().is_none() {
                 // Closed without reporting it: allowed only if reported
                 // earlier; the machine's contract is to report Closed.
-                return Err(Broken::new("f: Closed not reported", "closed with no Closed event"));
+                return Err(Broken::new(
+                    "f: Closed not reported",
+                    "closed with no Closed event",
+                ));
             }
             log.push(|| "CLOSE".into());
         } else if s.pending == Some(Decision::Ready) && !s.owed.is_empty() {
@@ -541,7 +568,11 @@ impl Model for ClientModel {
             "{phase}\n{}{} {}",
             if s.variant > 0 { "[variant 2] " } else { "" },
             if s.tls { "tls" } else { "plain" },
-            if s.cl.is_authenticated() { "auth" } else { "no-auth" }
+            if s.cl.is_authenticated() {
+                "auth"
+            } else {
+                "no-auth"
+            }
         )
     }
 

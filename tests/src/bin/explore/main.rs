@@ -22,7 +22,7 @@ use std::time::Instant;
 use smtp_sansio::mode::PortMode;
 use smtp_sansio::mutants::MutantSlot;
 
-use search::{explore, Outcome};
+use search::{Outcome, explore};
 
 static WITHOUT: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
 
@@ -188,8 +188,18 @@ pub fn run_one_until(
     counts: &dyn Fn(&search::Violation) -> bool,
 ) -> Outcome {
     match side {
-        Side::Server => explore(&server::ServerModel::new(mode, slot), depth, false, Some(counts)),
-        Side::Client => explore(&client::ClientModel::new(mode, slot), depth, false, Some(counts)),
+        Side::Server => explore(
+            &server::ServerModel::new(mode, slot),
+            depth,
+            false,
+            Some(counts),
+        ),
+        Side::Client => explore(
+            &client::ClientModel::new(mode, slot),
+            depth,
+            false,
+            Some(counts),
+        ),
     }
 }
 

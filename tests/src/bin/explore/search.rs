@@ -230,7 +230,11 @@ fn report<M: Model>(m: &M, variant: usize, b: &Broken, depth: usize, log: Log) -
     // The failing step's own output is shown as comments (it is what is
     // wrong), followed by what the invariant expects where it says.
     let is_input = |l: &str| {
-        let side = if t.contains("# side: client") { "S: " } else { "C: " };
+        let side = if t.contains("# side: client") {
+            "S: "
+        } else {
+            "C: "
+        };
         l.starts_with(side) || l == "TLS" || l == "EOF"
     };
     let last_input = log.lines.iter().rposition(|l| is_input(l)).unwrap_or(0);
@@ -350,11 +354,7 @@ mod tests {
             format!("{}", s % 2)
         }
         fn input_name(&self, i: u8) -> &'static str {
-            if i == 1 {
-                "one"
-            } else {
-                "three"
-            }
+            if i == 1 { "one" } else { "three" }
         }
     }
 

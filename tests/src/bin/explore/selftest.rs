@@ -15,7 +15,7 @@ pub fn run(_depth: usize) -> ExitCode {
 pub fn run(depth: usize) -> ExitCode {
     use std::collections::BTreeMap;
 
-    use crate::{mode_name, run_one_until, Side, MODES};
+    use crate::{MODES, Side, mode_name, run_one_until};
     use smtp_sansio::mutants::{Mutant, MutantSlot};
 
     // The unmutated machines first: a violation they already have cannot
@@ -39,15 +39,18 @@ pub fn run(depth: usize) -> ExitCode {
     }
     let mut survived = 0;
     for m in Mutant::ALL {
-        let side = if m.is_server() { Side::Server } else { Side::Client };
+        let side = if m.is_server() {
+            Side::Server
+        } else {
+            Side::Client
+        };
         let mut caught: Option<(usize, &'static str, &'static str)> = None;
         for mode in MODES {
             let base = &baseline[&(side_name(side), mode_name(mode))];
             // Credited only if the unmutated machine has no violation of
             // that kind at that depth or less.
-            let counts = |v: &crate::search::Violation| {
-                !base.get(v.kind).is_some_and(|d| *d <= v.depth)
-            };
+            let counts =
+                |v: &crate::search::Violation| !base.get(v.kind).is_some_and(|d| *d <= v.depth);
             let out = run_one_until(side, mode, depth, MutantSlot::with(m), &counts);
             for v in out.violations.iter().filter(|v| counts(v)) {
                 if caught.is_none_or(|(d, _, _)| v.depth < d) {

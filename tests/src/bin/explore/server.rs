@@ -12,10 +12,10 @@ use smtp_sansio::mode::{PortMode, ServerConfig};
 use smtp_sansio::mutants::MutantSlot;
 use smtp_sansio::reply::{EnhancedCode, OwnedReply, ReplyCode};
 use smtp_sansio::sasl::Mechanism;
-use smtp_sansio::server::{AuthRequest, HelloKind, Server, ServerEvent};
+use smtp_sansio::server::{AbortReason, AuthRequest, HelloKind, Server, ServerEvent};
 
 use crate::mode_name;
-use crate::search::{hash128, Broken, Log, Model};
+use crate::search::{Broken, Log, Model, hash128};
 use crate::transcript::{escape, split_replies};
 
 /// The message size limit of the explored configuration (small, so that
@@ -225,7 +225,7 @@ enum Ev {
     MessageStart,
     MessageData,
     Complete(usize),
-    Aborted,
+    Aborted(AbortReason),
     Auth(Mechanism),
     Verify(Vec<u8>),
     Etrn,
@@ -245,7 +245,7 @@ fn own(ev: &ServerEvent<'_>) -> Ev {
         ServerEvent::MessageStart { .. } => Ev::MessageStart,
         ServerEvent::MessageData(_) => Ev::MessageData,
         ServerEvent::MessageComplete { recipients, .. } => Ev::Complete(*recipients),
-        ServerEvent::MessageAborted(_) => Ev::Aborted,
+        ServerEvent::MessageAborted(r) => Ev::Aborted(*r),
         ServerEvent::Auth(AuthRequest::Credentials { mechanism, .. })
         | ServerEvent::Auth(AuthRequest::Step { mechanism, .. }) => Ev::Auth(*mechanism),
         ServerEvent::Verify { arg, .. } => Ev::Verify(arg.to_vec()),
@@ -329,7 +329,14 @@ impl ServerModel {
                     None
                 }
                 Ev::Complete(n) => Some(Decision::Message { recipients: *n }),
-                Ev::Aborted => {
+                Ev::Aborted(reason) => {
+                    // LMTP: one reply per accepted recipient for content
+                    // refused at its end too (RFC 2033 4.2); not for RSET
+                    // or a close.
+                    let content = !matches!(reason, AbortReason::Reset | AbortReason::Closed);
+                    if self.mode == PortMode::Lmtp && content && s.rcpts > 1 {
+                        s.owed += s.rcpts as i64 - 1;
+                    }
                     s.mail = false;
                     s.rcpts = 0;
                     None
@@ -344,7 +351,10 @@ impl ServerModel {
                     if !cfg.mechanisms.contains(mech) {
                         return Err(Broken::new(
                             "b: AUTH not offered",
-                            format!("AUTH {mech:?} reached the application; offered {:?}", cfg.mechanisms),
+                            format!(
+                                "AUTH {mech:?} reached the application; offered {:?}",
+                                cfg.mechanisms
+                            ),
                         ));
                     }
                     Some(Decision::Auth)
@@ -427,7 +437,11 @@ impl ServerModel {
                     s.owed -= 1;
                 }
             }
-            if u.code == 250 && u.has_keyword("AUTH") && !s.tls && !self.cfg.plaintext_auth_without_tls {
+            if u.code == 250
+                && u.has_keyword("AUTH")
+                && !s.tls
+                && !self.cfg.plaintext_auth_without_tls
+            {
                 return Err(Broken::new(
                     "b: AUTH offered in plaintext",
                     "the EHLO reply offers AUTH without TLS",
@@ -450,8 +464,10 @@ impl ServerModel {
         }
         if let Some((kind, why)) = s.must_close {
             if s.phase != Phase::Closed {
-                return Err(Broken::new(kind, format!("{why}, but the machine did not close"))
-                    .expecting(&["S: 4xx | 5xx", "CLOSE"]));
+                return Err(
+                    Broken::new(kind, format!("{why}, but the machine did not close"))
+                        .expecting(&["S: 4xx | 5xx", "CLOSE"]),
+                );
             }
         }
         if s.phase == Phase::Closed {
@@ -470,7 +486,10 @@ impl ServerModel {
             return Err(Broken::new(
                 "d: one reply per command",
                 if s.owed > waiting {
-                    format!("{} command(s) without a reply while the machine waits for input", s.owed - waiting)
+                    format!(
+                        "{} command(s) without a reply while the machine waits for input",
+                        s.owed - waiting
+                    )
                 } else {
                     format!("{} reply(ies) more than commands", waiting - s.owed)
                 },
@@ -579,6 +598,13 @@ impl Model for ServerModel {
                         format!("{d:?} pending but the decision was refused as misuse"),
                     ));
                 }
+                if let Decision::Message { recipients } = d {
+                    // LMTP: one reply per accepted recipient, whether the
+                    // message is accepted or refused (RFC 2033 4.2).
+                    if self.mode == PortMode::Lmtp {
+                        s.owed += recipients as i64 - 1;
+                    }
+                }
                 if accept {
                     match d {
                         Decision::Hello => {
@@ -589,11 +615,6 @@ impl Model for ServerModel {
                         Decision::Mail => s.mail = true,
                         Decision::Rcpt => s.rcpts += 1,
                         Decision::Auth => s.authed = true,
-                        Decision::Message { recipients } => {
-                            if self.mode == PortMode::Lmtp {
-                                s.owed += recipients as i64 - 1;
-                            }
-                        }
                         _ => {}
                     }
                 }
@@ -654,7 +675,10 @@ impl Model for ServerModel {
             In::Tls => {
                 log.push(|| "TLS".into());
                 if !s.srv.tls_established() {
-                    return Err(Broken::new("api: TLS", "wants_tls but tls_established refused"));
+                    return Err(Broken::new(
+                        "api: TLS",
+                        "wants_tls but tls_established refused",
+                    ));
                 }
                 s.tls = true;
                 s.hello = false;
@@ -778,7 +802,11 @@ mod tests {
         let mut m = ServerModel::new(PortMode::Relay, MutantSlot::NONE);
         m.cfg.require_auth = true;
         let out = explore(&m, 5, false, None);
-        assert!(out.violations.iter().any(|v| v.kind == "b: MAIL before AUTH"));
+        assert!(
+            out.violations
+                .iter()
+                .any(|v| v.kind == "b: MAIL before AUTH")
+        );
     }
 
     #[test]
