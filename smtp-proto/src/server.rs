@@ -1940,9 +1940,10 @@ impl Machine {
     }
 
     fn on_auth<'a>(&mut self, mechanism: &[u8], ir: Option<&[u8]>) -> Option<ServerEvent<'a>> {
-        if !self.auth_offered()
-            && !(self.cfg.mutant.is(Mutant::AuthNotOffered) && !self.cfg.mechanisms.is_empty())
-        {
+        // Self-test mutant: AUTH runs for any configured mechanism.
+        let mutant_any_configured =
+            self.cfg.mutant.is(Mutant::AuthNotOffered) && !self.cfg.mechanisms.is_empty();
+        if !self.auth_offered() && !mutant_any_configured {
             if !self.cfg.mechanisms.is_empty() && !self.tls {
                 self.fail(ReplyKind::TlsRequired);
             } else {
@@ -2016,10 +2017,10 @@ impl Machine {
             }
             return None;
         }
-        if self.cfg.require_tls
-            && !self.tls
-            && !allowed_before_tls(&cmd)
-            && !(matches!(cmd, Command::Auth { .. }) && self.cfg.mutant.is(Mutant::TlsBeforeAuth))
+        // Self-test mutant: AUTH passes the TLS requirement.
+        let mutant_auth_before_tls =
+            matches!(cmd, Command::Auth { .. }) && self.cfg.mutant.is(Mutant::TlsBeforeAuth);
+        if self.cfg.require_tls && !self.tls && !allowed_before_tls(&cmd) && !mutant_auth_before_tls
         {
             self.fail(ReplyKind::TlsRequired);
             return None;
