@@ -187,13 +187,11 @@ impl ClientModel {
                 ClientEvent::RecipientsPartial { .. } => {
                     s.pending = Some(Decision::Partial);
                 }
-                ClientEvent::StartTls => {
-                    if must_close.is_some() {
-                        return Err(Broken::new(
-                            "f: response injection",
-                            "bytes after the 220 to STARTTLS were read, and TLS goes on",
-                        ));
-                    }
+                ClientEvent::StartTls if must_close.is_some() => {
+                    return Err(Broken::new(
+                        "f: response injection",
+                        "bytes after the 220 to STARTTLS were read, and TLS goes on",
+                    ));
                 }
                 ClientEvent::Error(_) => error = true,
                 ClientEvent::Closed => s.closed_event = true,

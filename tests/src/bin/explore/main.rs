@@ -137,11 +137,9 @@ fn main() -> ExitCode {
     if args.self_test {
         return selftest::run(args.depth);
     }
-    if args.dot.is_some() {
-        if args.sides.len() != 1 || args.modes.len() != 1 {
-            eprintln!("explore: --dot writes one graph: give --side and --mode");
-            return ExitCode::from(2);
-        }
+    if args.dot.is_some() && (args.sides.len() != 1 || args.modes.len() != 1) {
+        eprintln!("explore: --dot writes one graph: give --side and --mode");
+        return ExitCode::from(2);
     }
     let mut total = 0usize;
     for &side in &args.sides {

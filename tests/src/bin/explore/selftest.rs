@@ -50,7 +50,7 @@ pub fn run(depth: usize) -> ExitCode {
             // Credited only if the unmutated machine has no violation of
             // that kind at that depth or less.
             let counts =
-                |v: &crate::search::Violation| !base.get(v.kind).is_some_and(|d| *d <= v.depth);
+                |v: &crate::search::Violation| base.get(v.kind).is_none_or(|d| *d > v.depth);
             let out = run_one_until(side, mode, depth, MutantSlot::with(m), &counts);
             for v in out.violations.iter().filter(|v| counts(v)) {
                 if caught.is_none_or(|(d, _, _)| v.depth < d) {

@@ -263,10 +263,7 @@ impl ServerModel {
     /// event and reply invariants.
     fn drain(&self, s: &mut St, log: &mut Log, after_tls: bool) -> Result<(), Broken> {
         let cfg = &self.cfg;
-        loop {
-            let Some(ev) = s.srv.next_event().map(|e| own(&e)) else {
-                break;
-            };
+        while let Some(ev) = s.srv.next_event().map(|e| own(&e)) {
             log.push(|| format!("# event: {ev:?}"));
             if s.closed {
                 return Err(Broken::new(
