@@ -372,4 +372,13 @@ proptest! {
         let l = mutate(line.as_bytes(), &edits);
         prop_assert_eq!(oracle::check(&l, utf8), Ok(()));
     }
+
+    /// The `differential` fuzz body (reference parser and the smtp-proto
+    /// peer, divergences only as documented) on generated valid and
+    /// near-valid lines.
+    #[test]
+    fn differential_body_on_generated_lines((line, _utf8) in valid_line(), edits in prop::collection::vec((any::<usize>(), any::<u8>(), any::<usize>()), 0..3)) {
+        let l = mutate(line.as_bytes(), &edits);
+        smtp_sansio_tests::fuzz_bodies::differential::differential(&l);
+    }
 }
