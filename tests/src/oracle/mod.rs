@@ -6,7 +6,7 @@
 //!
 //! - [`rfc5321`]: RFC 5321 4.1.2 (argument syntax), 4.1.3 (address
 //!   literals), with the RFC 6531 3.3 UTF-8 additions;
-//! - [`command`] (this module): RFC 5321 4.1.1 command syntax, RFC 2033 4.1
+//! - this module ([`parse_command`]): RFC 5321 4.1.1 command syntax, RFC 2033 4.1
 //!   LHLO, RFC 3207 4 STARTTLS, RFC 6531 3.4 / 3.7.4.2 SMTPUTF8;
 //! - [`rfc1870`] SIZE, [`rfc3461`] DSN, [`rfc4954`] AUTH, [`rfc3030`] BDAT
 //!   and BODY.
