@@ -513,3 +513,58 @@ pub fn differential(data: &[u8]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_known_answers() {
+        assert_eq!(rfc3339_seconds(b"1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            rfc3339_seconds(b"2026-08-10T03:00:00Z"),
+            Some(1_786_330_800)
+        );
+        assert_eq!(
+            rfc3339_seconds(b"2026-08-10T03:00:00.512z"),
+            Some(1_786_330_800)
+        );
+        assert_eq!(
+            rfc3339_seconds(b"1997-11-24t14:22:01-08:00"),
+            Some(880_410_121)
+        );
+        assert_eq!(
+            rfc3339_seconds(b"2000-02-29T00:00:00+01:00"),
+            Some(951_778_800)
+        );
+        assert_eq!(rfc3339_seconds(b"2000-02-29T00:00:00"), None);
+    }
+
+    #[test]
+    fn decoded_string_known_answers() {
+        assert_eq!(decoded_string(b"bob"), b"bob");
+        assert_eq!(decoded_string(b"\"a b\""), b"a b");
+        assert_eq!(decoded_string(b"\"a\\\"b\\\\\""), b"a\"b\\");
+        assert_eq!(decoded_string(b"\"a b\"@example.net"), b"a b@example.net");
+        assert_eq!(decoded_string(b"\"unterminated"), b"\"unterminated");
+    }
+
+    #[test]
+    fn one_sided_lines_need_a_documented_reason() {
+        // the peer's leniency, refused by the RFC grammar and by us
+        differential(b"MAIL FROM: <a@example.org>\r\n");
+        differential(b"RCPT TO:<a@example.org>\n");
+        // valid ABNF the peer refuses
+        differential(b"RCPT TO:<u@[IPv6:2001:db8::1]>\r\n");
+        assert_eq!(
+            one_sided(b"MAIL FROM: <a@example.org>\r\n", false, None),
+            Some("peer-accepts-outside-abnf")
+        );
+        assert_eq!(
+            one_sided(b"RCPT TO:<a@b>\rX\r\n", true, None),
+            Some("bare-line-ending")
+        );
+        // a line the RFC grammar refuses cannot be excused when we accept it
+        assert_eq!(one_sided(b"MAIL FROM:<a@b> SIZE=x\r\n", true, None), None);
+    }
+}
