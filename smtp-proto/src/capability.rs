@@ -405,10 +405,10 @@ const fn pack(s: &[u8], from: usize) -> u64 {
 /// The packed form of a keyword's octets `from..from + 8` (see [`pack`]).
 macro_rules! kw {
     ($s:literal) => {
-        pack($s, 0)
+        const { pack($s, 0) }
     };
     ($s:literal, $from:literal) => {
-        pack($s, $from)
+        const { pack($s, $from) }
     };
 }
 
