@@ -51,6 +51,7 @@ use crate::error::ParseError;
 use crate::ext::Extensions;
 use crate::line::{InputBuffer, LineStatus};
 use crate::mode::{PortMode, ServerConfig};
+use crate::mutants::Mutant;
 use crate::options::{CommandOptions, LineEndingPolicy};
 use crate::params::{Body, MailParams, RcptParams};
 use crate::reply::OwnedReply;
@@ -109,6 +110,13 @@ pub enum Violation {
     LineTooLong,
     /// A bare LF or bare CR under the `Reject` policy.
     BareLineEnding,
+    /// A line whose verb is BDAT was refused before its chunk size was
+    /// known (malformed, overflowing or missing size, bad spacing, trailing
+    /// junk, overlong line, bare line ending, NUL). RFC 3030 2 requires the
+    /// chunk's octets to be read whatever the verdict; with no size the
+    /// next command cannot be found, so the machine answers
+    /// [`ReplyKind::BdatUnframable`] and closes. Closes.
+    BdatUnframable,
 }
 
 impl Violation {
@@ -272,7 +280,10 @@ pub enum ReplyKind {
     AuthLineTooLong,
     /// A bare CR or LF in a SASL response line. Default: `501 5.5.2 Bare CR or LF in authentication exchange`.
     AuthBareLineEnding,
-    /// A command line over its limit (RFC 5321 4.5.3.1.4). Default: `500 5.5.2 Line too long`.
+    /// A command line over its limit (RFC 5321 4.5.3.1.4: "500 Line too
+    /// long"; X.5.2 syntax error, RFC 3463 3.6.2: X.5.6 is registered by
+    /// RFC 4954 4 for AUTH exchange lines only, [`ReplyKind::AuthLineTooLong`]).
+    /// Default: `500 5.5.2 Line too long`.
     LineTooLong,
     /// A bare CR or LF in a command line (RFC 5321 2.3.8). Default: `500 5.5.2 Bare CR or LF in command line`.
     BareLineEnding,
@@ -322,6 +333,15 @@ pub enum ReplyKind {
     ContentBareLineEnding,
     /// A NUL octet in content under the `Reject` policy. Default: `550 5.6.0 Message content refused: NUL octet`.
     ContentNul,
+    /// A BDAT line refused before its chunk size was known (RFC 3030 2:
+    /// the chunk cannot be skipped, so the session ends; see
+    /// [`Violation::BdatUnframable`]). `554` rather than `421` because the
+    /// command itself is at fault and a retry would fail the same way;
+    /// rather than `521` because RFC 7504 3 reserves 521 for hosts that
+    /// never accept mail and names 554 for other refusals; `5.5.4` is
+    /// RFC 3463 3.6.4 (invalid command arguments: the size). Default:
+    /// `554 5.5.4 BDAT chunk size unknown, closing connection`.
+    BdatUnframable,
     /// Further BDAT chunks of a message already refused. Default: `554 5.5.0 Message already refused`.
     MessageAlreadyRefused,
     /// The client sent `*` (RFC 4954 4). Default: `501 5.7.0 Authentication cancelled`.
@@ -360,12 +380,19 @@ pub enum ReplyKind {
     TooManyRecipients,
     /// DATA or BDAT without an accepted RCPT (RFC 5321 3.3). Default: `554 5.5.1 No valid recipients`.
     NoValidRecipients,
+    /// LMTP: DATA or BDAT without an accepted RCPT (RFC 2033 4.2: it MUST
+    /// fail with 503). Default: `503 5.5.1 No valid recipients`.
+    LmtpNoValidRecipients,
     /// DATA after BODY=BINARYMIME (RFC 3030 3). Default: `503 5.5.1 BINARYMIME requires BDAT`.
     BinaryMimeNeedsBdat,
     /// DATA in a BDAT transaction (RFC 3030 2). Default: `503 5.5.1 DATA not permitted after BDAT`.
     DataAfterBdat,
     /// BDAT in a DATA transaction (RFC 3030 2). Default: `503 5.5.1 BDAT not permitted after DATA`.
     BdatAfterData,
+    /// A non-LAST BDAT chunk was read (RFC 3030 2). The default names the
+    /// message's size so far: `250 2.0.0 <size> octets received`
+    /// ([`ReplyKind::default_reply`] gives its fixed part).
+    ChunkReceived,
     /// DATA accepted (RFC 5321 4.1.1.4). Default: `354 End data with <CR><LF>.<CR><LF>`.
     StartData,
     /// RSET (RFC 5321 4.1.1.5). Default: `250 2.0.0 Reset OK`.
@@ -385,6 +412,144 @@ pub enum ReplyKind {
 }
 
 impl ReplyKind {
+    /// Every reply kind, in declaration order (for applications and tests
+    /// that configure or check every [`ServerConfig::replies`] override).
+    pub const ALL: [ReplyKind; 62] = [
+        ReplyKind::EarlyTalker,
+        ReplyKind::Timeout,
+        ReplyKind::AuthLineTooLong,
+        ReplyKind::AuthBareLineEnding,
+        ReplyKind::LineTooLong,
+        ReplyKind::BareLineEnding,
+        ReplyKind::StartTlsInjection,
+        ReplyKind::BadSequence,
+        ReplyKind::TooManyErrors,
+        ReplyKind::UnknownCommand,
+        ReplyKind::NulInCommand,
+        ReplyKind::UnsupportedParameter,
+        ReplyKind::InvalidParameter,
+        ReplyKind::AddressTooLong,
+        ReplyKind::NonAsciiAddress,
+        ReplyKind::SyntaxError,
+        ReplyKind::PipeliningSync,
+        ReplyKind::SenderOk,
+        ReplyKind::RecipientOk,
+        ReplyKind::MessageAccepted,
+        ReplyKind::AuthSucceeded,
+        ReplyKind::AuthFailed,
+        ReplyKind::CannotVerify,
+        ReplyKind::EtrnStarted,
+        ReplyKind::TooManyAuthFailures,
+        ReplyKind::MessageTooBig,
+        ReplyKind::ContentLineTooLong,
+        ReplyKind::ContentBareLineEnding,
+        ReplyKind::ContentNul,
+        ReplyKind::BdatUnframable,
+        ReplyKind::MessageAlreadyRefused,
+        ReplyKind::AuthCancelled,
+        ReplyKind::InvalidBase64,
+        ReplyKind::AuthMalformed,
+        ReplyKind::TlsRequired,
+        ReplyKind::AuthNotAvailable,
+        ReplyKind::HelloFirst,
+        ReplyKind::AlreadyAuthenticated,
+        ReplyKind::AuthInTransaction,
+        ReplyKind::UnknownMechanism,
+        ReplyKind::InitialResponseNotAllowed,
+        ReplyKind::Bye,
+        ReplyKind::UseLhlo,
+        ReplyKind::NestedMail,
+        ReplyKind::AuthRequired,
+        ReplyKind::RequireTlsNeedsTls,
+        ReplyKind::NeedMail,
+        ReplyKind::TooManyRecipients,
+        ReplyKind::NoValidRecipients,
+        ReplyKind::LmtpNoValidRecipients,
+        ReplyKind::BinaryMimeNeedsBdat,
+        ReplyKind::DataAfterBdat,
+        ReplyKind::BdatAfterData,
+        ReplyKind::ChunkReceived,
+        ReplyKind::StartData,
+        ReplyKind::ResetOk,
+        ReplyKind::NoopOk,
+        ReplyKind::Help,
+        ReplyKind::TlsAlreadyActive,
+        ReplyKind::NotImplemented,
+        ReplyKind::StartTlsInTransaction,
+        ReplyKind::ReadyToStartTls,
+    ];
+
+    /// The position in [`ReplyKind::ALL`]. Exhaustive: a new variant does
+    /// not compile until it has one, and the unit test below fails until
+    /// `ALL` lists it.
+    #[cfg(test)]
+    const fn ordinal(self) -> usize {
+        match self {
+            ReplyKind::EarlyTalker => 0,
+            ReplyKind::Timeout => 1,
+            ReplyKind::AuthLineTooLong => 2,
+            ReplyKind::AuthBareLineEnding => 3,
+            ReplyKind::LineTooLong => 4,
+            ReplyKind::BareLineEnding => 5,
+            ReplyKind::StartTlsInjection => 6,
+            ReplyKind::BadSequence => 7,
+            ReplyKind::TooManyErrors => 8,
+            ReplyKind::UnknownCommand => 9,
+            ReplyKind::NulInCommand => 10,
+            ReplyKind::UnsupportedParameter => 11,
+            ReplyKind::InvalidParameter => 12,
+            ReplyKind::AddressTooLong => 13,
+            ReplyKind::NonAsciiAddress => 14,
+            ReplyKind::SyntaxError => 15,
+            ReplyKind::PipeliningSync => 16,
+            ReplyKind::SenderOk => 17,
+            ReplyKind::RecipientOk => 18,
+            ReplyKind::MessageAccepted => 19,
+            ReplyKind::AuthSucceeded => 20,
+            ReplyKind::AuthFailed => 21,
+            ReplyKind::CannotVerify => 22,
+            ReplyKind::EtrnStarted => 23,
+            ReplyKind::TooManyAuthFailures => 24,
+            ReplyKind::MessageTooBig => 25,
+            ReplyKind::ContentLineTooLong => 26,
+            ReplyKind::ContentBareLineEnding => 27,
+            ReplyKind::ContentNul => 28,
+            ReplyKind::BdatUnframable => 29,
+            ReplyKind::MessageAlreadyRefused => 30,
+            ReplyKind::AuthCancelled => 31,
+            ReplyKind::InvalidBase64 => 32,
+            ReplyKind::AuthMalformed => 33,
+            ReplyKind::TlsRequired => 34,
+            ReplyKind::AuthNotAvailable => 35,
+            ReplyKind::HelloFirst => 36,
+            ReplyKind::AlreadyAuthenticated => 37,
+            ReplyKind::AuthInTransaction => 38,
+            ReplyKind::UnknownMechanism => 39,
+            ReplyKind::InitialResponseNotAllowed => 40,
+            ReplyKind::Bye => 41,
+            ReplyKind::UseLhlo => 42,
+            ReplyKind::NestedMail => 43,
+            ReplyKind::AuthRequired => 44,
+            ReplyKind::RequireTlsNeedsTls => 45,
+            ReplyKind::NeedMail => 46,
+            ReplyKind::TooManyRecipients => 47,
+            ReplyKind::NoValidRecipients => 48,
+            ReplyKind::LmtpNoValidRecipients => 49,
+            ReplyKind::BinaryMimeNeedsBdat => 50,
+            ReplyKind::DataAfterBdat => 51,
+            ReplyKind::BdatAfterData => 52,
+            ReplyKind::ChunkReceived => 53,
+            ReplyKind::StartData => 54,
+            ReplyKind::ResetOk => 55,
+            ReplyKind::NoopOk => 56,
+            ReplyKind::Help => 57,
+            ReplyKind::TlsAlreadyActive => 58,
+            ReplyKind::NotImplemented => 59,
+            ReplyKind::StartTlsInTransaction => 60,
+            ReplyKind::ReadyToStartTls => 61,
+        }
+    }
+
     /// The default reply: code, enhanced status code, text.
     pub const fn default_reply(self) -> (u16, Option<[u16; 3]>, &'static str) {
         match self {
@@ -460,6 +625,11 @@ impl ReplyKind {
             ),
             ReplyKind::ContentNul => (550, Some([5, 6, 0]), "Message content refused: NUL octet"),
             ReplyKind::MessageAlreadyRefused => (554, Some([5, 5, 0]), "Message already refused"),
+            ReplyKind::BdatUnframable => (
+                554,
+                Some([5, 5, 4]),
+                "BDAT chunk size unknown, closing connection",
+            ),
             ReplyKind::AuthCancelled => (501, Some([5, 7, 0]), "Authentication cancelled"),
             ReplyKind::InvalidBase64 => (501, Some([5, 5, 2]), "Invalid base64 data"),
             ReplyKind::AuthMalformed => (501, Some([5, 5, 2]), "Malformed authentication data"),
@@ -488,9 +658,11 @@ impl ReplyKind {
             ReplyKind::NeedMail => (503, Some([5, 5, 1]), "Need MAIL command"),
             ReplyKind::TooManyRecipients => (452, Some([4, 5, 3]), "Too many recipients"),
             ReplyKind::NoValidRecipients => (554, Some([5, 5, 1]), "No valid recipients"),
+            ReplyKind::LmtpNoValidRecipients => (503, Some([5, 5, 1]), "No valid recipients"),
             ReplyKind::BinaryMimeNeedsBdat => (503, Some([5, 5, 1]), "BINARYMIME requires BDAT"),
             ReplyKind::DataAfterBdat => (503, Some([5, 5, 1]), "DATA not permitted after BDAT"),
             ReplyKind::BdatAfterData => (503, Some([5, 5, 1]), "BDAT not permitted after DATA"),
+            ReplyKind::ChunkReceived => (250, Some([2, 0, 0]), "octets received"),
             ReplyKind::StartData => (354, None, "End data with <CR><LF>.<CR><LF>"),
             ReplyKind::ResetOk => (250, Some([2, 0, 0]), "Reset OK"),
             ReplyKind::NoopOk => (250, Some([2, 0, 0]), "OK"),
@@ -554,8 +726,9 @@ enum Reading {
     Data,
     /// A BDAT chunk.
     Bdat { last: bool },
-    /// A BDAT chunk that was refused and is read and discarded (RFC 3030 2).
-    SkipBdat { remaining: u64 },
+    /// A BDAT chunk that was refused and is read and discarded (RFC 3030 2);
+    /// `refused`: go back to [`Reading::Refused`] afterwards.
+    SkipBdat { remaining: u64, refused: bool },
     /// A SASL response line (RFC 4954 4).
     AuthResponse(AuthStage),
     /// After the 220 to STARTTLS, until `tls_established`.
@@ -678,6 +851,20 @@ fn ends_group(cmd: &Command<'_>) -> bool {
     }
 }
 
+/// Whether a command line (or the start of one) has the verb BDAT
+/// (RFC 3030 4), compared case-insensitively: `BDAT` followed by the end
+/// of the line or by any octet that cannot continue a verb (SP, HTAB, CR,
+/// LF, NUL, ...). Used to end the session when such a line cannot be
+/// framed or parsed: its chunk size is unknown (RFC 3030 2).
+fn is_bdat_verb(line: &[u8]) -> bool {
+    match line.get(..4) {
+        Some(v) if v.eq_ignore_ascii_case(b"BDAT") => {
+            !matches!(line.get(4), Some(b) if b.is_ascii_alphanumeric() || *b == b'-')
+        }
+        _ => false,
+    }
+}
+
 impl Server {
     /// A server for one connection. In [`PortMode::ImplicitTls`] TLS is
     /// taken as established before the first byte (RFC 8314 3.3).
@@ -766,6 +953,9 @@ impl Server {
         let m = &mut self.m;
         match m.reading {
             Reading::Closed => {}
+            Reading::AwaitTls if m.cfg.mutant.is(Mutant::StartTlsInjection) => {
+                self.input.receive(bytes);
+            }
             Reading::AwaitTls => {
                 // Plaintext after the 220 to STARTTLS and before the
                 // handshake: never executed (CVE-2011-0411 class).
@@ -776,7 +966,10 @@ impl Server {
                 m.violation(Violation::EarlyTalker, true);
             }
             _ => {
-                if m.group_end_unsent && m.cfg.pipelining_sync {
+                if m.group_end_unsent
+                    && m.cfg.pipelining_sync
+                    && !m.cfg.mutant.is(Mutant::PipeliningSync)
+                {
                     // Bytes behind a group-ending command whose reply has
                     // not gone out yet (RFC 2920 3.1).
                     m.sync_violation();
@@ -813,7 +1006,9 @@ impl Server {
             return false;
         }
         self.m.tls = true;
-        self.input.clear();
+        if !self.m.cfg.mutant.is(Mutant::StartTlsInjection) {
+            self.input.clear();
+        }
         self.m.reading = Reading::Commands;
         true
     }
@@ -993,7 +1188,7 @@ impl Server {
                     let last = *last;
                     m.end_bdat_chunk(last);
                 }
-                Reading::SkipBdat { remaining } => {
+                Reading::SkipBdat { remaining, refused } => {
                     let n = (input.len() as u64).min(*remaining);
                     if n == 0 {
                         return None;
@@ -1001,7 +1196,11 @@ impl Server {
                     *remaining -= n;
                     input.consume_shared(n as usize);
                     if *remaining == 0 {
-                        m.reading = Reading::Commands;
+                        m.reading = if *refused {
+                            Reading::Refused
+                        } else {
+                            Reading::Commands
+                        };
                     }
                 }
                 Reading::AuthResponse(stage) => {
@@ -1028,16 +1227,26 @@ impl Server {
                 }
                 Reading::Commands | Reading::Refused => {
                     let limit = m.line_limit();
+                    // Known before framing: an overlong line is dropped by
+                    // the framer, and a line with a bare line ending is
+                    // never parsed.
+                    let bdat_verb = is_bdat_verb(input.peek());
                     match input.next_line_shared(limit, m.cfg.line_ending) {
                         LineStatus::Pending => return None,
                         LineStatus::TooLong => {
                             m.info
                                 .push_back(ServerEvent::Violation(Violation::LineTooLong));
+                            if bdat_verb && m.bdat_unframable() {
+                                continue;
+                            }
                             m.fail(ReplyKind::LineTooLong);
                         }
                         LineStatus::BareLineEnding(_) => {
                             m.info
                                 .push_back(ServerEvent::Violation(Violation::BareLineEnding));
+                            if bdat_verb && m.bdat_unframable() {
+                                continue;
+                            }
                             m.fail(ReplyKind::BareLineEnding);
                         }
                         LineStatus::Line(r) => {
@@ -1046,7 +1255,10 @@ impl Server {
                             let line = input.get(r);
                             match Command::parse_line(line, &opts) {
                                 Ok(cmd) => {
-                                    if more && cmd == Command::StartTls {
+                                    if more
+                                        && cmd == Command::StartTls
+                                        && !m.cfg.mutant.is(Mutant::StartTlsInjection)
+                                    {
                                         // Bytes behind STARTTLS in the same input are
                                         // never executed, whatever the pipelining
                                         // policy (CVE-2011-0411 class).
@@ -1054,17 +1266,30 @@ impl Server {
                                         m.violation(Violation::StartTlsInjection, true);
                                         continue;
                                     }
-                                    if more && m.cfg.pipelining_sync && ends_group(&cmd) {
+                                    if more
+                                        && m.cfg.pipelining_sync
+                                        && ends_group(&cmd)
+                                        && !m.cfg.mutant.is(Mutant::PipeliningSync)
+                                    {
                                         m.sync_violation();
                                         continue;
                                     }
                                     if ends_group(&cmd) {
                                         m.group_end_unsent = true;
                                     }
-                                    if let Some(ev) = m.on_command(cmd) {
+                                    let chunk = match cmd {
+                                        Command::Bdat { size, .. } => Some(size),
+                                        _ => None,
+                                    };
+                                    let ev = m.on_command(cmd);
+                                    if let Some(size) = chunk {
+                                        m.skip_refused_chunk(size);
+                                    }
+                                    if let Some(ev) = ev {
                                         return Some(ev);
                                     }
                                 }
+                                Err(_) if is_bdat_verb(line) && m.bdat_unframable() => {}
                                 Err(e) => {
                                     if matches!(m.reading, Reading::Refused) {
                                         m.fail(ReplyKind::BadSequence);
@@ -1115,6 +1340,22 @@ impl Machine {
         self.reply_fmt(code, enh, format_args!("{text}"));
     }
 
+    /// The reply to a non-LAST BDAT chunk (RFC 3030 2): the
+    /// [`ReplyKind::ChunkReceived`] override, or `250 2.0.0 <size> octets
+    /// received`.
+    fn reply_chunk_received(&mut self, size: u64) {
+        if self
+            .cfg
+            .replies
+            .iter()
+            .any(|(k, _)| *k == ReplyKind::ChunkReceived)
+        {
+            self.say(ReplyKind::ChunkReceived);
+        } else {
+            self.reply_fmt(250, Some([2, 0, 0]), format_args!("{size} octets received"));
+        }
+    }
+
     /// An error reply that counts towards `max_errors`.
     fn fail(&mut self, kind: ReplyKind) {
         self.say(kind);
@@ -1154,6 +1395,44 @@ impl Machine {
         }
     }
 
+    /// A line whose verb is BDAT was refused before its chunk size was
+    /// known (RFC 3030 2): the chunk cannot be skipped, so nothing after it
+    /// may be parsed. Answers [`ReplyKind::BdatUnframable`] and closes;
+    /// returns `false` (and does nothing) when the rule is disabled by a
+    /// self-test mutant.
+    fn bdat_unframable(&mut self) -> bool {
+        if self.cfg.mutant.is(Mutant::BdatUnframable) {
+            return false;
+        }
+        if self.txn.content.is_some() {
+            self.info
+                .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
+        }
+        self.say(ReplyKind::BdatUnframable);
+        self.violation(Violation::BdatUnframable, true);
+        true
+    }
+
+    /// After a well-formed `BDAT size` command (RFC 3030 2): if it did not
+    /// start reading its chunk (whichever check refused it: 530, 502, 503,
+    /// 554, 552, a refused greeting...), its `size` octets are read and
+    /// discarded, never parsed as commands.
+    fn skip_refused_chunk(&mut self, size: u64) {
+        if size == 0 || self.cfg.mutant.is(Mutant::BdatChunkSkip) {
+            return;
+        }
+        let refused = match self.reading {
+            Reading::Commands => false,
+            Reading::Refused => true,
+            // Reading the chunk (accepted), or closed.
+            _ => return,
+        };
+        self.reading = Reading::SkipBdat {
+            remaining: size,
+            refused,
+        };
+    }
+
     fn sync_violation(&mut self) {
         self.say(ReplyKind::PipeliningSync);
         self.violation(Violation::PipeliningSync, true);
@@ -1189,7 +1468,17 @@ impl Machine {
 
     fn mechanism_offered(&self, m: Mechanism) -> bool {
         self.cfg.mechanisms.contains(&m)
-            && (self.tls || self.cfg.plaintext_auth_without_tls || !m.is_plaintext())
+            && (self.tls
+                || self.cfg.plaintext_auth_without_tls
+                || !m.is_plaintext()
+                || self.cfg.mutant.is(Mutant::TlsBeforeAuth))
+    }
+
+    /// Whether AUTH with mechanism `m` may run now: offered (RFC 4954 4),
+    /// or merely configured under the `AuthNotOffered` self-test mutant.
+    fn mechanism_usable(&self, m: Mechanism) -> bool {
+        self.mechanism_offered(m)
+            || (self.cfg.mutant.is(Mutant::AuthNotOffered) && self.cfg.mechanisms.contains(&m))
     }
 
     fn auth_offered(&self) -> bool {
@@ -1417,7 +1706,7 @@ impl Machine {
         self.reading = Reading::Commands;
         match outcome {
             Some(DataOutcome::Complete) | None if self.txn.nul => {
-                let reason = self.nul_failure();
+                let reason = self.nul_failure(true);
                 self.info.push_back(ServerEvent::MessageAborted(reason));
                 self.txn = Transaction::default();
             }
@@ -1429,7 +1718,7 @@ impl Machine {
                 });
             }
             Some(other) => {
-                let reason = self.content_failure(other);
+                let reason = self.content_failure(other, true);
                 self.info.push_back(ServerEvent::MessageAborted(reason));
                 self.txn = Transaction::default();
             }
@@ -1472,9 +1761,10 @@ impl Machine {
         true
     }
 
-    /// Replies to a message refused for a NUL octet.
-    fn nul_failure(&mut self) -> AbortReason {
-        let n = if self.cfg.mode == PortMode::Lmtp {
+    /// Replies to a message refused for a NUL octet (`per_recipient`: one
+    /// reply per recipient in LMTP, RFC 2033 4.2).
+    fn nul_failure(&mut self, per_recipient: bool) -> AbortReason {
+        let n = if per_recipient && self.cfg.mode == PortMode::Lmtp {
             self.txn.recipients.max(1)
         } else {
             1
@@ -1485,9 +1775,10 @@ impl Machine {
         AbortReason::Nul
     }
 
-    /// Replies to a content failure and names it.
-    fn content_failure(&mut self, outcome: DataOutcome) -> AbortReason {
-        let n = if self.cfg.mode == PortMode::Lmtp {
+    /// Replies to a content failure and names it (`per_recipient`: one
+    /// reply per recipient in LMTP, RFC 2033 4.2).
+    fn content_failure(&mut self, outcome: DataOutcome, per_recipient: bool) -> AbortReason {
+        let n = if per_recipient && self.cfg.mode == PortMode::Lmtp {
             self.txn.recipients.max(1)
         } else {
             1
@@ -1507,50 +1798,48 @@ impl Machine {
     }
 
     /// A BDAT chunk was read completely (RFC 3030 2).
+    ///
+    /// A failure (bare line ending, NUL, over the size limit) is refused at
+    /// the chunk where it becomes known, LAST or not (RFC 3030 2 allows a
+    /// 5xx to any BDAT). The transaction then stays open and failed: every
+    /// further BDAT of it (the client MUST NOT send any, but pipelined ones
+    /// may be on the way) is read, discarded and answered
+    /// [`ReplyKind::MessageAlreadyRefused`], until its LAST chunk or a
+    /// reset (RSET, EHLO, HELO, LHLO) ends the transaction.
     fn end_bdat_chunk(&mut self, last: bool) {
         self.reading = Reading::Commands;
         let Some(dec) = self.bdat.as_ref() else {
             return;
         };
         let size = dec.size();
-        let failed = dec.outcome().filter(|o| *o != DataOutcome::Complete);
-        if !last {
-            if failed.is_none() {
-                self.reply_fmt(250, Some([2, 0, 0]), format_args!("{size} octets received"));
-            } else {
-                // Keep reading chunks; the failure is answered here and
-                // the transaction is refused at LAST as well.
-                if self.txn.bdat_failed.is_none() {
-                    if let Some(o) = failed {
-                        let r = self.content_failure(o);
-                        self.txn.bdat_failed = Some(r);
-                        self.info.push_back(ServerEvent::MessageAborted(r));
-                    }
-                } else {
-                    self.say(ReplyKind::MessageAlreadyRefused);
-                }
-            }
-            return;
-        }
-        if let Some(o) = failed {
-            if self.txn.bdat_failed.is_none() {
-                let r = self.content_failure(o);
-                self.info.push_back(ServerEvent::MessageAborted(r));
-            } else {
-                self.say(ReplyKind::MessageAlreadyRefused);
-            }
-            self.finish_message();
-            return;
-        }
+        let failure = dec.failure();
         if self.txn.bdat_failed.is_some() {
             self.say(ReplyKind::MessageAlreadyRefused);
-            self.finish_message();
+            if last {
+                self.finish_message();
+            }
             return;
         }
-        if self.txn.nul {
-            let r = self.nul_failure();
+        // In LMTP, one reply per recipient answers only the LAST chunk
+        // (RFC 2033 4.2); an earlier chunk gets one reply.
+        let reason = if let Some(o) = failure {
+            Some(self.content_failure(o, last))
+        } else if self.txn.nul {
+            Some(self.nul_failure(last))
+        } else {
+            None
+        };
+        if let Some(r) = reason {
             self.info.push_back(ServerEvent::MessageAborted(r));
-            self.finish_message();
+            if last {
+                self.finish_message();
+            } else {
+                self.txn.bdat_failed = Some(r);
+            }
+            return;
+        }
+        if !last {
+            self.reply_chunk_received(size);
             return;
         }
         self.pending = Some(Pending::Message);
@@ -1651,7 +1940,10 @@ impl Machine {
     }
 
     fn on_auth<'a>(&mut self, mechanism: &[u8], ir: Option<&[u8]>) -> Option<ServerEvent<'a>> {
-        if !self.auth_offered() {
+        // Self-test mutant: AUTH runs for any configured mechanism.
+        let mutant_any_configured =
+            self.cfg.mutant.is(Mutant::AuthNotOffered) && !self.cfg.mechanisms.is_empty();
+        if !self.auth_offered() && !mutant_any_configured {
             if !self.cfg.mechanisms.is_empty() && !self.tls {
                 self.fail(ReplyKind::TlsRequired);
             } else {
@@ -1671,7 +1963,7 @@ impl Machine {
             self.fail(ReplyKind::AuthInTransaction);
             return None;
         }
-        let Some(m) = Mechanism::from_name(mechanism).filter(|&m| self.mechanism_offered(m)) else {
+        let Some(m) = Mechanism::from_name(mechanism).filter(|&m| self.mechanism_usable(m)) else {
             self.fail(ReplyKind::UnknownMechanism);
             return None;
         };
@@ -1725,7 +2017,11 @@ impl Machine {
             }
             return None;
         }
-        if self.cfg.require_tls && !self.tls && !allowed_before_tls(&cmd) {
+        // Self-test mutant: AUTH passes the TLS requirement.
+        let mutant_auth_before_tls =
+            matches!(cmd, Command::Auth { .. }) && self.cfg.mutant.is(Mutant::TlsBeforeAuth);
+        if self.cfg.require_tls && !self.tls && !allowed_before_tls(&cmd) && !mutant_auth_before_tls
+        {
             self.fail(ReplyKind::TlsRequired);
             return None;
         }
@@ -1759,7 +2055,10 @@ impl Machine {
                     self.fail(ReplyKind::NestedMail);
                 } else if !self.cfg.accept_unknown_parameters && params.unknown().next().is_some() {
                     self.fail(ReplyKind::UnsupportedParameter);
-                } else if self.cfg.require_auth && !self.authenticated {
+                } else if self.cfg.require_auth
+                    && !self.authenticated
+                    && !self.cfg.mutant.is(Mutant::AuthBeforeMail)
+                {
                     self.fail(ReplyKind::AuthRequired);
                 } else if params
                     .size
@@ -1795,14 +2094,14 @@ impl Machine {
                 if !self.txn.mail {
                     self.fail(ReplyKind::NeedMail);
                 } else if self.txn.recipients == 0 {
-                    self.fail(ReplyKind::NoValidRecipients);
+                    self.fail(self.no_recipients());
                 } else if self.txn.body == Some(Body::BinaryMime) {
                     // RFC 3030 3: BINARYMIME content only through BDAT.
                     self.fail(ReplyKind::BinaryMimeNeedsBdat);
                 } else if self.txn.content.is_some() {
                     self.fail(ReplyKind::DataAfterBdat);
                 } else {
-                    self.reply_fmt(354, None, format_args!("End data with <CR><LF>.<CR><LF>"));
+                    self.say(ReplyKind::StartData);
                     self.txn.content = Some(ContentKind::Data);
                     self.data = DataDecoder::new(self.cfg.line_ending, &self.cfg.limits);
                     self.reading = Reading::Data;
@@ -1855,7 +2154,7 @@ impl Machine {
                     self.client_name.clear();
                     self.authenticated = false;
                     self.reading = Reading::AwaitTls;
-                    self.discard_input = true;
+                    self.discard_input = !self.cfg.mutant.is(Mutant::StartTlsInjection);
                     self.info.push_back(ServerEvent::StartTls);
                 }
                 None
@@ -1880,24 +2179,32 @@ impl Machine {
         }
     }
 
+    /// DATA or BDAT without an accepted recipient: 554 (RFC 5321 3.3), but
+    /// 503 in LMTP (RFC 2033 4.2).
+    fn no_recipients(&self) -> ReplyKind {
+        if self.cfg.mode == PortMode::Lmtp {
+            ReplyKind::LmtpNoValidRecipients
+        } else {
+            ReplyKind::NoValidRecipients
+        }
+    }
+
     fn on_bdat<'a>(&mut self, size: u64, last: bool) -> Option<ServerEvent<'a>> {
         let refuse = if !self.extensions_in_effect().contains(Extensions::CHUNKING) {
             Some(ReplyKind::NotImplemented)
         } else if !self.txn.mail {
             Some(ReplyKind::NeedMail)
         } else if self.txn.recipients == 0 {
-            Some(ReplyKind::NoValidRecipients)
+            Some(self.no_recipients())
         } else if self.txn.content == Some(ContentKind::Data) {
             Some(ReplyKind::BdatAfterData)
         } else {
             None
         };
         if let Some(kind) = refuse {
-            // RFC 3030 2: the chunk is read and discarded all the same.
+            // RFC 3030 2: the chunk is read and discarded all the same
+            // (`skip_refused_chunk`, for every refusal of a BDAT line).
             self.fail(kind);
-            if size > 0 && !matches!(self.reading, Reading::Closed) {
-                self.reading = Reading::SkipBdat { remaining: size };
-            }
             return None;
         }
         let first = self.txn.content.is_none();
@@ -1920,6 +2227,18 @@ impl Machine {
             })
         } else {
             None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReplyKind;
+
+    #[test]
+    fn reply_kind_all_lists_every_variant_once() {
+        for (i, k) in ReplyKind::ALL.iter().enumerate() {
+            assert_eq!(k.ordinal(), i, "{k:?}");
         }
     }
 }
