@@ -84,7 +84,7 @@ use crate::options::LineEndingPolicy;
 use crate::params::{Body, MailParams, Notify, Orcpt, RcptParams, Ret, XText};
 use crate::reply::{OwnedReply, Reply, ReplyCode, ReplyReader};
 use crate::sasl::{self, Mechanism, Secret};
-pub use crate::server::{HelloKind, Misuse};
+pub use crate::session::{HelloKind, Misuse};
 
 // ---------------------------------------------------------------------------
 // Configuration
