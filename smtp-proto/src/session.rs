@@ -1,8 +1,9 @@
 //! What the client and server machines share, below both of them
 //! (RFC 5321 4.1.1.1 greeting commands, the decision-misuse error).
 //!
-//! The two machines never import each other; each re-exports these types
-//! from its own module ([`crate::client`], [`crate::server`]).
+//! The two machines never import each other, and this module imports
+//! neither: each machine re-exports these types from its own module
+//! (`client::HelloKind`, `server::Misuse`, ...).
 
 /// Which greeting command the client used (RFC 5321 4.1.1.1, RFC 2033 4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -15,7 +15,6 @@ use crate::sasl::{Mechanism, Secret};
 #[allow(unused_imports)]
 use super::{Client, MessageError};
 
-
 /// The client's STARTTLS policy (RFC 3207, RFC 8314, RFC 7672 2.2 for
 /// opportunistic relay).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -204,7 +203,6 @@ pub(super) fn client_supports(m: Mechanism) -> bool {
         Mechanism::Plain | Mechanism::Login | Mechanism::XOAuth2 | Mechanism::OAuthBearer
     )
 }
-
 
 // Timeouts (RFC 5321 4.5.3.2): the driver owns the clock and arms them from
 // `Client::timeout`.

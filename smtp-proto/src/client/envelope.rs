@@ -16,11 +16,10 @@ use crate::options::LineEndingPolicy;
 use crate::params::{Body, MailParams, Notify, Orcpt, RcptParams, Ret, XText};
 use crate::session::Misuse;
 
-#[allow(unused_imports)]
-use super::{Client, ClientEvent};
 use super::config::ClientConfig;
 use super::event::ServerCapabilities;
-
+#[allow(unused_imports)]
+use super::{Client, ClientEvent};
 
 /// Delivery status notification requests (RFC 3461).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -151,7 +150,6 @@ impl core::fmt::Display for SendError {
 
 impl core::error::Error for SendError {}
 
-
 /// A checked message, encoded and ready to go out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Prepared {
@@ -181,8 +179,7 @@ pub(super) fn prepare(
         ReversePath::Null
     } else {
         ReversePath::Mailbox(
-            Mailbox::parse(env.from.as_bytes(), true)
-                .map_err(|_| MessageError::InvalidSender)?,
+            Mailbox::parse(env.from.as_bytes(), true).map_err(|_| MessageError::InvalidSender)?,
         )
     };
     if env.to.is_empty() {
@@ -232,8 +229,7 @@ pub(super) fn prepare(
         normalized.len() as u64
     } else {
         let mut enc = DataEncoder::new(LineEndingPolicy::Normalize);
-        let ok =
-            enc.encode(&normalized, &mut content).is_ok() && enc.finish(&mut content).is_ok();
+        let ok = enc.encode(&normalized, &mut content).is_ok() && enc.finish(&mut content).is_ok();
         if !ok {
             return Err(MessageError::BareLineEnding);
         }

@@ -11,10 +11,9 @@ use crate::reply::OwnedReply;
 use crate::sasl::Mechanism;
 use crate::session::HelloKind;
 
+use super::plan::WrongPort;
 #[allow(unused_imports)]
 use super::{Client, Envelope};
-use super::plan::WrongPort;
-
 
 /// What the server offered in its EHLO/LHLO reply (RFC 5321 4.1.1.1), or
 /// nothing after HELO.
@@ -259,4 +258,3 @@ impl ClientEvent {
         )
     }
 }
-

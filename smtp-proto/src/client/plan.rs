@@ -10,7 +10,6 @@ use crate::mode::PortMode;
 
 use super::config::TlsPolicy;
 
-
 /// Which attempts [`connection_plan`] may list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PlanOptions {
@@ -112,4 +111,3 @@ pub fn detect_wrong_port(first_bytes: &[u8], mode: PortMode) -> Option<WrongPort
         }
     }
 }
-

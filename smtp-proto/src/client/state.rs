@@ -482,7 +482,9 @@ impl Machine {
                 self.start_transaction(prepared, reset);
             }
             Input::Quit => match self.phase {
-                Phase::Open(Txn::Idle(_) | Txn::Decide(_)) => self.send_quit(VecDeque::new(), false),
+                Phase::Open(Txn::Idle(_) | Txn::Decide(_)) => {
+                    self.send_quit(VecDeque::new(), false)
+                }
                 _ => return Err(Refused::Misuse),
             },
             Input::Proceed => {
@@ -805,12 +807,12 @@ impl Machine {
         // completed is reset before the next MAIL. A refusal after the
         // final dot ends the transaction; after BDAT LAST a reset is
         // harmless and makes sure (RFC 3030 2).
-        let reset = if t.mail == MailReply::Accepted && (stage != TransactionStage::Content || t.bdat)
-        {
-            Reset::Needed
-        } else {
-            Reset::Clean
-        };
+        let reset =
+            if t.mail == MailReply::Accepted && (stage != TransactionStage::Content || t.bdat) {
+                Reset::Needed
+            } else {
+                Reset::Clean
+            };
         self.events
             .push_back(ClientEvent::TransactionFailed { stage, reply });
         self.become_ready(reset);
