@@ -63,7 +63,7 @@
 //!   (RFC 4954 4).
 //! * Addresses and parameters are validated by the grammar before any
 //!   byte of a transaction is written; every command line is encoded by
-//!   [`Command::write_to`], which refuses anything that would not parse
+//!   [`crate::command::Command::write_to`], which refuses anything that would not parse
 //!   back the same (no CR/LF injection).
 //! * Message content never holds a line a strict server would read
 //!   differently: bare CR and LF are normalized to CRLF (or refused), DATA
