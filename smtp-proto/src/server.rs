@@ -51,6 +51,7 @@ use crate::error::ParseError;
 use crate::ext::Extensions;
 use crate::line::{InputBuffer, LineStatus};
 use crate::mode::{PortMode, ServerConfig};
+use crate::mutants::Mutant;
 use crate::options::{CommandOptions, LineEndingPolicy};
 use crate::params::{Body, MailParams, RcptParams};
 use crate::reply::OwnedReply;
@@ -99,6 +100,13 @@ pub enum Violation {
     LineTooLong,
     /// A bare LF or bare CR under the `Reject` policy.
     BareLineEnding,
+    /// A line whose verb is BDAT was refused before its chunk size was
+    /// known (malformed, overflowing or missing size, bad spacing, trailing
+    /// junk, overlong line, bare line ending, NUL). RFC 3030 2 requires the
+    /// chunk's octets to be read whatever the verdict; with no size the
+    /// next command cannot be found, so the machine answers
+    /// [`ReplyKind::BdatUnframable`] and closes. Closes.
+    BdatUnframable,
 }
 
 impl Violation {
@@ -312,6 +320,15 @@ pub enum ReplyKind {
     ContentBareLineEnding,
     /// A NUL octet in content under the `Reject` policy. Default: `550 5.6.0 Message content refused: NUL octet`.
     ContentNul,
+    /// A BDAT line refused before its chunk size was known (RFC 3030 2:
+    /// the chunk cannot be skipped, so the session ends; see
+    /// [`Violation::BdatUnframable`]). `554` rather than `421` because the
+    /// command itself is at fault and a retry would fail the same way;
+    /// rather than `521` because RFC 7504 3 reserves 521 for hosts that
+    /// never accept mail and names 554 for other refusals; `5.5.4` is
+    /// RFC 3463 3.6.4 (invalid command arguments: the size). Default:
+    /// `554 5.5.4 BDAT chunk size unknown, closing connection`.
+    BdatUnframable,
     /// Further BDAT chunks of a message already refused. Default: `554 5.5.0 Message already refused`.
     MessageAlreadyRefused,
     /// The client sent `*` (RFC 4954 4). Default: `501 5.7.0 Authentication cancelled`.
@@ -350,12 +367,19 @@ pub enum ReplyKind {
     TooManyRecipients,
     /// DATA or BDAT without an accepted RCPT (RFC 5321 3.3). Default: `554 5.5.1 No valid recipients`.
     NoValidRecipients,
+    /// LMTP: DATA or BDAT without an accepted RCPT (RFC 2033 4.2: it MUST
+    /// fail with 503). Default: `503 5.5.1 No valid recipients`.
+    LmtpNoValidRecipients,
     /// DATA after BODY=BINARYMIME (RFC 3030 3). Default: `503 5.5.1 BINARYMIME requires BDAT`.
     BinaryMimeNeedsBdat,
     /// DATA in a BDAT transaction (RFC 3030 2). Default: `503 5.5.1 DATA not permitted after BDAT`.
     DataAfterBdat,
     /// BDAT in a DATA transaction (RFC 3030 2). Default: `503 5.5.1 BDAT not permitted after DATA`.
     BdatAfterData,
+    /// A non-LAST BDAT chunk was read (RFC 3030 2). The default names the
+    /// message's size so far: `250 2.0.0 <size> octets received`
+    /// ([`ReplyKind::default_reply`] gives its fixed part).
+    ChunkReceived,
     /// DATA accepted (RFC 5321 4.1.1.4). Default: `354 End data with <CR><LF>.<CR><LF>`.
     StartData,
     /// RSET (RFC 5321 4.1.1.5). Default: `250 2.0.0 Reset OK`.
@@ -450,6 +474,11 @@ impl ReplyKind {
             ),
             ReplyKind::ContentNul => (550, Some([5, 6, 0]), "Message content refused: NUL octet"),
             ReplyKind::MessageAlreadyRefused => (554, Some([5, 5, 0]), "Message already refused"),
+            ReplyKind::BdatUnframable => (
+                554,
+                Some([5, 5, 4]),
+                "BDAT chunk size unknown, closing connection",
+            ),
             ReplyKind::AuthCancelled => (501, Some([5, 7, 0]), "Authentication cancelled"),
             ReplyKind::InvalidBase64 => (501, Some([5, 5, 2]), "Invalid base64 data"),
             ReplyKind::AuthMalformed => (501, Some([5, 5, 2]), "Malformed authentication data"),
@@ -478,9 +507,11 @@ impl ReplyKind {
             ReplyKind::NeedMail => (503, Some([5, 5, 1]), "Need MAIL command"),
             ReplyKind::TooManyRecipients => (452, Some([4, 5, 3]), "Too many recipients"),
             ReplyKind::NoValidRecipients => (554, Some([5, 5, 1]), "No valid recipients"),
+            ReplyKind::LmtpNoValidRecipients => (503, Some([5, 5, 1]), "No valid recipients"),
             ReplyKind::BinaryMimeNeedsBdat => (503, Some([5, 5, 1]), "BINARYMIME requires BDAT"),
             ReplyKind::DataAfterBdat => (503, Some([5, 5, 1]), "DATA not permitted after BDAT"),
             ReplyKind::BdatAfterData => (503, Some([5, 5, 1]), "BDAT not permitted after DATA"),
+            ReplyKind::ChunkReceived => (250, Some([2, 0, 0]), "octets received"),
             ReplyKind::StartData => (354, None, "End data with <CR><LF>.<CR><LF>"),
             ReplyKind::ResetOk => (250, Some([2, 0, 0]), "Reset OK"),
             ReplyKind::NoopOk => (250, Some([2, 0, 0]), "OK"),
@@ -531,8 +562,9 @@ enum Reading {
     Data,
     /// A BDAT chunk.
     Bdat { last: bool },
-    /// A BDAT chunk that was refused and is read and discarded (RFC 3030 2).
-    SkipBdat { remaining: u64 },
+    /// A BDAT chunk that was refused and is read and discarded (RFC 3030 2);
+    /// `refused`: go back to [`Reading::Refused`] afterwards.
+    SkipBdat { remaining: u64, refused: bool },
     /// A SASL response line (RFC 4954 4).
     AuthResponse(AuthStage),
     /// After the 220 to STARTTLS, until `tls_established`.
@@ -650,6 +682,20 @@ fn ends_group(cmd: &Command<'_>) -> bool {
         } => {
             !(initial_response.is_some()
                 && Mechanism::from_name(mechanism).is_some_and(Mechanism::one_step))
+        }
+        _ => false,
+    }
+}
+
+/// Whether a command line (or the start of one) has the verb BDAT
+/// (RFC 3030 4), compared case-insensitively: `BDAT` followed by the end
+/// of the line or by any octet that cannot continue a verb (SP, HTAB, CR,
+/// LF, NUL, ...). Used to end the session when such a line cannot be
+/// framed or parsed: its chunk size is unknown (RFC 3030 2).
+fn is_bdat_verb(line: &[u8]) -> bool {
+    match line.get(..4) {
+        Some(v) if v.eq_ignore_ascii_case(b"BDAT") => {
+            !matches!(line.get(4), Some(b) if b.is_ascii_alphanumeric() || *b == b'-')
         }
         _ => false,
     }
@@ -970,7 +1016,7 @@ impl Server {
                     let last = *last;
                     m.end_bdat_chunk(last);
                 }
-                Reading::SkipBdat { remaining } => {
+                Reading::SkipBdat { remaining, refused } => {
                     let n = (input.len() as u64).min(*remaining);
                     if n == 0 {
                         return None;
@@ -978,7 +1024,11 @@ impl Server {
                     *remaining -= n;
                     input.consume_shared(n as usize);
                     if *remaining == 0 {
-                        m.reading = Reading::Commands;
+                        m.reading = if *refused {
+                            Reading::Refused
+                        } else {
+                            Reading::Commands
+                        };
                     }
                 }
                 Reading::AuthResponse(stage) => {
@@ -1005,16 +1055,26 @@ impl Server {
                 }
                 Reading::Commands | Reading::Refused => {
                     let limit = m.line_limit();
+                    // Known before framing: an overlong line is dropped by
+                    // the framer, and a line with a bare line ending is
+                    // never parsed.
+                    let bdat_verb = is_bdat_verb(input.peek());
                     match input.next_line_shared(limit, m.cfg.line_ending) {
                         LineStatus::Pending => return None,
                         LineStatus::TooLong => {
                             m.info
                                 .push_back(ServerEvent::Violation(Violation::LineTooLong));
+                            if bdat_verb && m.bdat_unframable() {
+                                continue;
+                            }
                             m.fail(ReplyKind::LineTooLong);
                         }
                         LineStatus::BareLineEnding(_) => {
                             m.info
                                 .push_back(ServerEvent::Violation(Violation::BareLineEnding));
+                            if bdat_verb && m.bdat_unframable() {
+                                continue;
+                            }
                             m.fail(ReplyKind::BareLineEnding);
                         }
                         LineStatus::Line(r) => {
@@ -1038,10 +1098,19 @@ impl Server {
                                     if ends_group(&cmd) {
                                         m.group_end_unsent = true;
                                     }
-                                    if let Some(ev) = m.on_command(cmd) {
+                                    let chunk = match cmd {
+                                        Command::Bdat { size, .. } => Some(size),
+                                        _ => None,
+                                    };
+                                    let ev = m.on_command(cmd);
+                                    if let Some(size) = chunk {
+                                        m.skip_refused_chunk(size);
+                                    }
+                                    if let Some(ev) = ev {
                                         return Some(ev);
                                     }
                                 }
+                                Err(_) if is_bdat_verb(line) && m.bdat_unframable() => {}
                                 Err(e) => {
                                     if matches!(m.reading, Reading::Refused) {
                                         m.fail(ReplyKind::BadSequence);
@@ -1092,6 +1161,22 @@ impl Machine {
         self.reply_fmt(code, enh, format_args!("{text}"));
     }
 
+    /// The reply to a non-LAST BDAT chunk (RFC 3030 2): the
+    /// [`ReplyKind::ChunkReceived`] override, or `250 2.0.0 <size> octets
+    /// received`.
+    fn reply_chunk_received(&mut self, size: u64) {
+        if self
+            .cfg
+            .replies
+            .iter()
+            .any(|(k, _)| *k == ReplyKind::ChunkReceived)
+        {
+            self.say(ReplyKind::ChunkReceived);
+        } else {
+            self.reply_fmt(250, Some([2, 0, 0]), format_args!("{size} octets received"));
+        }
+    }
+
     /// An error reply that counts towards `max_errors`.
     fn fail(&mut self, kind: ReplyKind) {
         self.say(kind);
@@ -1129,6 +1214,44 @@ impl Machine {
         if close {
             self.close();
         }
+    }
+
+    /// A line whose verb is BDAT was refused before its chunk size was
+    /// known (RFC 3030 2): the chunk cannot be skipped, so nothing after it
+    /// may be parsed. Answers [`ReplyKind::BdatUnframable`] and closes;
+    /// returns `false` (and does nothing) when the rule is disabled by a
+    /// self-test mutant.
+    fn bdat_unframable(&mut self) -> bool {
+        if self.cfg.mutant.is(Mutant::BdatUnframable) {
+            return false;
+        }
+        if self.txn.content.is_some() {
+            self.info
+                .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
+        }
+        self.say(ReplyKind::BdatUnframable);
+        self.violation(Violation::BdatUnframable, true);
+        true
+    }
+
+    /// After a well-formed `BDAT size` command (RFC 3030 2): if it did not
+    /// start reading its chunk (whichever check refused it: 530, 502, 503,
+    /// 554, 552, a refused greeting...), its `size` octets are read and
+    /// discarded, never parsed as commands.
+    fn skip_refused_chunk(&mut self, size: u64) {
+        if size == 0 || self.cfg.mutant.is(Mutant::BdatChunkSkip) {
+            return;
+        }
+        let refused = match self.reading {
+            Reading::Commands => false,
+            Reading::Refused => true,
+            // Reading the chunk (accepted), or closed.
+            _ => return,
+        };
+        self.reading = Reading::SkipBdat {
+            remaining: size,
+            refused,
+        };
     }
 
     fn sync_violation(&mut self) {
@@ -1394,7 +1517,7 @@ impl Machine {
         self.reading = Reading::Commands;
         match outcome {
             Some(DataOutcome::Complete) | None if self.txn.nul => {
-                let reason = self.nul_failure();
+                let reason = self.nul_failure(true);
                 self.info.push_back(ServerEvent::MessageAborted(reason));
                 self.txn = Transaction::default();
             }
@@ -1406,7 +1529,7 @@ impl Machine {
                 });
             }
             Some(other) => {
-                let reason = self.content_failure(other);
+                let reason = self.content_failure(other, true);
                 self.info.push_back(ServerEvent::MessageAborted(reason));
                 self.txn = Transaction::default();
             }
@@ -1449,9 +1572,10 @@ impl Machine {
         true
     }
 
-    /// Replies to a message refused for a NUL octet.
-    fn nul_failure(&mut self) -> AbortReason {
-        let n = if self.cfg.mode == PortMode::Lmtp {
+    /// Replies to a message refused for a NUL octet (`per_recipient`: one
+    /// reply per recipient in LMTP, RFC 2033 4.2).
+    fn nul_failure(&mut self, per_recipient: bool) -> AbortReason {
+        let n = if per_recipient && self.cfg.mode == PortMode::Lmtp {
             self.txn.recipients.max(1)
         } else {
             1
@@ -1462,9 +1586,10 @@ impl Machine {
         AbortReason::Nul
     }
 
-    /// Replies to a content failure and names it.
-    fn content_failure(&mut self, outcome: DataOutcome) -> AbortReason {
-        let n = if self.cfg.mode == PortMode::Lmtp {
+    /// Replies to a content failure and names it (`per_recipient`: one
+    /// reply per recipient in LMTP, RFC 2033 4.2).
+    fn content_failure(&mut self, outcome: DataOutcome, per_recipient: bool) -> AbortReason {
+        let n = if per_recipient && self.cfg.mode == PortMode::Lmtp {
             self.txn.recipients.max(1)
         } else {
             1
@@ -1484,50 +1609,48 @@ impl Machine {
     }
 
     /// A BDAT chunk was read completely (RFC 3030 2).
+    ///
+    /// A failure (bare line ending, NUL, over the size limit) is refused at
+    /// the chunk where it becomes known, LAST or not (RFC 3030 2 allows a
+    /// 5xx to any BDAT). The transaction then stays open and failed: every
+    /// further BDAT of it (the client MUST NOT send any, but pipelined ones
+    /// may be on the way) is read, discarded and answered
+    /// [`ReplyKind::MessageAlreadyRefused`], until its LAST chunk or a
+    /// reset (RSET, EHLO, HELO, LHLO) ends the transaction.
     fn end_bdat_chunk(&mut self, last: bool) {
         self.reading = Reading::Commands;
         let Some(dec) = self.bdat.as_ref() else {
             return;
         };
         let size = dec.size();
-        let failed = dec.outcome().filter(|o| *o != DataOutcome::Complete);
-        if !last {
-            if failed.is_none() {
-                self.reply_fmt(250, Some([2, 0, 0]), format_args!("{size} octets received"));
-            } else {
-                // Keep reading chunks; the failure is answered here and
-                // the transaction is refused at LAST as well.
-                if self.txn.bdat_failed.is_none() {
-                    if let Some(o) = failed {
-                        let r = self.content_failure(o);
-                        self.txn.bdat_failed = Some(r);
-                        self.info.push_back(ServerEvent::MessageAborted(r));
-                    }
-                } else {
-                    self.say(ReplyKind::MessageAlreadyRefused);
-                }
-            }
-            return;
-        }
-        if let Some(o) = failed {
-            if self.txn.bdat_failed.is_none() {
-                let r = self.content_failure(o);
-                self.info.push_back(ServerEvent::MessageAborted(r));
-            } else {
-                self.say(ReplyKind::MessageAlreadyRefused);
-            }
-            self.finish_message();
-            return;
-        }
+        let failure = dec.failure();
         if self.txn.bdat_failed.is_some() {
             self.say(ReplyKind::MessageAlreadyRefused);
-            self.finish_message();
+            if last {
+                self.finish_message();
+            }
             return;
         }
-        if self.txn.nul {
-            let r = self.nul_failure();
+        // In LMTP, one reply per recipient answers only the LAST chunk
+        // (RFC 2033 4.2); an earlier chunk gets one reply.
+        let reason = if let Some(o) = failure {
+            Some(self.content_failure(o, last))
+        } else if self.txn.nul {
+            Some(self.nul_failure(last))
+        } else {
+            None
+        };
+        if let Some(r) = reason {
             self.info.push_back(ServerEvent::MessageAborted(r));
-            self.finish_message();
+            if last {
+                self.finish_message();
+            } else {
+                self.txn.bdat_failed = Some(r);
+            }
+            return;
+        }
+        if !last {
+            self.reply_chunk_received(size);
             return;
         }
         self.pending = Some(Pending::Message);
@@ -1772,14 +1895,14 @@ impl Machine {
                 if !self.txn.mail {
                     self.fail(ReplyKind::NeedMail);
                 } else if self.txn.recipients == 0 {
-                    self.fail(ReplyKind::NoValidRecipients);
+                    self.fail(self.no_recipients());
                 } else if self.txn.body == Some(Body::BinaryMime) {
                     // RFC 3030 3: BINARYMIME content only through BDAT.
                     self.fail(ReplyKind::BinaryMimeNeedsBdat);
                 } else if self.txn.content.is_some() {
                     self.fail(ReplyKind::DataAfterBdat);
                 } else {
-                    self.reply_fmt(354, None, format_args!("End data with <CR><LF>.<CR><LF>"));
+                    self.say(ReplyKind::StartData);
                     self.txn.content = Some(ContentKind::Data);
                     self.data = DataDecoder::new(self.cfg.line_ending, &self.cfg.limits);
                     self.reading = Reading::Data;
@@ -1857,24 +1980,32 @@ impl Machine {
         }
     }
 
+    /// DATA or BDAT without an accepted recipient: 554 (RFC 5321 3.3), but
+    /// 503 in LMTP (RFC 2033 4.2).
+    fn no_recipients(&self) -> ReplyKind {
+        if self.cfg.mode == PortMode::Lmtp {
+            ReplyKind::LmtpNoValidRecipients
+        } else {
+            ReplyKind::NoValidRecipients
+        }
+    }
+
     fn on_bdat<'a>(&mut self, size: u64, last: bool) -> Option<ServerEvent<'a>> {
         let refuse = if !self.extensions_in_effect().contains(Extensions::CHUNKING) {
             Some(ReplyKind::NotImplemented)
         } else if !self.txn.mail {
             Some(ReplyKind::NeedMail)
         } else if self.txn.recipients == 0 {
-            Some(ReplyKind::NoValidRecipients)
+            Some(self.no_recipients())
         } else if self.txn.content == Some(ContentKind::Data) {
             Some(ReplyKind::BdatAfterData)
         } else {
             None
         };
         if let Some(kind) = refuse {
-            // RFC 3030 2: the chunk is read and discarded all the same.
+            // RFC 3030 2: the chunk is read and discarded all the same
+            // (`skip_refused_chunk`, for every refusal of a BDAT line).
             self.fail(kind);
-            if size > 0 && !matches!(self.reading, Reading::Closed) {
-                self.reading = Reading::SkipBdat { remaining: size };
-            }
             return None;
         }
         let first = self.txn.content.is_none();
