@@ -449,3 +449,26 @@ fn clone_and_debug_show_the_state_and_stay_bounded() {
     let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
     assert!(max - min <= 64, "Debug grows: {sizes:?}");
 }
+
+/// The hidden state label (for the explorer's graphs) names the security
+/// and the phase, and changes at each transition of the opening.
+#[test]
+fn state_label_names_security_and_phase() {
+    let cfg = ClientConfig::new(PortMode::Submission, "client.example.org");
+    let mut c = Client::new(cfg).unwrap();
+    assert_eq!(c.state_label(), "Plain Greeting");
+    let _ = step(&mut c, b"220 mx\r\n");
+    assert_eq!(c.state_label(), "Plain Hello(Ehlo)");
+    let _ = step(&mut c, b"250-mx\r\n250 STARTTLS\r\n");
+    assert_eq!(c.state_label(), "Plain StartTls");
+    let _ = step(&mut c, b"220 go\r\n");
+    assert_eq!(c.state_label(), "Plain AwaitTls");
+    assert!(c.tls_established());
+    assert_eq!(c.state_label(), "Tls Hello(Ehlo)");
+    let _ = step(&mut c, b"250 mx\r\n");
+    assert_eq!(c.state_label(), "Tls Open(Idle(Clean))");
+    c.quit().unwrap();
+    assert_eq!(c.state_label(), "Tls Quitting { ahead: [] }");
+    let _ = step(&mut c, b"221 bye\r\n");
+    assert_eq!(c.state_label(), "Tls Closed { reported: true }");
+}

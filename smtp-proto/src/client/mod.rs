@@ -148,6 +148,14 @@ impl Client {
         self.m.caps.as_ref()
     }
 
+    /// A short name of the machine's state (its security, phase and the
+    /// replies it waits for), for the explorer's state graphs (RFC 5321
+    /// 4.1.4 command order, RFC 3207 4). Not a stable format.
+    #[doc(hidden)]
+    pub fn state_label(&self) -> alloc::string::String {
+        self.m.label()
+    }
+
     /// Feeds bytes received from the server. Only buffers; replies are read
     /// in [`Client::next_event`]. Bytes received while the machine waits
     /// for [`Client::tls_established`] are a fatal

@@ -396,6 +396,22 @@ impl Machine {
         }
     }
 
+    /// A short name of the state (security, phase, replies due), for
+    /// state graphs: equal states have equal labels; the label leaves out
+    /// the buffers, the capabilities and the message.
+    pub(super) fn label(&self) -> String {
+        use core::fmt::Write as _;
+        let mut s = String::new();
+        let _ = write!(s, "{:?} ", self.security);
+        let _ = match &self.phase {
+            Phase::Auth(ex) => write!(s, "Auth({:?}, step {})", ex.mechanism, ex.step),
+            Phase::Open(Txn::Running(t)) => write!(s, "Open(Running {:?})", t.pending),
+            Phase::Open(Txn::Decide(_)) => write!(s, "Open(Decide)"),
+            other => write!(s, "{other:?}"),
+        };
+        s
+    }
+
     // ----- the transition function ----------------------------------------
 
     /// THE transition function: every input, in every state.
