@@ -18,7 +18,9 @@ pub enum ParseError {
     /// The verb is not a command this crate knows (500 on a server). The
     /// verb itself is available from [`crate::command::CommandError::verb`].
     UnknownCommand,
-    /// A line is longer than the configured limit (RFC 5321 4.5.3.1; 500 5.5.6).
+    /// A line is longer than the configured limit (RFC 5321 4.5.3.1; a
+    /// server answers 500 5.5.2, RFC 3463 3.6.2; 5.5.6 is RFC 4954's code
+    /// for an AUTH exchange line only).
     LineTooLong,
     /// A bare LF or bare CR where only CRLF may appear (RFC 5321 2.3.8).
     BareLineEnding,

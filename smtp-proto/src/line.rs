@@ -54,7 +54,10 @@ pub enum LineStatus {
     /// The current line is longer than the limit (line ending included,
     /// counted as two octets; RFC 5321 4.5.3.1). Reported once; the line is
     /// dropped and its rest skipped without being stored. A server answers
-    /// 500 5.5.6 (RFC 3463 3.6).
+    /// `500 5.5.2` for a command line (RFC 5321 4.5.3.1.4 "500 Line too
+    /// long"; RFC 3463 3.6.2 X.5.2 syntax error) and `500 5.5.6` only for a
+    /// SASL response line (RFC 4954 4, which registers X.5.6 for an
+    /// authentication exchange line that is too long).
     TooLong,
     /// [`LineEndingPolicy::Reject`]: a line containing a bare LF or a bare CR
     /// (RFC 5321 2.3.8). The line is consumed up to and including

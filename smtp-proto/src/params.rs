@@ -727,108 +727,143 @@ impl<'a> MailParams<'a> {
             };
             let bit = 1u16 << idx;
             if dup & bit != 0 {
-                return Err(ParseError::DuplicateParameter);
+                // A repeat is the same parameter only if its value is the
+                // same by that parameter's own rules (issue 11: Python's
+                // smtplib repeats SIZE); conflicting values stay refused
+                // (RFC 1870 6, RFC 3461 4.5).
+                let mut q = MailParams::default();
+                q.mail_param(s.packed, s.value, ext)?;
+                return if p.same_mail_value(&q, s.packed) {
+                    Ok(())
+                } else {
+                    Err(ParseError::DuplicateParameter)
+                };
             }
             dup |= bit;
-            let v = s.value;
-            match s.packed {
-                K_SIZE => {
-                    require(Extensions::SIZE, ext)?;
-                    p.size = Some(parse_decimal(value(v)?, 20, ParseError::InvalidParameter)?);
-                }
-                K_BODY => {
-                    let v = value(v)?;
-                    let (b, e) = match pack(v) {
-                        x if x == pack(b"7BIT") => (Body::SevenBit, Extensions::EIGHT_BIT_MIME),
-                        x if x == pack(b"8BITMIME") => {
-                            (Body::EightBitMime, Extensions::EIGHT_BIT_MIME)
-                        }
-                        x if x == pack(b"BINARYMIME") => {
-                            (Body::BinaryMime, Extensions::BINARY_MIME)
-                        }
-                        _ => {
-                            if !ext.contains(Extensions::EIGHT_BIT_MIME)
-                                && !ext.contains(Extensions::BINARY_MIME)
-                            {
-                                return Err(ParseError::UnsupportedParameter);
-                            }
-                            return Err(ParseError::InvalidParameter);
-                        }
-                    };
-                    if b == Body::SevenBit && ext.contains(Extensions::BINARY_MIME) {
-                        // 7BIT is valid under either extension.
-                    } else {
-                        require(e, ext)?;
-                    }
-                    p.body = Some(b);
-                }
-                K_SMTPUTF8 => {
-                    require(Extensions::SMTPUTF8, ext)?;
-                    no_value(v)?;
-                    p.smtputf8 = true;
-                }
-                K_RET => {
-                    require(Extensions::DSN, ext)?;
-                    p.ret = Some(match pack(value(v)?) {
-                        x if x == pack(b"FULL") => Ret::Full,
-                        x if x == pack(b"HDRS") => Ret::Hdrs,
-                        _ => return Err(ParseError::InvalidParameter),
-                    });
-                }
-                K_ENVID => {
-                    require(Extensions::DSN, ext)?;
-                    let v = value(v)?;
-                    if v.len() > 100 {
-                        return Err(ParseError::InvalidParameter);
-                    }
-                    p.envid = Some(XText::new(v)?);
-                }
-                K_AUTH => {
-                    require(Extensions::AUTH, ext)?;
-                    let v = value(v)?;
-                    p.auth = Some(if v == b"<>" {
-                        MailAuth::Unknown
-                    } else {
-                        MailAuth::Mailbox(XText::new(v)?)
-                    });
-                }
-                K_REQUIRETLS => {
-                    require(Extensions::REQUIRETLS, ext)?;
-                    no_value(v)?;
-                    p.requiretls = true;
-                }
-                K_MT_PRIORITY => {
-                    require(Extensions::MT_PRIORITY, ext)?;
-                    p.mt_priority = Some(match value(v)? {
-                        [d @ b'0'..=b'9'] => (d - b'0') as i8,
-                        [b'+', d @ b'0'..=b'9'] => (d - b'0') as i8,
-                        [b'-', d @ b'0'..=b'9'] => -((d - b'0') as i8),
-                        _ => return Err(ParseError::InvalidParameter),
-                    });
-                }
-                K_HOLDFOR | K_HOLDUNTIL => {
-                    require(Extensions::FUTURERELEASE, ext)?;
-                    if p.hold.is_some() {
-                        return Err(ParseError::DuplicateParameter);
-                    }
-                    let v = value(v)?;
-                    p.hold = Some(if s.packed == K_HOLDFOR {
-                        Hold::For(parse_decimal(v, 9, ParseError::InvalidParameter)?)
-                    } else if is_date_time(v) {
-                        Hold::Until(v)
-                    } else {
-                        return Err(ParseError::InvalidParameter);
-                    });
-                }
-                K_BY => {
-                    require(Extensions::DELIVERBY, ext)?;
-                    p.by = Some(parse_by(value(v)?)?);
-                }
-                _ => {}
-            }
-            Ok(())
+            p.mail_param(s.packed, s.value, ext)
         })?;
         Ok(p)
+    }
+
+    /// Parses one known MAIL parameter into its field (see [`MailParams::parse`]).
+    fn mail_param(
+        &mut self,
+        packed: u128,
+        v: Option<&'a [u8]>,
+        ext: Extensions,
+    ) -> Result<(), ParseError> {
+        let p = self;
+        match packed {
+            K_SIZE => {
+                require(Extensions::SIZE, ext)?;
+                p.size = Some(parse_decimal(value(v)?, 20, ParseError::InvalidParameter)?);
+            }
+            K_BODY => {
+                let v = value(v)?;
+                let (b, e) = match pack(v) {
+                    x if x == pack(b"7BIT") => (Body::SevenBit, Extensions::EIGHT_BIT_MIME),
+                    x if x == pack(b"8BITMIME") => (Body::EightBitMime, Extensions::EIGHT_BIT_MIME),
+                    x if x == pack(b"BINARYMIME") => (Body::BinaryMime, Extensions::BINARY_MIME),
+                    _ => {
+                        if !ext.contains(Extensions::EIGHT_BIT_MIME)
+                            && !ext.contains(Extensions::BINARY_MIME)
+                        {
+                            return Err(ParseError::UnsupportedParameter);
+                        }
+                        return Err(ParseError::InvalidParameter);
+                    }
+                };
+                if b == Body::SevenBit && ext.contains(Extensions::BINARY_MIME) {
+                    // 7BIT is valid under either extension.
+                } else {
+                    require(e, ext)?;
+                }
+                p.body = Some(b);
+            }
+            K_SMTPUTF8 => {
+                require(Extensions::SMTPUTF8, ext)?;
+                no_value(v)?;
+                p.smtputf8 = true;
+            }
+            K_RET => {
+                require(Extensions::DSN, ext)?;
+                p.ret = Some(match pack(value(v)?) {
+                    x if x == pack(b"FULL") => Ret::Full,
+                    x if x == pack(b"HDRS") => Ret::Hdrs,
+                    _ => return Err(ParseError::InvalidParameter),
+                });
+            }
+            K_ENVID => {
+                require(Extensions::DSN, ext)?;
+                let v = value(v)?;
+                if v.len() > 100 {
+                    return Err(ParseError::InvalidParameter);
+                }
+                p.envid = Some(XText::new(v)?);
+            }
+            K_AUTH => {
+                require(Extensions::AUTH, ext)?;
+                let v = value(v)?;
+                p.auth = Some(if v == b"<>" {
+                    MailAuth::Unknown
+                } else {
+                    MailAuth::Mailbox(XText::new(v)?)
+                });
+            }
+            K_REQUIRETLS => {
+                require(Extensions::REQUIRETLS, ext)?;
+                no_value(v)?;
+                p.requiretls = true;
+            }
+            K_MT_PRIORITY => {
+                require(Extensions::MT_PRIORITY, ext)?;
+                // RFC 6710 7: priority-value = (["-"] NZDIGIT) / "0":
+                // no "+", no "-0", no leading zero.
+                p.mt_priority = Some(match value(v)? {
+                    [d @ b'0'..=b'9'] => (d - b'0') as i8,
+                    [b'-', d @ b'1'..=b'9'] => -((d - b'0') as i8),
+                    _ => return Err(ParseError::InvalidParameter),
+                });
+            }
+            K_HOLDFOR | K_HOLDUNTIL => {
+                require(Extensions::FUTURERELEASE, ext)?;
+                if p.hold.is_some() {
+                    return Err(ParseError::DuplicateParameter);
+                }
+                let v = value(v)?;
+                p.hold = Some(if packed == K_HOLDFOR {
+                    Hold::For(parse_decimal(v, 9, ParseError::InvalidParameter)?)
+                } else if is_date_time(v) {
+                    Hold::Until(v)
+                } else {
+                    return Err(ParseError::InvalidParameter);
+                });
+            }
+            K_BY => {
+                require(Extensions::DELIVERBY, ext)?;
+                p.by = Some(parse_by(value(v)?)?);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Whether `self` and `q` hold the same value for the parameter
+    /// `packed` (a repeat that is accepted as one).
+    fn same_mail_value(&self, q: &MailParams<'a>, packed: u128) -> bool {
+        match packed {
+            K_SIZE => self.size == q.size,
+            K_BODY => self.body == q.body,
+            K_SMTPUTF8 => self.smtputf8 == q.smtputf8,
+            K_RET => self.ret == q.ret,
+            K_ENVID => self.envid == q.envid,
+            K_AUTH => self.auth == q.auth,
+            K_REQUIRETLS => self.requiretls == q.requiretls,
+            K_MT_PRIORITY => self.mt_priority == q.mt_priority,
+            K_HOLDFOR | K_HOLDUNTIL => self.hold == q.hold,
+            K_BY => self.by == q.by,
+            _ => false,
+        }
     }
 
     /// Every parameter in wire order, known and unknown (RFC 5321 4.1.2
@@ -945,41 +980,71 @@ impl<'a> RcptParams<'a> {
             };
             let bit = 1u8 << idx;
             if dup & bit != 0 {
-                return Err(ParseError::DuplicateParameter);
+                // The same value repeated is one parameter; conflicting
+                // values are refused (RFC 3461 4.5).
+                let mut q = RcptParams::default();
+                q.rcpt_param(s.packed, s.value, ext, utf8)?;
+                return if p.same_rcpt_value(&q, s.packed) {
+                    Ok(())
+                } else {
+                    Err(ParseError::DuplicateParameter)
+                };
             }
             dup |= bit;
-            let v = s.value;
-            match s.packed {
-                K_NOTIFY => {
-                    require(Extensions::DSN, ext)?;
-                    p.notify = Some(Notify::parse(value(v)?)?);
-                }
-                K_ORCPT => {
-                    require(Extensions::DSN, ext)?;
-                    p.orcpt = Some(Orcpt::parse(value(v)?, utf8)?);
-                }
-                K_RRVS => {
-                    require(Extensions::RRVS, ext)?;
-                    let v = value(v)?;
-                    let (time, mode) = match v.iter().position(|&b| b == b';') {
-                        None => (v, None),
-                        Some(i) => match v.get(i + 1..) {
-                            Some([m]) if matches!(m.to_ascii_uppercase(), b'C' | b'R') => {
-                                (&v[..i], Some(m.to_ascii_uppercase()))
-                            }
-                            _ => return Err(ParseError::InvalidParameter),
-                        },
-                    };
-                    if !is_date_time(time) {
-                        return Err(ParseError::InvalidParameter);
-                    }
-                    p.rrvs = Some(Rrvs { time, mode });
-                }
-                _ => {}
-            }
-            Ok(())
+            p.rcpt_param(s.packed, s.value, ext, utf8)
         })?;
         Ok(p)
+    }
+
+    /// Parses one known RCPT parameter into its field (see [`RcptParams::parse`]).
+    fn rcpt_param(
+        &mut self,
+        packed: u128,
+        v: Option<&'a [u8]>,
+        ext: Extensions,
+        utf8: bool,
+    ) -> Result<(), ParseError> {
+        let p = self;
+        match packed {
+            K_NOTIFY => {
+                require(Extensions::DSN, ext)?;
+                p.notify = Some(Notify::parse(value(v)?)?);
+            }
+            K_ORCPT => {
+                require(Extensions::DSN, ext)?;
+                p.orcpt = Some(Orcpt::parse(value(v)?, utf8)?);
+            }
+            K_RRVS => {
+                require(Extensions::RRVS, ext)?;
+                let v = value(v)?;
+                let (time, mode) = match v.iter().position(|&b| b == b';') {
+                    None => (v, None),
+                    Some(i) => match v.get(i + 1..) {
+                        Some([m]) if matches!(m.to_ascii_uppercase(), b'C' | b'R') => {
+                            (&v[..i], Some(m.to_ascii_uppercase()))
+                        }
+                        _ => return Err(ParseError::InvalidParameter),
+                    },
+                };
+                if !is_date_time(time) {
+                    return Err(ParseError::InvalidParameter);
+                }
+                p.rrvs = Some(Rrvs { time, mode });
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Whether `self` and `q` hold the same value for the parameter
+    /// `packed` (a repeat that is accepted as one).
+    fn same_rcpt_value(&self, q: &RcptParams<'a>, packed: u128) -> bool {
+        match packed {
+            K_NOTIFY => self.notify == q.notify,
+            K_ORCPT => self.orcpt == q.orcpt,
+            K_RRVS => self.rrvs == q.rrvs,
+            _ => false,
+        }
     }
 
     /// Every parameter in wire order, known and unknown (RFC 5321 4.1.2).

@@ -270,7 +270,10 @@ pub enum ReplyKind {
     AuthLineTooLong,
     /// A bare CR or LF in a SASL response line. Default: `501 5.5.2 Bare CR or LF in authentication exchange`.
     AuthBareLineEnding,
-    /// A command line over its limit (RFC 5321 4.5.3.1.4). Default: `500 5.5.2 Line too long`.
+    /// A command line over its limit (RFC 5321 4.5.3.1.4: "500 Line too
+    /// long"; X.5.2 syntax error, RFC 3463 3.6.2: X.5.6 is registered by
+    /// RFC 4954 4 for AUTH exchange lines only, [`ReplyKind::AuthLineTooLong`]).
+    /// Default: `500 5.5.2 Line too long`.
     LineTooLong,
     /// A bare CR or LF in a command line (RFC 5321 2.3.8). Default: `500 5.5.2 Bare CR or LF in command line`.
     BareLineEnding,
@@ -399,6 +402,144 @@ pub enum ReplyKind {
 }
 
 impl ReplyKind {
+    /// Every reply kind, in declaration order (for applications and tests
+    /// that configure or check every [`ServerConfig::replies`] override).
+    pub const ALL: [ReplyKind; 62] = [
+        ReplyKind::EarlyTalker,
+        ReplyKind::Timeout,
+        ReplyKind::AuthLineTooLong,
+        ReplyKind::AuthBareLineEnding,
+        ReplyKind::LineTooLong,
+        ReplyKind::BareLineEnding,
+        ReplyKind::StartTlsInjection,
+        ReplyKind::BadSequence,
+        ReplyKind::TooManyErrors,
+        ReplyKind::UnknownCommand,
+        ReplyKind::NulInCommand,
+        ReplyKind::UnsupportedParameter,
+        ReplyKind::InvalidParameter,
+        ReplyKind::AddressTooLong,
+        ReplyKind::NonAsciiAddress,
+        ReplyKind::SyntaxError,
+        ReplyKind::PipeliningSync,
+        ReplyKind::SenderOk,
+        ReplyKind::RecipientOk,
+        ReplyKind::MessageAccepted,
+        ReplyKind::AuthSucceeded,
+        ReplyKind::AuthFailed,
+        ReplyKind::CannotVerify,
+        ReplyKind::EtrnStarted,
+        ReplyKind::TooManyAuthFailures,
+        ReplyKind::MessageTooBig,
+        ReplyKind::ContentLineTooLong,
+        ReplyKind::ContentBareLineEnding,
+        ReplyKind::ContentNul,
+        ReplyKind::BdatUnframable,
+        ReplyKind::MessageAlreadyRefused,
+        ReplyKind::AuthCancelled,
+        ReplyKind::InvalidBase64,
+        ReplyKind::AuthMalformed,
+        ReplyKind::TlsRequired,
+        ReplyKind::AuthNotAvailable,
+        ReplyKind::HelloFirst,
+        ReplyKind::AlreadyAuthenticated,
+        ReplyKind::AuthInTransaction,
+        ReplyKind::UnknownMechanism,
+        ReplyKind::InitialResponseNotAllowed,
+        ReplyKind::Bye,
+        ReplyKind::UseLhlo,
+        ReplyKind::NestedMail,
+        ReplyKind::AuthRequired,
+        ReplyKind::RequireTlsNeedsTls,
+        ReplyKind::NeedMail,
+        ReplyKind::TooManyRecipients,
+        ReplyKind::NoValidRecipients,
+        ReplyKind::LmtpNoValidRecipients,
+        ReplyKind::BinaryMimeNeedsBdat,
+        ReplyKind::DataAfterBdat,
+        ReplyKind::BdatAfterData,
+        ReplyKind::ChunkReceived,
+        ReplyKind::StartData,
+        ReplyKind::ResetOk,
+        ReplyKind::NoopOk,
+        ReplyKind::Help,
+        ReplyKind::TlsAlreadyActive,
+        ReplyKind::NotImplemented,
+        ReplyKind::StartTlsInTransaction,
+        ReplyKind::ReadyToStartTls,
+    ];
+
+    /// The position in [`ReplyKind::ALL`]. Exhaustive: a new variant does
+    /// not compile until it has one, and the unit test below fails until
+    /// `ALL` lists it.
+    #[cfg(test)]
+    const fn ordinal(self) -> usize {
+        match self {
+            ReplyKind::EarlyTalker => 0,
+            ReplyKind::Timeout => 1,
+            ReplyKind::AuthLineTooLong => 2,
+            ReplyKind::AuthBareLineEnding => 3,
+            ReplyKind::LineTooLong => 4,
+            ReplyKind::BareLineEnding => 5,
+            ReplyKind::StartTlsInjection => 6,
+            ReplyKind::BadSequence => 7,
+            ReplyKind::TooManyErrors => 8,
+            ReplyKind::UnknownCommand => 9,
+            ReplyKind::NulInCommand => 10,
+            ReplyKind::UnsupportedParameter => 11,
+            ReplyKind::InvalidParameter => 12,
+            ReplyKind::AddressTooLong => 13,
+            ReplyKind::NonAsciiAddress => 14,
+            ReplyKind::SyntaxError => 15,
+            ReplyKind::PipeliningSync => 16,
+            ReplyKind::SenderOk => 17,
+            ReplyKind::RecipientOk => 18,
+            ReplyKind::MessageAccepted => 19,
+            ReplyKind::AuthSucceeded => 20,
+            ReplyKind::AuthFailed => 21,
+            ReplyKind::CannotVerify => 22,
+            ReplyKind::EtrnStarted => 23,
+            ReplyKind::TooManyAuthFailures => 24,
+            ReplyKind::MessageTooBig => 25,
+            ReplyKind::ContentLineTooLong => 26,
+            ReplyKind::ContentBareLineEnding => 27,
+            ReplyKind::ContentNul => 28,
+            ReplyKind::BdatUnframable => 29,
+            ReplyKind::MessageAlreadyRefused => 30,
+            ReplyKind::AuthCancelled => 31,
+            ReplyKind::InvalidBase64 => 32,
+            ReplyKind::AuthMalformed => 33,
+            ReplyKind::TlsRequired => 34,
+            ReplyKind::AuthNotAvailable => 35,
+            ReplyKind::HelloFirst => 36,
+            ReplyKind::AlreadyAuthenticated => 37,
+            ReplyKind::AuthInTransaction => 38,
+            ReplyKind::UnknownMechanism => 39,
+            ReplyKind::InitialResponseNotAllowed => 40,
+            ReplyKind::Bye => 41,
+            ReplyKind::UseLhlo => 42,
+            ReplyKind::NestedMail => 43,
+            ReplyKind::AuthRequired => 44,
+            ReplyKind::RequireTlsNeedsTls => 45,
+            ReplyKind::NeedMail => 46,
+            ReplyKind::TooManyRecipients => 47,
+            ReplyKind::NoValidRecipients => 48,
+            ReplyKind::LmtpNoValidRecipients => 49,
+            ReplyKind::BinaryMimeNeedsBdat => 50,
+            ReplyKind::DataAfterBdat => 51,
+            ReplyKind::BdatAfterData => 52,
+            ReplyKind::ChunkReceived => 53,
+            ReplyKind::StartData => 54,
+            ReplyKind::ResetOk => 55,
+            ReplyKind::NoopOk => 56,
+            ReplyKind::Help => 57,
+            ReplyKind::TlsAlreadyActive => 58,
+            ReplyKind::NotImplemented => 59,
+            ReplyKind::StartTlsInTransaction => 60,
+            ReplyKind::ReadyToStartTls => 61,
+        }
+    }
+
     /// The default reply: code, enhanced status code, text.
     pub const fn default_reply(self) -> (u16, Option<[u16; 3]>, &'static str) {
         match self {
@@ -789,6 +930,9 @@ impl Server {
         let m = &mut self.m;
         match m.reading {
             Reading::Closed => {}
+            Reading::AwaitTls if m.cfg.mutant.is(Mutant::StartTlsInjection) => {
+                self.input.receive(bytes);
+            }
             Reading::AwaitTls => {
                 // Plaintext after the 220 to STARTTLS and before the
                 // handshake: never executed (CVE-2011-0411 class).
@@ -799,7 +943,10 @@ impl Server {
                 m.violation(Violation::EarlyTalker, true);
             }
             _ => {
-                if m.group_end_unsent && m.cfg.pipelining_sync {
+                if m.group_end_unsent
+                    && m.cfg.pipelining_sync
+                    && !m.cfg.mutant.is(Mutant::PipeliningSync)
+                {
                     // Bytes behind a group-ending command whose reply has
                     // not gone out yet (RFC 2920 3.1).
                     m.sync_violation();
@@ -836,7 +983,9 @@ impl Server {
             return false;
         }
         self.m.tls = true;
-        self.input.clear();
+        if !self.m.cfg.mutant.is(Mutant::StartTlsInjection) {
+            self.input.clear();
+        }
         self.m.reading = Reading::Commands;
         true
     }
@@ -1083,7 +1232,10 @@ impl Server {
                             let line = input.get(r);
                             match Command::parse_line(line, &opts) {
                                 Ok(cmd) => {
-                                    if more && cmd == Command::StartTls {
+                                    if more
+                                        && cmd == Command::StartTls
+                                        && !m.cfg.mutant.is(Mutant::StartTlsInjection)
+                                    {
                                         // Bytes behind STARTTLS in the same input are
                                         // never executed, whatever the pipelining
                                         // policy (CVE-2011-0411 class).
@@ -1091,7 +1243,11 @@ impl Server {
                                         m.violation(Violation::StartTlsInjection, true);
                                         continue;
                                     }
-                                    if more && m.cfg.pipelining_sync && ends_group(&cmd) {
+                                    if more
+                                        && m.cfg.pipelining_sync
+                                        && ends_group(&cmd)
+                                        && !m.cfg.mutant.is(Mutant::PipeliningSync)
+                                    {
                                         m.sync_violation();
                                         continue;
                                     }
@@ -1289,7 +1445,17 @@ impl Machine {
 
     fn mechanism_offered(&self, m: Mechanism) -> bool {
         self.cfg.mechanisms.contains(&m)
-            && (self.tls || self.cfg.plaintext_auth_without_tls || !m.is_plaintext())
+            && (self.tls
+                || self.cfg.plaintext_auth_without_tls
+                || !m.is_plaintext()
+                || self.cfg.mutant.is(Mutant::TlsBeforeAuth))
+    }
+
+    /// Whether AUTH with mechanism `m` may run now: offered (RFC 4954 4),
+    /// or merely configured under the `AuthNotOffered` self-test mutant.
+    fn mechanism_usable(&self, m: Mechanism) -> bool {
+        self.mechanism_offered(m)
+            || (self.cfg.mutant.is(Mutant::AuthNotOffered) && self.cfg.mechanisms.contains(&m))
     }
 
     fn auth_offered(&self) -> bool {
@@ -1751,7 +1917,10 @@ impl Machine {
     }
 
     fn on_auth<'a>(&mut self, mechanism: &[u8], ir: Option<&[u8]>) -> Option<ServerEvent<'a>> {
-        if !self.auth_offered() {
+        // Self-test mutant: AUTH runs for any configured mechanism.
+        let mutant_any_configured =
+            self.cfg.mutant.is(Mutant::AuthNotOffered) && !self.cfg.mechanisms.is_empty();
+        if !self.auth_offered() && !mutant_any_configured {
             if !self.cfg.mechanisms.is_empty() && !self.tls {
                 self.fail(ReplyKind::TlsRequired);
             } else {
@@ -1771,7 +1940,7 @@ impl Machine {
             self.fail(ReplyKind::AuthInTransaction);
             return None;
         }
-        let Some(m) = Mechanism::from_name(mechanism).filter(|&m| self.mechanism_offered(m)) else {
+        let Some(m) = Mechanism::from_name(mechanism).filter(|&m| self.mechanism_usable(m)) else {
             self.fail(ReplyKind::UnknownMechanism);
             return None;
         };
@@ -1825,7 +1994,11 @@ impl Machine {
             }
             return None;
         }
-        if self.cfg.require_tls && !self.tls && !allowed_before_tls(&cmd) {
+        // Self-test mutant: AUTH passes the TLS requirement.
+        let mutant_auth_before_tls =
+            matches!(cmd, Command::Auth { .. }) && self.cfg.mutant.is(Mutant::TlsBeforeAuth);
+        if self.cfg.require_tls && !self.tls && !allowed_before_tls(&cmd) && !mutant_auth_before_tls
+        {
             self.fail(ReplyKind::TlsRequired);
             return None;
         }
@@ -1859,7 +2032,10 @@ impl Machine {
                     self.fail(ReplyKind::NestedMail);
                 } else if !self.cfg.accept_unknown_parameters && params.unknown().next().is_some() {
                     self.fail(ReplyKind::UnsupportedParameter);
-                } else if self.cfg.require_auth && !self.authenticated {
+                } else if self.cfg.require_auth
+                    && !self.authenticated
+                    && !self.cfg.mutant.is(Mutant::AuthBeforeMail)
+                {
                     self.fail(ReplyKind::AuthRequired);
                 } else if params
                     .size
@@ -1955,7 +2131,7 @@ impl Machine {
                     self.client_name.clear();
                     self.authenticated = false;
                     self.reading = Reading::AwaitTls;
-                    self.discard_input = true;
+                    self.discard_input = !self.cfg.mutant.is(Mutant::StartTlsInjection);
                     self.info.push_back(ServerEvent::StartTls);
                 }
                 None
@@ -2028,6 +2204,18 @@ impl Machine {
             })
         } else {
             None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReplyKind;
+
+    #[test]
+    fn reply_kind_all_lists_every_variant_once() {
+        for (i, k) in ReplyKind::ALL.iter().enumerate() {
+            assert_eq!(k.ordinal(), i, "{k:?}");
         }
     }
 }

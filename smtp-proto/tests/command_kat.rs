@@ -181,6 +181,36 @@ const TABLE: &[(&[u8], Result<&str, ParseError>)] = &[
         b"MAIL FROM:<a@b> SIZE=1 size=2\r\n",
         Err(DuplicateParameter),
     ),
+    // Issue 11 item 6: Python's smtplib sends this; the same value repeated
+    // is one parameter (keyword case-insensitive, value by its own rules).
+    (
+        b"MAIL FROM:<a@example.org> size=281 SIZE=281 BODY=8BITMIME\r\n",
+        Ok("MAIL"),
+    ),
+    (b"MAIL FROM:<a@b> SIZE=281 SIZE=0281\r\n", Ok("MAIL")),
+    (
+        b"MAIL FROM:<a@b> BODY=8BITMIME body=8bitmime\r\n",
+        Ok("MAIL"),
+    ),
+    (
+        b"MAIL FROM:<a@b> SIZE=100 SIZE=200\r\n",
+        Err(DuplicateParameter),
+    ),
+    (
+        b"MAIL FROM:<a@b> BODY=7BIT BODY=8BITMIME\r\n",
+        Err(DuplicateParameter),
+    ),
+    (
+        b"MAIL FROM:<a@b> RET=FULL RET=HDRS\r\n",
+        Err(DuplicateParameter),
+    ),
+    (b"MAIL FROM:<a@b> HOLDFOR=10 HOLDFOR=10\r\n", Ok("MAIL")),
+    (
+        b"MAIL FROM:<a@b> HOLDFOR=10 HOLDFOR=20\r\n",
+        Err(DuplicateParameter),
+    ),
+    // A bad value in the repeat is refused as bad, not as a duplicate.
+    (b"MAIL FROM:<a@b> SIZE=1 SIZE=x\r\n", Err(InvalidParameter)),
     (b"MAIL FROM:<a@b> BODY=8bitmime\r\n", Ok("MAIL")),
     (b"MAIL FROM:<a@b> BODY=BINARYMIME\r\n", Ok("MAIL")),
     (b"MAIL FROM:<a@b> BODY=7BIT\r\n", Ok("MAIL")),
@@ -194,6 +224,12 @@ const TABLE: &[(&[u8], Result<&str, ParseError>)] = &[
     (b"MAIL FROM:<a@b> AUTH=e+3Dmc2@example.com\r\n", Ok("MAIL")),
     (b"MAIL FROM:<a@b> REQUIRETLS\r\n", Ok("MAIL")),
     (b"MAIL FROM:<a@b> MT-PRIORITY=-9\r\n", Ok("MAIL")),
+    // RFC 6710 7: priority-value = (["-"] NZDIGIT) / "0" (issue 11 item 5).
+    (b"MAIL FROM:<a@b> MT-PRIORITY=0\r\n", Ok("MAIL")),
+    (b"MAIL FROM:<a@b> MT-PRIORITY=9\r\n", Ok("MAIL")),
+    (b"MAIL FROM:<a@b> MT-PRIORITY=+5\r\n", Err(InvalidParameter)),
+    (b"MAIL FROM:<a@b> MT-PRIORITY=-0\r\n", Err(InvalidParameter)),
+    (b"MAIL FROM:<a@b> MT-PRIORITY=05\r\n", Err(InvalidParameter)),
     (b"MAIL FROM:<a@b> MT-PRIORITY=10\r\n", Err(InvalidParameter)),
     (b"MAIL FROM:<a@b> HOLDFOR=3600\r\n", Ok("MAIL")),
     (
@@ -264,8 +300,20 @@ const TABLE: &[(&[u8], Result<&str, ParseError>)] = &[
         b"RCPT TO:<a@b> RRVS=2014-04-03T23:01:00Z;X\r\n",
         Err(InvalidParameter),
     ),
+    // Issue 11 item 6: a repeat with the same value is one parameter
+    // (NOTIFY compared as a set); conflicting values are refused
+    // (RFC 3461 4.5).
+    (b"RCPT TO:<a@b> NOTIFY=NEVER NOTIFY=never\r\n", Ok("RCPT")),
     (
-        b"RCPT TO:<a@b> NOTIFY=NEVER NOTIFY=NEVER\r\n",
+        b"RCPT TO:<a@b> NOTIFY=SUCCESS,FAILURE notify=FAILURE,SUCCESS\r\n",
+        Ok("RCPT"),
+    ),
+    (
+        b"RCPT TO:<a@b> NOTIFY=NEVER NOTIFY=SUCCESS\r\n",
+        Err(DuplicateParameter),
+    ),
+    (
+        b"RCPT TO:<a@b> ORCPT=rfc822;a@b ORCPT=rfc822;c@d\r\n",
         Err(DuplicateParameter),
     ),
     (b"RCPT TO:<a@b> SIZE=1\r\n", Err(UnsupportedParameter)),
@@ -298,7 +346,7 @@ fn unknown_command_reports_verb() {
 #[test]
 fn values() {
     let Ok(Command::Mail { from: ReversePath::Mailbox(m), params }) = parse(
-        b"MAIL FROM:<@r1,@r2:\"al\\ice\"@Example.COM> SIZE=0123 BODY=binarymime RET=FULL ENVID=a+2Bb AUTH=x+40y MT-PRIORITY=+4 BY=-5;Nt X-A=1 Y\r\n",
+        b"MAIL FROM:<@r1,@r2:\"al\\ice\"@Example.COM> SIZE=0123 BODY=binarymime RET=FULL ENVID=a+2Bb AUTH=x+40y MT-PRIORITY=4 BY=-5;Nt X-A=1 Y\r\n",
     ) else {
         panic!("mail")
     };
