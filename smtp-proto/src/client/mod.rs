@@ -262,11 +262,7 @@ impl Client {
                 return Some(ev);
             }
             match m.phase {
-                Phase::Closed { reported: true } => return None,
-                Phase::Closed { reported: false } => {
-                    m.phase = Phase::Closed { reported: true };
-                    return Some(ClientEvent::Closed);
-                }
+                Phase::Closed { .. } => return m.report_closed(),
                 Phase::AwaitTls => return None,
                 _ => {}
             }

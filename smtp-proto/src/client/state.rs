@@ -523,6 +523,18 @@ impl Machine {
         Ok(())
     }
 
+    /// Every queued event was read and the machine is closed:
+    /// [`ClientEvent::Closed`], once.
+    pub(super) fn report_closed(&mut self) -> Option<ClientEvent> {
+        match self.phase {
+            Phase::Closed { reported: false } => {
+                self.phase = Phase::Closed { reported: true };
+                Some(ClientEvent::Closed)
+            }
+            _ => None,
+        }
+    }
+
     /// A complete reply, in the current phase.
     fn on_reply(&mut self, inc: Incoming) {
         let reply = inc.reply;
