@@ -7,6 +7,9 @@
 #   bash benches/load.sh            # full run (20,000 messages per case)
 #   MESSAGES=2000 bash benches/load.sh   # a quicker run
 #   DEMO_FLAGS="--threads 1" bash benches/load.sh
+#   ONLY=store bash benches/load.sh      # only the storing runs
+#   DEMO_BIN=/path/to/demo-server ONLY=store bash benches/load.sh
+#                                        # another build (before/after)
 #
 # smtp-source flags: -s sessions in parallel, -m messages in total,
 # -l payload length, -d "don't disconnect after a message" (connection
@@ -24,8 +27,13 @@ bash scripts/install-peers.sh
 SINK=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
 SOURCE=$(command -v smtp-source || echo /usr/sbin/smtp-source)
 
-cargo build -q --release -p smtp-sansio --example demo-server
-DEMO=target/release/examples/demo-server
+ONLY=${ONLY:-all}
+if [ -n "${DEMO_BIN:-}" ]; then
+    DEMO=$DEMO_BIN
+else
+    cargo build -q --release -p smtp-sansio --example demo-server
+    DEMO=target/release/examples/demo-server
+fi
 
 # Room for the idle connections (both ends live on this machine).
 ulimit -n $((IDLE * 4 + 1024)) 2>/dev/null || true
@@ -95,6 +103,23 @@ run_source() {
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 DEMO_FLAGS=${DEMO_FLAGS:-}
+if [ "$ONLY" = store ]; then
+    # Storing only: ROUNDS runs per shape, the median and every run.
+    for reuse in "" "-d"; do
+        name=${reuse:-"-"}
+        runs=()
+        for _ in $(seq 1 "$ROUNDS"); do
+            rm -rf "$work/mail"
+            start_server store
+            runs+=("$(run_source "$PORT" "$reuse")")
+            stop_server "$PID"
+            stored=$(find "$work/mail" -name '*.eml' | wc -l)
+            [ "$stored" -eq "$MESSAGES" ] || echo "warning: stored $stored of $MESSAGES" >&2
+        done
+        echo "storing $name ($DEMO): median $(median "${runs[@]}") msg/s; runs ${runs[*]}"
+    done
+    exit 0
+fi
 start_server sink; SINK_PORT=$PORT; SINK_PID=$PID
 start_server discard; DISCARD_PORT=$PORT; DISCARD_PID=$PID
 declare -A R

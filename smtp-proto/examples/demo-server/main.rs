@@ -13,15 +13,33 @@
 //!   --user NAME:PASS      accepted credentials, repeatable (default alice:secret)
 //!   --discard             accept and drop messages (no storage; load tests)
 //!   --quiet               no log lines
-//!   --trace DIR           write each session as a transcript (spec format)
+//!   --trace DIR           write each session as a transcript (spec format),
+//!                         streamed to its file
 //!   --threads N           runtime worker threads (default: one per core;
 //!                         1 runs everything on the main thread)
+//!   --timeout SECS        every server timeout (default: RFC 5321 4.5.3.2,
+//!                         5 min per command, 3 min per data block, 10 min
+//!                         for storing a message; 30 s per TLS handshake)
+//!   --max-connections N   sessions at once over all listeners (default 500);
+//!                         beyond, a connection gets 421 4.3.2 and is closed
+//!   -h, --help            this text (on stdout, exit 0)
 //! ```
 //!
 //! Messages are stored as `DIR/ID.eml` (the content bytes exactly as
-//! received, dot-stuffing undone) with the envelope in `DIR/ID.env`. One
-//! log line per transaction goes to stderr. Ctrl-C (or SIGTERM) stops
-//! accepting, lets sessions finish for a few seconds and exits 0.
+//! received, dot-stuffing undone) with the envelope in `DIR/ID.env`, the
+//! `.env` written last as the commit marker, both durable (group commit of
+//! the folder fsync) before the 250 goes out. The `.env` holds one
+//! `key: value` field per line (`mode`, `peer`, `helo`, `tls`, `auth`,
+//! `from`, one `to` per recipient, `size`); each value is escaped to
+//! printable ASCII (`\\` for a backslash, `\xHH` for any octet outside
+//! 0x20-0x7E), so one field is one line whatever the client sent. At start
+//! the leftovers of a crash (temporary files, an `.eml` or `.env` without
+//! its partner) are removed and logged; complete pairs are never touched.
+//!
+//! Log lines go to stderr: one per transaction, one per refused command
+//! (`refused MAIL: 530 ...`), one per failed AUTH (the user name, never the
+//! password), one per timeout. Ctrl-C (or SIGTERM) stops accepting, lets
+//! sessions finish for a few seconds and exits 0.
 
 mod session;
 
@@ -43,13 +61,25 @@ struct Args {
     quiet: bool,
     threads: usize,
     trace: Option<PathBuf>,
+    timeouts: session::Timeouts,
+    max_connections: usize,
+}
+
+/// What the command line asks for.
+enum Parsed {
+    Run(Box<Args>),
+    Help,
 }
 
 const USAGE: &str = "usage: demo-server [--relay ADDR] [--submission ADDR] [--implicit-tls ADDR] \
-[--hostname NAME] [--cert PEM --key PEM] [--maildir DIR] [--user NAME:PASS]... [--discard] [--quiet] [--threads N] [--trace DIR]
-  ADDR may be \"off\" to disable a listener";
+[--hostname NAME] [--cert PEM --key PEM] [--maildir DIR] [--user NAME:PASS]... [--discard] [--quiet] \
+[--threads N] [--trace DIR] [--timeout SECS] [--max-connections N]
+  ADDR may be \"off\" to disable a listener
+  --timeout SECS        every server timeout (default: RFC 5321 4.5.3.2)
+  --max-connections N   sessions at once (default 500); beyond: 421 4.3.2 and close
+  -h, --help            this text";
 
-fn parse_args() -> Result<Args, String> {
+fn parse_args() -> Result<Parsed, String> {
     let mut a = Args {
         listeners: vec![
             (PortMode::Relay, Some("127.0.0.1:2525".into())),
@@ -65,6 +95,8 @@ fn parse_args() -> Result<Args, String> {
         quiet: false,
         threads: 0,
         trace: None,
+        timeouts: session::Timeouts::RFC,
+        max_connections: session::DEFAULT_MAX_CONNECTIONS,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -102,7 +134,23 @@ fn parse_args() -> Result<Args, String> {
                     .parse()
                     .map_err(|_| format!("--threads {v}: not a number"))?;
             }
-            "-h" | "--help" => return Err(USAGE.into()),
+            "--timeout" => {
+                let v = value()?;
+                let secs: u64 =
+                    v.parse().ok().filter(|&s| s > 0).ok_or_else(|| {
+                        format!("--timeout {v}: not a positive number of seconds")
+                    })?;
+                a.timeouts = session::Timeouts::all(std::time::Duration::from_secs(secs));
+            }
+            "--max-connections" => {
+                let v = value()?;
+                a.max_connections = v
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| format!("--max-connections {v}: not a positive number"))?;
+            }
+            "-h" | "--help" => return Ok(Parsed::Help),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
     }
@@ -112,12 +160,16 @@ fn parse_args() -> Result<Args, String> {
     if a.users.is_empty() {
         a.users.push(("alice".into(), "secret".into()));
     }
-    Ok(a)
+    Ok(Parsed::Run(Box::new(a)))
 }
 
 fn main() -> ExitCode {
     let args = match parse_args() {
-        Ok(a) => a,
+        Ok(Parsed::Run(a)) => *a,
+        Ok(Parsed::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::from(2);
@@ -164,6 +216,12 @@ async fn run(args: Args) -> Result<(), String> {
     } else {
         std::fs::create_dir_all(&args.maildir)
             .map_err(|e| format!("{}: {e}", args.maildir.display()))?;
+        // Leftovers of a crash: none of them got a 250.
+        let removed = session::recover(&args.maildir)
+            .map_err(|e| format!("{}: cleanup: {e}", args.maildir.display()))?;
+        for (name, why) in removed {
+            eprintln!("removed leftover {name}: {why}");
+        }
         Some(args.maildir.clone())
     };
     let mut listeners = Vec::new();
@@ -186,17 +244,16 @@ async fn run(args: Args) -> Result<(), String> {
         Some(d) => eprintln!("storing messages in {}", d.display()),
         None => eprintln!("discarding messages (--discard)"),
     }
-    let shared = Arc::new(session::Shared {
-        settings: session::Settings {
-            hostname: args.hostname,
-            users: args.users,
-            maildir,
-            quiet: args.quiet,
-            tls,
-            trace: args.trace,
-        },
-        stats: session::Stats::default(),
-    });
+    let shared = Arc::new(session::Shared::new(session::Settings {
+        hostname: args.hostname,
+        users: args.users,
+        maildir,
+        quiet: args.quiet,
+        tls,
+        trace: args.trace,
+        timeouts: args.timeouts,
+        max_connections: args.max_connections,
+    }));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(session::run(listeners, shared, stop_rx));
     wait_for_signal().await;

@@ -8,16 +8,32 @@
 //!
 //! Storage layout: each accepted message is ONE file `ID.eml` holding the
 //! content bytes exactly as the machine handed them out (dot-stuffing
-//! undone, CRLF kept), with its envelope in the sidecar `ID.env`. Both are
-//! written to a dot-prefixed temporary name, fsynced and renamed, and the
-//! folder is fsynced, all before the 250 goes out.
+//! undone, CRLF kept), with its envelope in the sidecar `ID.env`. The pair
+//! commits atomically: the `.eml`, then the `.env` (the commit marker),
+//! each written to a dot-prefixed temporary name, fsynced and renamed; then
+//! the folder is fsynced (group commit: one folder fsync serves every
+//! message that finished while the previous one ran), all before the 250
+//! goes out. At start, [`recover`] removes what a crash left incomplete: a
+//! temporary file, an `.eml` without its `.env` or an `.env` without its
+//! `.eml` (none of those got a 250).
+//!
+//! The `.env` format: one `key: value` field per line, LF-terminated, in
+//! this order: `mode`, `peer`, `helo`, `tls` (`yes`/`no`), `auth` (the
+//! authenticated user or `-`), `from`, one `to` per recipient, `size`
+//! (content octets). Every value is escaped by [`escape`]: the bytes
+//! 0x20-0x7E stand for themselves except `\`, which is written `\\`;
+//! every other byte (controls, DEL, and each octet of a non-ASCII UTF-8
+//! character) is written `\xHH` (two upper-case hex digits). The file is
+//! therefore pure printable ASCII plus the LF ending each field, so one
+//! field is one line under any line-splitting rule (including Unicode's
+//! U+0085, U+2028 and U+2029), and unescaping gives back the exact octets.
 
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use smtp_sansio::mode::{PortMode, ServerConfig};
 use smtp_sansio::reply::{EnhancedCode, OwnedReply, ReplyCode};
@@ -37,11 +53,67 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs
 const READ_BUF: usize = 1024;
 /// See [`READ_BUF`].
 const READ_BUF_MAX: usize = 16 * 1024;
-/// Deadline for a TLS handshake (implicit TLS or after STARTTLS): the
-/// machine has no timeout while it waits for TLS, so the driver sets one.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// A content buffer (and the read buffer) larger than this is freed when
+/// its message is over, so that an idle session goes back to its idle
+/// cost whatever the size of its last message.
+const KEEP_BUF: usize = 64 * 1024;
+/// Content octets that count as one data block: the data block timeout
+/// (RFC 5321 4.5.3.2.5) restarts only after this many octets arrived since
+/// it last started, so that content trickled an octet at a time
+/// (slowloris) cannot hold a session open forever.
+pub const DATA_BLOCK_MIN: usize = 1000;
 /// How long sessions may run on after a shutdown request.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Default of `--max-connections`: sessions served at once, over every
+/// listener (well inside the usual limit of 1,024 open files).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 500;
+
+/// The server timeouts of RFC 5321 4.5.3.2 as the demo applies them. Each
+/// deadline starts when the server starts waiting (for a command, for a
+/// data block) and is not pushed back by partial input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Waiting for the next command line (RFC 5321 4.5.3.2.7, server
+    /// timeout: 5 minutes). Partial lines do not restart it.
+    pub command: Duration,
+    /// Waiting for the next block of DATA or BDAT content (RFC 5321
+    /// 4.5.3.2.5: 3 minutes); a block is [`DATA_BLOCK_MIN`] octets or the
+    /// end of the content.
+    pub data_block: Duration,
+    /// Processing a complete message before its reply (RFC 5321 4.5.3.2.6,
+    /// DATA termination: the client waits 10 minutes for it): storage that
+    /// takes longer is answered 451.
+    pub data_end: Duration,
+    /// A TLS handshake (implicit TLS or after STARTTLS); the RFC gives
+    /// none, the demo uses 30 s.
+    pub handshake: Duration,
+}
+
+impl Timeouts {
+    /// The RFC 5321 4.5.3.2 values (and 30 s for a TLS handshake).
+    pub const RFC: Timeouts = Timeouts {
+        command: Duration::from_secs(5 * 60),
+        data_block: Duration::from_secs(3 * 60),
+        data_end: Duration::from_secs(10 * 60),
+        handshake: Duration::from_secs(30),
+    };
+
+    /// Every timeout set to `d` (`--timeout SECS`).
+    pub fn all(d: Duration) -> Timeouts {
+        Timeouts {
+            command: d,
+            data_block: d,
+            data_end: d,
+            handshake: d,
+        }
+    }
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts::RFC
+    }
+}
 
 /// What every session of a demo server shares.
 pub struct Settings {
@@ -56,8 +128,14 @@ pub struct Settings {
     /// TLS for STARTTLS and implicit TLS.
     pub tls: TlsAcceptor,
     /// Write each session as a transcript (the format of the transcript
-    /// spec, `side: server`) into this folder (`--trace DIR`).
+    /// spec, `side: server`) into this folder (`--trace DIR`), streamed to
+    /// its file as the session runs.
     pub trace: Option<PathBuf>,
+    /// The server timeouts (`--timeout SECS` sets them all).
+    pub timeouts: Timeouts,
+    /// Sessions served at once over every listener; a connection beyond
+    /// gets `421 4.3.2` and is closed (`--max-connections N`).
+    pub max_connections: usize,
 }
 
 /// Counters the tests read (the demo prints none of them).
@@ -77,6 +155,12 @@ pub struct Stats {
     pub auth_ok: AtomicU64,
     /// Sessions that ended (whatever the reason).
     pub sessions_ended: AtomicU64,
+    /// Connections refused with 421 4.3.2 (over `--max-connections`).
+    pub refused_connections: AtomicU64,
+    /// Sessions closed by a timeout (421 4.4.2).
+    pub timeouts: AtomicU64,
+    /// Folder fsyncs run by the group committer (at most one per message).
+    pub dir_syncs: AtomicU64,
 }
 
 /// Settings and counters of one running demo server.
@@ -84,7 +168,77 @@ pub struct Shared {
     /// The settings.
     pub settings: Settings,
     /// The counters.
-    pub stats: Stats,
+    pub stats: Arc<Stats>,
+    /// Sessions running now (for `max_connections`).
+    live: AtomicUsize,
+    /// The group committer of the mail folder (storage on).
+    committer: Option<Committer>,
+}
+
+impl Shared {
+    /// Settings plus fresh counters; starts the group committer when
+    /// storage is on.
+    pub fn new(settings: Settings) -> Shared {
+        let stats = Arc::new(Stats::default());
+        let committer = settings
+            .maildir
+            .as_ref()
+            .map(|d| Committer::start(d.clone(), stats.clone()));
+        Shared {
+            settings,
+            stats,
+            live: AtomicUsize::new(0),
+            committer,
+        }
+    }
+}
+
+/// Group commit (RFC 5321 6.1: a 250 means the message is stored): each
+/// message's files are written and fsynced on the blocking pool, in
+/// parallel; then the message waits here for ONE folder fsync shared with
+/// every message that became ready while the previous folder fsync ran.
+/// Its 250 goes out only after that fsync returned.
+struct Committer {
+    tx: std::sync::Mutex<std::sync::mpsc::Sender<tokio::sync::oneshot::Sender<Result<(), String>>>>,
+}
+
+impl Committer {
+    fn start(dir: PathBuf, stats: Arc<Stats>) -> Committer {
+        let (tx, rx) =
+            std::sync::mpsc::channel::<tokio::sync::oneshot::Sender<Result<(), String>>>();
+        std::thread::Builder::new()
+            .name("demo-committer".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    batch.extend(rx.try_iter());
+                    let r = std::fs::File::open(&dir)
+                        .and_then(|f| f.sync_all())
+                        .map_err(|e| e.to_string());
+                    stats.dir_syncs.fetch_add(1, Ordering::Relaxed);
+                    for waiter in batch {
+                        let _ = waiter.send(r.clone());
+                    }
+                }
+            })
+            .expect("spawn the committer thread");
+        Committer {
+            tx: std::sync::Mutex::new(tx),
+        }
+    }
+
+    /// Resolves once a folder fsync that started after this call returned.
+    async fn commit(&self) -> io::Result<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.tx
+            .lock()
+            .map_err(|_| io::Error::other("committer lock poisoned"))?
+            .send(tx)
+            .map_err(|_| io::Error::other("committer gone"))?;
+        rx.await
+            .map_err(|_| io::Error::other("committer gone"))?
+            .map_err(io::Error::other)
+    }
 }
 
 /// The listener kinds of the demo and their machine configuration.
@@ -173,12 +327,27 @@ pub async fn serve(
                         let shared = shared.clone();
                         let sd = session_rx.clone();
                         let token = live.clone();
+                        // One slot over every listener; a connection beyond
+                        // the limit gets 421 4.3.2 (RFC 3463: system not
+                        // accepting network messages) and is closed.
+                        let slot = Slot::take(&shared);
                         tokio::spawn(async move {
+                            let Some(slot) = slot else {
+                                shared.stats.refused_connections.fetch_add(1, Ordering::Relaxed);
+                                log(&shared, format_args!(
+                                    "{} {peer} refused: over --max-connections {}",
+                                    mode_name(mode), shared.settings.max_connections
+                                ));
+                                refuse(tcp, mode, &shared).await;
+                                drop(token);
+                                return;
+                            };
                             shared.stats.sessions.fetch_add(1, Ordering::Relaxed);
                             if let Err(e) = connection(tcp, peer, mode, &shared, sd).await {
                                 log(&shared, format_args!("{} {peer} session error: {e}", mode_name(mode)));
                             }
                             shared.stats.sessions_ended.fetch_add(1, Ordering::Relaxed);
+                            drop(slot);
                             drop(token);
                         });
                     }
@@ -197,6 +366,55 @@ pub async fn serve(
     while Arc::strong_count(&live) > 1 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A session's place under `max_connections`; given back on drop.
+struct Slot(Arc<Shared>);
+
+impl Slot {
+    /// A slot, or `None` when `max_connections` sessions run already.
+    fn take(shared: &Arc<Shared>) -> Option<Slot> {
+        let max = shared.settings.max_connections;
+        shared
+            .live
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot(shared.clone()))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Answers a connection over the limit with `421 4.3.2` and closes it (on
+/// the implicit-TLS port inside TLS, after a handshake bounded by the
+/// handshake timeout).
+async fn refuse(tcp: TcpStream, mode: PortMode, shared: &Shared) {
+    const TOO_MANY: &[u8] = b"421 4.3.2 Too many connections, try again later\r\n";
+    let _ = tcp.set_nodelay(true);
+    let mut conn = if mode.implicit_tls() {
+        match tokio::time::timeout(
+            shared.settings.timeouts.handshake,
+            shared.settings.tls.accept(tcp),
+        )
+        .await
+        {
+            Ok(Ok(tls)) => Conn::Tls(Box::new(tls)),
+            _ => return,
+        }
+    } else {
+        Conn::Plain(tcp)
+    };
+    let _ = tokio::time::timeout(shared.settings.timeouts.handshake, async {
+        let _ = conn.write_all(TOO_MANY).await;
+        conn.shutdown().await;
+    })
+    .await;
 }
 
 /// Resolves when the shutdown flag turns true (or its sender is gone).
@@ -260,9 +478,12 @@ async fn connection(
     // reply to a pipelined group until the client's delayed ACK.
     tcp.set_nodelay(true)?;
     let conn = if mode.implicit_tls() {
-        let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, shared.settings.tls.accept(tcp))
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
+        let tls = tokio::time::timeout(
+            shared.settings.timeouts.handshake,
+            shared.settings.tls.accept(tcp),
+        )
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
         shared.stats.tls_handshakes.fetch_add(1, Ordering::Relaxed);
         Conn::Tls(Box::new(tls))
     } else {
@@ -271,12 +492,43 @@ async fn connection(
     session(conn, peer, mode, shared, shutdown).await
 }
 
-/// The envelope of the transaction in progress.
+/// The envelope of the transaction in progress (values escaped, see
+/// [`escape`]).
 #[derive(Default)]
 struct Txn {
     from: String,
     to: Vec<String>,
     content: Vec<u8>,
+}
+
+/// Frees a buffer that grew past [`KEEP_BUF`] (an idle session goes back
+/// to its idle cost); a small one is kept for the next message.
+fn release(buf: &mut Vec<u8>) {
+    if buf.capacity() > KEEP_BUF {
+        *buf = Vec::new();
+    } else {
+        buf.clear();
+    }
+}
+
+/// Escapes an envelope or log value so that it is one line of printable
+/// ASCII whatever it holds: 0x20-0x7E stand for themselves except `\`
+/// (written `\\`); every other octet is written `\xHH`. Reversible.
+pub fn escape(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            b'\\' => s.push_str("\\\\"),
+            0x20..=0x7e => s.push(b as char),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                s.push_str("\\x");
+                s.push(HEX[usize::from(b >> 4)] as char);
+                s.push(HEX[usize::from(b & 15)] as char);
+            }
+        }
+    }
+    s
 }
 
 fn reverse_path(p: &ReversePath<'_>) -> String {
@@ -297,7 +549,7 @@ fn mailbox(m: &Mailbox<'_>) -> String {
     let mut out = vec![b'<'];
     m.write_canonical(&mut out);
     out.push(b'>');
-    String::from_utf8_lossy(&out).into_owned()
+    escape(&out)
 }
 
 fn reply(code: u16, enh: (u8, u16, u16), text: &'static str) -> OwnedReply {
@@ -328,6 +580,84 @@ fn check_credentials(users: &[(String, String)], c: &Credentials) -> Option<Stri
         .then(|| username.clone())
 }
 
+/// The user name of a credentials attempt, for the log (never the
+/// password).
+fn credentials_user(c: &Credentials) -> String {
+    match c {
+        Credentials::Password { username, .. } => escape(username.as_bytes()),
+        _ => "?".into(),
+    }
+}
+
+/// Which command each reply answers, for the refusal log lines: the verbs
+/// of the complete command lines the client sent, in order, paired with
+/// the replies as they go out (one reply per command line; RFC 5321 4.2).
+/// Only known verbs are recorded (never an AUTH response line, which may
+/// hold a password). Content is not scanned: tracking pauses at DATA and
+/// BDAT and resumes once their reply (or the message's) went out.
+#[derive(Default)]
+struct Verbs {
+    queue: std::collections::VecDeque<&'static str>,
+    /// The start of the line in progress (enough for a verb).
+    partial: Vec<u8>,
+    /// Bytes are content or may be: not scanned.
+    paused: bool,
+}
+
+impl Verbs {
+    const KNOWN: [&'static str; 16] = [
+        "EHLO", "HELO", "LHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT", "VRFY",
+        "EXPN", "HELP", "AUTH", "STARTTLS", "ETRN",
+    ];
+
+    fn client(&mut self, mut bytes: &[u8]) {
+        while !self.paused && !bytes.is_empty() {
+            let (line, rest, complete) = match bytes.iter().position(|&b| b == b'\n') {
+                Some(i) => (&bytes[..i], &bytes[i + 1..], true),
+                None => (bytes, &[][..], false),
+            };
+            bytes = rest;
+            let room = 8usize.saturating_sub(self.partial.len());
+            self.partial
+                .extend_from_slice(&line[..line.len().min(room)]);
+            if !complete {
+                return;
+            }
+            let word: Vec<u8> = self
+                .partial
+                .iter()
+                .take_while(|b| b.is_ascii_alphabetic())
+                .map(u8::to_ascii_uppercase)
+                .collect();
+            self.partial.clear();
+            let verb = Self::KNOWN
+                .iter()
+                .find(|v| v.as_bytes() == word.as_slice())
+                .copied()
+                .unwrap_or("?");
+            self.queue.push_back(verb);
+            if verb == "DATA" || verb == "BDAT" || verb == "STARTTLS" {
+                self.paused = true;
+            }
+        }
+    }
+
+    /// The verb a final reply line answers (`None` for the greeting and
+    /// replies the tracker could not pair).
+    fn reply(&mut self, code: &[u8]) -> Option<&'static str> {
+        let verb = self.queue.pop_front();
+        if matches!(verb, Some("DATA" | "BDAT" | "STARTTLS")) && code != b"354" {
+            self.resume();
+        }
+        verb
+    }
+
+    fn resume(&mut self) {
+        self.paused = false;
+        self.partial.clear();
+    }
+}
+
 async fn session(
     mut conn: Conn,
     peer: SocketAddr,
@@ -337,28 +667,39 @@ async fn session(
 ) -> io::Result<()> {
     let settings = &shared.settings;
     let stats = &shared.stats;
+    let timeouts = settings.timeouts;
     let mut server = Server::new(server_config(mode, &settings.hostname));
     let mut rbuf = vec![0u8; READ_BUF];
     let mut out = Vec::with_capacity(512);
     let mut txn = Txn::default();
     let mut auth_user: Option<String> = None;
     let store = settings.maildir.is_some();
-    let mut trace = settings.trace.as_ref().map(|_| Trace::new(mode, peer));
-    let timer = tokio::time::sleep(Duration::from_secs(300));
+    let mut trace = settings
+        .trace
+        .as_ref()
+        .and_then(|dir| Trace::create(dir, mode, peer));
+    let mut verbs = (!settings.quiet).then(Verbs::default);
+    // RFC 5321 4.5.3.2: the deadline starts when the server starts waiting
+    // (for a command or a data block) and only progress moves it: a reply
+    // that went out, or DATA_BLOCK_MIN content octets. Partial input never
+    // does, so a trickled command (slowloris) times out.
+    let mut deadline = tokio::time::Instant::now() + timeouts.command;
+    let mut block_octets = 0usize;
+    let timer = tokio::time::sleep_until(deadline);
     tokio::pin!(timer);
     // Registered once for the whole session.
     let stop = stopping(&mut shutdown);
     tokio::pin!(stop);
     loop {
         let mut start_tls = false;
+        let mut message_over = false;
         while let Some(ev) = server.next_event() {
             match ev {
                 ServerEvent::Mail { from, .. } => {
                     stats.mail_events.fetch_add(1, Ordering::Relaxed);
-                    txn = Txn {
-                        from: reverse_path(&from),
-                        ..Txn::default()
-                    };
+                    txn.from = reverse_path(&from);
+                    txn.to.clear();
+                    release(&mut txn.content);
                     server.accept().expect("MAIL decision pending");
                 }
                 ServerEvent::Rcpt { to, .. } => {
@@ -367,15 +708,13 @@ async fn session(
                 }
                 ServerEvent::MessageStart { .. } => txn.content.clear(),
                 ServerEvent::MessageData(piece) => {
+                    block_octets += piece.len();
                     if store {
                         txn.content.extend_from_slice(piece);
                     }
                 }
                 ServerEvent::MessageComplete { size, .. } => {
-                    let helo = server
-                        .client_name()
-                        .map(|n| String::from_utf8_lossy(n).into_owned())
-                        .unwrap_or_default();
+                    let helo = server.client_name().map(escape).unwrap_or_default();
                     let env = Envelope {
                         mode,
                         peer,
@@ -387,7 +726,14 @@ async fn session(
                         size,
                     };
                     let outcome = if let Some(dir) = &settings.maildir {
-                        deliver(dir, &env, &mut txn.content).await
+                        // RFC 5321 4.5.3.2.6: the client waits this long
+                        // for the reply; storage that takes longer gets 451.
+                        tokio::time::timeout(
+                            timeouts.data_end,
+                            deliver(shared, dir, &env, &mut txn.content),
+                        )
+                        .await
+                        .unwrap_or_else(|_| Err(io::Error::other("storage timed out")))
                     } else if settings.quiet {
                         // --discard --quiet: nothing to name or log.
                         Ok(String::new())
@@ -414,24 +760,38 @@ async fn session(
                         }
                     }
                     txn.to.clear();
-                    txn.content.clear();
+                    release(&mut txn.content);
+                    message_over = true;
                 }
                 ServerEvent::MessageAborted(why) => {
                     log(
                         shared,
                         format_args!("{} {peer} message aborted: {why:?}", mode_name(mode)),
                     );
-                    txn.content.clear();
+                    release(&mut txn.content);
+                    message_over = true;
                 }
-                ServerEvent::Reset => txn = Txn::default(),
+                ServerEvent::Reset => {
+                    txn.from.clear();
+                    txn.to.clear();
+                    release(&mut txn.content);
+                }
                 ServerEvent::Auth(AuthRequest::Credentials { credentials, .. }) => {
                     match check_credentials(&settings.users, &credentials) {
                         Some(user) => {
                             stats.auth_ok.fetch_add(1, Ordering::Relaxed);
-                            auth_user = Some(user);
+                            auth_user = Some(escape(user.as_bytes()));
                             server.accept().expect("AUTH decision pending");
                         }
                         None => {
+                            log(
+                                shared,
+                                format_args!(
+                                    "{} {peer} auth failed user={}",
+                                    mode_name(mode),
+                                    credentials_user(&credentials)
+                                ),
+                            );
                             let _ = server.reject(reply(
                                 535,
                                 (5, 7, 8),
@@ -467,18 +827,38 @@ async fn session(
                 }
             }
         }
+        if message_over && rbuf.len() > READ_BUF {
+            // Back to the idle cost (item: buffers at their high-water mark).
+            rbuf = vec![0u8; READ_BUF];
+        }
         server.transmit(&mut out);
         if let Some(t) = &mut trace {
             t.server(&out);
         }
         if !out.is_empty() {
+            if let Some(v) = &mut verbs {
+                log_refusals(shared, mode, peer, v, &out, message_over);
+            }
             conn.write_all(&out).await?;
+            // A reply went out: the server now waits for the next command,
+            // or, after a 354, for the first data block.
+            let limit = if last_reply_code(&out) == Some(&b"354"[..]) {
+                timeouts.data_block
+            } else {
+                timeouts.command
+            };
+            deadline = tokio::time::Instant::now() + limit;
+            block_octets = 0;
             out.clear();
+        } else if block_octets >= DATA_BLOCK_MIN {
+            // A data block arrived: wait for the next one.
+            deadline = tokio::time::Instant::now() + timeouts.data_block;
+            block_octets = 0;
         }
         if server.is_closed() {
             conn.shutdown().await;
             if let Some(t) = trace.take() {
-                t.finish(settings, true);
+                t.finish(true);
             }
             return Ok(());
         }
@@ -488,7 +868,7 @@ async fn session(
             };
             // The handshake reads the socket directly: nothing the client
             // sent in plaintext after our 220 ever reaches the machine.
-            let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, settings.tls.accept(tcp))
+            let tls = tokio::time::timeout(timeouts.handshake, settings.tls.accept(tcp))
                 .await
                 .map_err(|_| {
                     io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out")
@@ -499,19 +879,17 @@ async fn session(
             if let Some(t) = &mut trace {
                 t.step("TLS");
             }
+            if let Some(v) = &mut verbs {
+                *v = Verbs::default();
+            }
             auth_user = None;
+            deadline = tokio::time::Instant::now() + timeouts.command;
             continue;
         }
-        // The machine's timeout counts from now (we wait for the client).
-        // The timer itself is re-armed only when it fires early, not on
-        // every read: a read costs a clock read instead of a timer-wheel
-        // insert and removal.
-        let waiting_since = Instant::now();
-        let limit = server.timeout().unwrap_or(Duration::from_secs(300));
-        let due = waiting_since + limit;
-        let armed = timer.deadline().into_std();
-        if armed < waiting_since || armed > due {
-            timer.as_mut().reset(due.into());
+        // The timer moves only when the deadline does (once per command,
+        // not per read).
+        if timer.deadline() != deadline {
+            timer.as_mut().reset(deadline);
         }
         tokio::select! {
             r = conn.read(&mut rbuf) => match r {
@@ -525,6 +903,9 @@ async fn session(
                     if let Some(t) = &mut trace {
                         t.client(&rbuf[..n]);
                     }
+                    if let Some(v) = &mut verbs {
+                        v.client(&rbuf[..n]);
+                    }
                     server.receive(&rbuf[..n]);
                     if n == rbuf.len() && rbuf.len() < READ_BUF_MAX {
                         rbuf.resize(READ_BUF_MAX, 0);
@@ -533,23 +914,71 @@ async fn session(
                 Err(e) => return Err(e),
             },
             () = &mut timer => {
-                if Instant::now() >= due {
+                if tokio::time::Instant::now() >= deadline && server.timeout().is_some() {
+                    stats.timeouts.fetch_add(1, Ordering::Relaxed);
+                    log(shared, format_args!("{} {peer} timeout: closing", mode_name(mode)));
                     server.handle_timeout();
                 } else {
-                    timer.as_mut().reset(due.into());
+                    // Nothing to wait for now (decision or handshake
+                    // pending): look again after another period.
+                    deadline = tokio::time::Instant::now() + timeouts.command;
                 }
             }
             () = &mut stop => {
                 // RFC 5321 3.8: a server that must shut down answers 421.
                 let _ = conn.write_all(b"421 4.3.2 Service shutting down\r\n").await;
                 conn.shutdown().await;
+                if let Some(t) = trace.take() {
+                    t.finish(true);
+                }
                 return Ok(());
             }
         }
     }
 }
 
-/// What the sidecar `.env` file and the log line record.
+/// The code of the last reply in `out` (its last line).
+fn last_reply_code(out: &[u8]) -> Option<&[u8]> {
+    let body = out.strip_suffix(b"\r\n").unwrap_or(out);
+    let start = body.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    body.get(start..start + 3)
+}
+
+/// Logs every 4xx/5xx reply in `out` with the command it answers (a
+/// refused MAIL or RCPT among them).
+fn log_refusals(
+    shared: &Shared,
+    mode: PortMode,
+    peer: SocketAddr,
+    verbs: &mut Verbs,
+    out: &[u8],
+    message_over: bool,
+) {
+    for line in out.split_inclusive(|&b| b == b'\n') {
+        if line.get(3) == Some(&b'-') || line.len() < 3 {
+            continue;
+        }
+        let code = &line[..3];
+        let verb = verbs.reply(code);
+        if matches!(code.first(), Some(b'4' | b'5')) {
+            let text = line.strip_suffix(b"\r\n").unwrap_or(line);
+            log(
+                shared,
+                format_args!(
+                    "{} {peer} refused {}: {}",
+                    mode_name(mode),
+                    verb.unwrap_or("-"),
+                    escape(text)
+                ),
+            );
+        }
+    }
+    if message_over {
+        verbs.resume();
+    }
+}
+
+/// What the sidecar `.env` file and the log line record (values escaped).
 struct Envelope<'a> {
     mode: PortMode,
     peer: SocketAddr,
@@ -562,6 +991,7 @@ struct Envelope<'a> {
 }
 
 impl Envelope<'_> {
+    /// The `.env` text (format: see the module documentation).
     fn file_text(&self) -> String {
         let mut s = format!(
             "mode: {}\npeer: {}\nhelo: {}\ntls: {}\nauth: {}\nfrom: {}\n",
@@ -613,43 +1043,100 @@ fn message_id() -> String {
     )
 }
 
-/// Stores the message and returns its id. Runs the blocking file system
-/// calls off the runtime's workers.
-async fn deliver(dir: &Path, env: &Envelope<'_>, content: &mut Vec<u8>) -> io::Result<String> {
+/// Stores the message and returns its id: the files are written and
+/// fsynced on the blocking pool (in parallel with other sessions'), then
+/// the folder fsync is shared through the group committer. Returns only
+/// once the message is durable.
+async fn deliver(
+    shared: &Shared,
+    dir: &Path,
+    env: &Envelope<'_>,
+    content: &mut Vec<u8>,
+) -> io::Result<String> {
     let id = message_id();
     let dir = dir.to_path_buf();
     let env_text = env.file_text();
     let bytes = std::mem::take(content);
     let id2 = id.clone();
     let bytes = tokio::task::spawn_blocking(move || {
-        store(&dir, &id2, env_text.as_bytes(), &bytes).map(|()| bytes)
+        write_pair(&dir, &id2, env_text.as_bytes(), &bytes).map(|()| bytes)
     })
     .await
     .map_err(io::Error::other)??;
-    // Keep the allocation for the next message of the session.
+    // Keep a small allocation for the next message of the session.
     *content = bytes;
-    content.clear();
+    release(content);
+    match &shared.committer {
+        Some(c) => c.commit().await?,
+        None => return Err(io::Error::other("no committer")),
+    }
     Ok(id)
 }
 
-/// Durable store: the envelope, then the message, each written to a
-/// temporary name, fsynced and renamed; then the folder is fsynced.
-pub fn store(dir: &Path, id: &str, envelope: &[u8], message: &[u8]) -> io::Result<()> {
-    write_durable(dir, &format!("{id}.env"), envelope)?;
-    write_durable(dir, &format!("{id}.eml"), message)?;
-    std::fs::File::open(dir)?.sync_all()
+/// Writes the pair: the message, then the envelope as the commit marker,
+/// each to a temporary name, fsynced and renamed. On failure removes what
+/// it wrote. The folder fsync is the caller's (it makes both renames
+/// durable; until it returned the pair may vanish in a crash, and no 250
+/// was sent).
+pub fn write_pair(dir: &Path, id: &str, envelope: &[u8], message: &[u8]) -> io::Result<()> {
+    let eml = format!("{id}.eml");
+    write_durable(dir, &eml, message)?;
+    if let Err(e) = write_durable(dir, &format!("{id}.env"), envelope) {
+        let _ = std::fs::remove_file(dir.join(&eml));
+        return Err(e);
+    }
+    Ok(())
 }
 
 fn write_durable(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     let tmp = dir.join(format!(".{name}.tmp"));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, dir.join(name))
+    let r = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, dir.join(name))
+    })();
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
+/// Removes what a crash left incomplete in the mail folder: dot-prefixed
+/// `.tmp` files, an `ID.eml` whose `ID.env` (the commit marker) is
+/// missing, an `ID.env` whose `ID.eml` is missing. A complete pair (the
+/// only kind that can have got a 250) and every other file are left
+/// alone. Returns the removed names with the reason.
+pub fn recover(dir: &Path) -> io::Result<Vec<(String, &'static str)>> {
+    let names: std::collections::BTreeSet<String> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    let mut removed = Vec::new();
+    for name in &names {
+        let why = if name.starts_with('.') && name.ends_with(".tmp") {
+            Some("temporary file of an unfinished delivery")
+        } else if let Some(id) = name.strip_suffix(".eml") {
+            (!names.contains(&format!("{id}.env"))).then_some("message without its envelope")
+        } else if let Some(id) = name.strip_suffix(".env") {
+            (!names.contains(&format!("{id}.eml"))).then_some("envelope without its message")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            std::fs::remove_file(dir.join(name))?;
+            removed.push((name.clone(), why));
+        }
+    }
+    if !removed.is_empty() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(removed)
 }
 
 /// Runs bound listeners, each in its mode, until `shutdown` turns true and
@@ -669,41 +1156,58 @@ pub async fn run(
 /// A session recorded in the transcript format: one `C:` line per read
 /// (one input call of the replay), one `S:` pattern per reply (code,
 /// enhanced code, and for EHLO replies whether STARTTLS and AUTH were
-/// offered).
+/// offered). Streamed to its file through a small buffer: the memory a
+/// trace costs does not grow with the session.
 struct Trace {
-    text: String,
-    peer: SocketAddr,
+    w: Option<io::BufWriter<std::fs::File>>,
 }
 
 impl Trace {
-    fn new(mode: PortMode, peer: SocketAddr) -> Trace {
-        Trace {
-            text: format!(
+    fn create(dir: &Path, mode: PortMode, peer: SocketAddr) -> Option<Trace> {
+        let name = format!("{}-{}.txt", message_id(), peer.port());
+        let f = std::fs::File::create(dir.join(name)).ok()?;
+        let mut t = Trace {
+            w: Some(io::BufWriter::with_capacity(8 * 1024, f)),
+        };
+        t.put(
+            format!(
                 "# side: server\n# mode: {}\n# title: captured from {peer} by demo-server --trace\n\n",
                 mode_name(mode)
-            ),
-            peer,
+            )
+            .as_bytes(),
+        );
+        Some(t)
+    }
+
+    /// Writes; on an error the trace stops (the session goes on).
+    fn put(&mut self, bytes: &[u8]) {
+        if let Some(w) = &mut self.w {
+            if w.write_all(bytes).is_err() {
+                self.w = None;
+            }
         }
     }
 
     fn step(&mut self, s: &str) {
-        self.text.push_str(s);
-        self.text.push('\n');
+        self.put(s.as_bytes());
+        self.put(b"\n");
     }
 
     fn client(&mut self, bytes: &[u8]) {
-        self.text.push_str("C: ");
+        let mut line = Vec::with_capacity(bytes.len() + 8);
+        line.extend_from_slice(b"C: ");
         for &b in bytes {
             match b {
-                b'\r' => self.text.push_str("\\r"),
-                b'\n' => self.text.push_str("\\n"),
-                b'\t' => self.text.push_str("\\t"),
-                b'\\' => self.text.push_str("\\\\"),
-                0x20..=0x7e => self.text.push(b as char),
-                _ => self.text.push_str(&format!("\\x{b:02X}")),
+                b'\r' => line.extend_from_slice(b"\\r"),
+                b'\n' => line.extend_from_slice(b"\\n"),
+                b'\t' => line.extend_from_slice(b"\\t"),
+                b'\\' => line.extend_from_slice(b"\\\\"),
+                0x20..=0x7e => line.push(b),
+                _ => line.extend_from_slice(format!("\\x{b:02X}").as_bytes()),
             }
         }
-        self.text.push('\n');
+        line.push(b'\n');
+        self.put(&line);
     }
 
     fn server(&mut self, bytes: &[u8]) {
@@ -713,21 +1217,19 @@ impl Trace {
             // The last line of a reply has a space (or nothing) after the code.
             if line.get(3) != Some(&b'-') {
                 let pattern = reply_pattern(&lines);
-                self.text.push_str("S: ");
-                self.text.push_str(&pattern);
-                self.text.push('\n');
+                self.put(format!("S: {pattern}\n").as_bytes());
                 lines.clear();
             }
         }
     }
 
-    fn finish(mut self, settings: &Settings, closed: bool) {
+    fn finish(mut self, closed: bool) {
         if closed {
             self.step("CLOSE");
         }
-        let Some(dir) = &settings.trace else { return };
-        let name = format!("{}-{}.txt", message_id(), self.peer.port());
-        let _ = std::fs::write(dir.join(name), self.text);
+        if let Some(w) = &mut self.w {
+            let _ = w.flush();
+        }
     }
 }
 

@@ -46,6 +46,10 @@ fn usage() -> ExitCode {
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1).peekable();
+    if matches!(args.peek().map(String::as_str), Some("-h" | "--help")) {
+        println!("usage: dissect [--split N] command|reply|greeting|ehlo|data FILE...");
+        return ExitCode::SUCCESS;
+    }
     let mut split = None;
     if args.peek().map(String::as_str) == Some("--split") {
         args.next();

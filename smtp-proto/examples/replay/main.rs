@@ -5,8 +5,9 @@
 //! cargo run -q --release -p smtp-sansio --example replay -- FILE...
 //! ```
 //!
-//! Prints `PASS FILE` or `FAIL FILE: reason` per file and exits 1 if any
-//! failed (2 on a usage error).
+//! Prints `PASS FILE` or `FAIL FILE: reason` per file, then the summary
+//! line `N passed, M failed`, and exits 1 if any failed (2 on a usage
+//! error). `--help` prints the usage on stdout and exits 0.
 
 mod client_side;
 mod runner;
@@ -15,9 +16,14 @@ mod transcript;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    const USAGE: &str = "usage: replay FILE...\n  Runs each transcript (corpus/sessions format) against the state machines.";
     let files: Vec<String> = std::env::args().skip(1).collect();
+    if files.iter().any(|f| f == "-h" || f == "--help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     if files.is_empty() {
-        eprintln!("usage: replay FILE...");
+        eprintln!("{USAGE}");
         return ExitCode::from(2);
     }
     let mut failed = 0usize;
@@ -33,8 +39,8 @@ fn main() -> ExitCode {
             }
         }
     }
+    println!("{} passed, {failed} failed", files.len() - failed);
     if failed > 0 {
-        eprintln!("{failed} of {} transcripts failed", files.len());
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

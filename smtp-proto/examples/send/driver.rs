@@ -199,8 +199,8 @@ pub async fn send(
                 }
                 ClientEvent::Delivered(r) => outcome = Some(Outcome::Delivered(r)),
                 ClientEvent::TransactionFailed { stage, reply } => {
-                    let r = reply.map(|r| r.code.to_string()).unwrap_or_default();
-                    outcome = Some(Outcome::Failed(format!("{stage:?} refused {r}")));
+                    let r = reply.as_ref().map(reply_text).unwrap_or_default();
+                    outcome = Some(Outcome::Failed(format!("{stage:?} refused: {r}")));
                 }
                 ClientEvent::Error(e) if outcome.is_none() => {
                     outcome = Some(Outcome::Error(e));
@@ -246,4 +246,18 @@ pub async fn send(
         }
     }
     outcome.ok_or_else(|| "the session ended without a result".into())
+}
+
+/// A reply as the user should see it: code, enhanced code and every text
+/// line (RFC 5321 4.2), lines joined by " / ".
+pub fn reply_text(r: &smtp_sansio::reply::OwnedReply) -> String {
+    let mut s = r.code.to_string();
+    if let Some(e) = r.enhanced {
+        s.push_str(&format!(" {e}"));
+    }
+    for (i, line) in r.lines.iter().enumerate() {
+        s.push_str(if i == 0 { " " } else { " / " });
+        s.push_str(line);
+    }
+    s
 }

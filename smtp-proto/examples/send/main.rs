@@ -19,7 +19,9 @@
 //!   -v                    print the machine's events
 //! ```
 //!
-//! Exits 0 when the server accepted the message.
+//! Exits 0 when the server accepted the message; otherwise prints the
+//! server's reply (code, enhanced code and text) on stderr and exits 1.
+//! `--help` prints the usage on stdout and exits 0.
 
 mod driver;
 
@@ -46,7 +48,13 @@ struct Args {
     verbose: bool,
 }
 
-fn parse_args() -> Result<Args, String> {
+const USAGE: &str =
+    "usage: send --to ADDR [--to ADDR]... [--from ADDR] [--mode relay|submission|implicit-tls]
+            [--server HOST:PORT] [--server-name NAME] [--helo NAME] [--auth USER:PASS]
+            [--tls required|opportunistic|none] [--insecure] [--ca PEM] [--body FILE] [-v]
+  Sends one message (RFC 5321) read from --body FILE or stdin; exits 0 when it was accepted.";
+
+fn parse_args() -> Result<Option<Args>, String> {
     let mut a = Args {
         mode: PortMode::Submission,
         server: None,
@@ -95,18 +103,23 @@ fn parse_args() -> Result<Args, String> {
             "--ca" => a.ca = Some(value()?.into()),
             "--body" => a.body = Some(value()?.into()),
             "-v" => a.verbose = true,
+            "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown option {other} (see the file's docs)")),
         }
     }
     if a.to.is_empty() {
-        return Err("at least one --to".into());
+        return Err(format!("at least one --to\n{USAGE}"));
     }
-    Ok(a)
+    Ok(Some(a))
 }
 
 fn main() -> ExitCode {
     let args = match parse_args() {
-        Ok(a) => a,
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
             eprintln!("send: {e}");
             return ExitCode::from(2);
@@ -173,8 +186,12 @@ async fn run(args: Args) -> Result<String, String> {
         .map_err(|e| format!("connect {server}: {e}"))?;
     let envelope = Envelope::new(args.from.clone(), args.to.clone());
     match driver::send(tcp, cfg, &tls, server_name, envelope, body, args.verbose).await? {
-        driver::Outcome::Delivered(r) => Ok(r.code.to_string()),
+        driver::Outcome::Delivered(r) => Ok(driver::reply_text(&r)),
         driver::Outcome::Failed(e) => Err(e),
-        driver::Outcome::Error(e) => Err(e.to_string()),
+        // The server's own words, when the error carries a reply.
+        driver::Outcome::Error(e) => Err(match e.reply() {
+            Some(r) => format!("{e} ({})", driver::reply_text(r)),
+            None => e.to_string(),
+        }),
     }
 }

@@ -67,17 +67,16 @@ impl TestServer {
             .expect("tokio runtime");
         let (certs, key) = demo::self_signed("localhost").expect("self-signed certificate");
         let tls = demo::tls_acceptor(certs, key).expect("TLS config");
-        let shared = Arc::new(demo::Shared {
-            settings: demo::Settings {
-                hostname: "localhost".into(),
-                users: vec![("alice".into(), "secret".into())],
-                maildir: Some(dir.clone()),
-                quiet: std::env::var_os("INTEROP_LOG").is_none(),
-                tls,
-                trace: None,
-            },
-            stats: demo::Stats::default(),
-        });
+        let shared = Arc::new(demo::Shared::new(demo::Settings {
+            hostname: "localhost".into(),
+            users: vec![("alice".into(), "secret".into())],
+            maildir: Some(dir.clone()),
+            quiet: std::env::var_os("INTEROP_LOG").is_none(),
+            tls,
+            trace: None,
+            timeouts: demo::Timeouts::RFC,
+            max_connections: demo::DEFAULT_MAX_CONNECTIONS,
+        }));
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let mut listeners = Vec::new();
         let mut addrs = Vec::new();
@@ -313,4 +312,305 @@ pub fn port(a: SocketAddr) -> String {
 /// A path as &str (the temp dir is UTF-8 here).
 pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("UTF-8 path")
+}
+
+// ----- the real demo-server binary ----------------------------------------
+
+/// The examples' folder of the profile this test was built with
+/// (`target/<profile>/examples`), after building `name` there: the tests
+/// run the example binaries themselves, not a copy of their code.
+pub fn example_binary(name: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let exe = std::env::current_exe().expect("test executable");
+    // target/<profile>/deps/<test>-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf();
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !built.iter().any(|n| n == name) {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-q", "-p", "smtp-sansio", "--example", name]);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build");
+        assert!(status.success(), "cargo build --example {name} failed");
+        built.push(name.to_string());
+    }
+    let bin = profile_dir.join("examples").join(name);
+    assert!(bin.is_file(), "{} missing", bin.display());
+    bin
+}
+
+/// A demo-server process (`examples/demo-server`) on 127.0.0.1 port 0,
+/// its own mail folder, killed on drop. Its stderr (log lines) is
+/// collected.
+pub struct DemoProcess {
+    child: std::process::Child,
+    log: Arc<std::sync::Mutex<Vec<String>>>,
+    addrs: Vec<(PortMode, SocketAddr)>,
+    /// The mail folder (None with `--discard`).
+    pub dir: PathBuf,
+    remove_dir: bool,
+}
+
+/// A fresh folder name under the temp dir.
+pub fn fresh_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "smtp-sansio-demo-{tag}-{}-{}",
+        std::process::id(),
+        NEXT_DIR.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+impl DemoProcess {
+    /// Starts the binary with a fresh mail folder and `extra` options.
+    pub fn start(extra: &[&str]) -> DemoProcess {
+        let dir = fresh_dir("mail");
+        let mut p = DemoProcess::start_in(&dir, extra);
+        p.remove_dir = true;
+        p
+    }
+
+    /// Starts the binary on the mail folder `dir` (left in place).
+    pub fn start_in(dir: &Path, extra: &[&str]) -> DemoProcess {
+        let bin = example_binary("demo-server");
+        let mut child = Command::new(bin)
+            .args([
+                "--relay",
+                "127.0.0.1:0",
+                "--submission",
+                "127.0.0.1:0",
+                "--implicit-tls",
+                "127.0.0.1:0",
+                "--maildir",
+                path_str(dir),
+            ])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn demo-server");
+        let err = child.stderr.take().expect("stderr");
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(err).lines() {
+                    let Ok(line) = line else { break };
+                    if line.starts_with("listening ") {
+                        let _ = tx.send(line.clone());
+                    }
+                    log.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+                }
+            });
+        }
+        let mut addrs = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while addrs.len() < 3 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("demo-server did not listen: {:?}", log.lock()));
+            // "listening relay on 127.0.0.1:PORT"
+            let mut w = line.split_whitespace().skip(1);
+            let mode = match w.next() {
+                Some("relay") => PortMode::Relay,
+                Some("submission") => PortMode::Submission,
+                _ => PortMode::ImplicitTls,
+            };
+            let addr = w.nth(1).and_then(|a| a.parse().ok()).expect("address");
+            addrs.push((mode, addr));
+        }
+        DemoProcess {
+            child,
+            log,
+            addrs,
+            dir: dir.to_path_buf(),
+            remove_dir: false,
+        }
+    }
+
+    /// The listener of a mode.
+    pub fn addr(&self, mode: PortMode) -> SocketAddr {
+        self.addrs
+            .iter()
+            .find(|(m, _)| *m == mode)
+            .map(|(_, a)| *a)
+            .expect("listener for mode")
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The log lines so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Waits (bounded) for a log line containing `needle`.
+    pub fn wait_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(l) = self.log().into_iter().find(|l| l.contains(needle)) {
+                return l;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {needle:?}: {:#?}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL, no cleanup of the folder (crash tests).
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.remove_dir = false;
+    }
+
+    /// Stored messages (complete pairs), oldest first: (envelope, content).
+    pub fn messages(&self) -> Vec<(String, Vec<u8>)> {
+        stored_pairs(&self.dir)
+    }
+}
+
+impl Drop for DemoProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if self.remove_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// The complete `.eml`/`.env` pairs of a mail folder, oldest first.
+pub fn stored_pairs(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .filter(|p| p.with_extension("env").is_file())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|p| {
+            let env = std::fs::read_to_string(p.with_extension("env")).expect("envelope");
+            (env, std::fs::read(&p).expect("message"))
+        })
+        .collect()
+}
+
+/// A plain SMTP client socket with a read deadline.
+pub struct Wire {
+    /// The socket.
+    pub s: std::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Wire {
+    /// Connects (5 s read timeout per call).
+    pub fn connect(addr: SocketAddr) -> Wire {
+        let s = std::net::TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("read timeout");
+        s.set_nodelay(true).expect("nodelay");
+        Wire { s, buf: Vec::new() }
+    }
+
+    /// Wraps a connected socket (5 s read timeout per call).
+    pub fn from_stream(s: std::net::TcpStream) -> Wire {
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let _ = s.set_nodelay(true);
+        Wire { s, buf: Vec::new() }
+    }
+
+    /// Connects and reads the greeting (asserted 220).
+    pub fn greeted(addr: SocketAddr) -> Wire {
+        let mut w = Wire::connect(addr);
+        let g = w.reply();
+        assert!(g.starts_with("220"), "greeting {g:?}");
+        w
+    }
+
+    /// Sends bytes.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.s.write_all(bytes).expect("write");
+    }
+
+    /// The next whole reply (all its lines), or "" at EOF / read error.
+    pub fn reply(&mut self) -> String {
+        let mut start = 0;
+        loop {
+            // A complete reply ends with a line whose 4th octet is a space
+            // (or that is only the code).
+            while let Some(i) = self.buf[start..].windows(2).position(|w| w == b"\r\n") {
+                let end = start + i + 2;
+                let line = &self.buf[start..end];
+                if line.get(3) != Some(&b'-') {
+                    let r: Vec<u8> = self.buf.drain(..end).collect();
+                    return String::from_utf8_lossy(&r).into_owned();
+                }
+                start = end;
+            }
+            let mut chunk = [0u8; 4096];
+            match self.s.read(&mut chunk) {
+                Ok(0) | Err(_) => {
+                    let rest: Vec<u8> = std::mem::take(&mut self.buf);
+                    return String::from_utf8_lossy(&rest).into_owned();
+                }
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    /// Sends a command and returns its reply.
+    pub fn cmd(&mut self, line: &str) -> String {
+        self.send(format!("{line}\r\n").as_bytes());
+        self.reply()
+    }
+
+    /// Whether the server closed: reads until EOF within `within`
+    /// (returning everything read) or None if the connection stayed open.
+    pub fn closed_within(&mut self, within: Duration) -> Option<String> {
+        let deadline = Instant::now() + within;
+        let mut all = std::mem::take(&mut self.buf);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                self.buf = all;
+                return None;
+            }
+            self.s
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .expect("read timeout");
+            let mut chunk = [0u8; 4096];
+            match self.s.read(&mut chunk) {
+                Ok(0) => return Some(String::from_utf8_lossy(&all).into_owned()),
+                Ok(n) => all.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut => {}
+                // A reset is a close too.
+                Err(_) => return Some(String::from_utf8_lossy(&all).into_owned()),
+            }
+        }
+    }
 }
