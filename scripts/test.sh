@@ -22,5 +22,11 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 echo "== cargo test"
 cargo test --workspace --locked --release -- --include-ignored
 
+echo "== explore: exhaustive state exploration, both sides, every mode (depth 6)"
+cargo run -q --release --locked -p smtp-sansio-tests --bin explore -- --depth 6
+
+echo "== explore --self-test: every mutant (one security rule disabled) must be caught"
+cargo run -q --release --locked -p smtp-sansio-tests --features mutants --bin explore -- --self-test --depth 6
+
 echo "== fuzz smoke (every cargo-fuzz target, FUZZ_SECONDS=${FUZZ_SECONDS:-20}s each)"
 bash scripts/fuzz-smoke.sh

@@ -9,6 +9,7 @@ by TAB, already escaped), for n is "ERR" (optionally "ERR\tconsumed=N"
 for data: the detail is then compared too), for i is None.
 """
 import os
+import re
 import shutil
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,7 +46,7 @@ def b(x):
     return x.encode("utf-8") if isinstance(x, str) else x
 
 
-def case(kind, prefix, topic, data, *fields):
+def case(kind, prefix, topic, data, *fields, err=None):
     assert prefix in "yni"
     key = (kind, prefix, topic)
     COUNTERS[key] = COUNTERS.get(key, 0) + 1
@@ -53,24 +54,117 @@ def case(kind, prefix, topic, data, *fields):
     if prefix == "y":
         exp = "OK\t" + "\t".join(fields)
     elif prefix == "n":
-        exp = "\t".join(("ERR",) + fields)
+        err = err or expected_error(kind, topic, b(data))
+        assert err in ERROR_KINDS, err
+        exp = "\t".join(("ERR", err) + fields)
     else:
         exp = None
     CASES.append((kind, name, b(data), exp))
 
 
+# The error kinds of the crate (ParseError::kind, dissect.md ERROR_KIND).
+ERROR_KINDS = {
+    "incomplete", "syntax", "unknown_command", "line_too_long", "bare_line_ending", "nul",
+    "invalid_utf8", "utf8_not_allowed", "local_part_too_long", "domain_too_long",
+    "path_too_long", "number_overflow", "duplicate_parameter", "unsupported_parameter",
+    "invalid_parameter", "trailing_data", "code_mismatch", "too_many_lines", "unexpected_code",
+}
+KNOWN_VERBS = {b"HELO", b"EHLO", b"LHLO", b"MAIL", b"RCPT", b"DATA", b"BDAT", b"RSET", b"VRFY",
+               b"EXPN", b"HELP", b"NOOP", b"QUIT", b"STARTTLS", b"AUTH", b"ETRN", b"BURL"}
+# Default kind of a must-reject command case whose framing and verb are
+# fine, per topic: a grammar violation of RFC 5321 4.1 is `syntax` (501
+# 5.5.2); a parameter value outside its extension's ABNF is
+# `invalid_parameter` (501 5.5.4: RFC 1870, 6152, 3461, 4954 5, 8689,
+# 6710, 2852); malformed UTF-8 under SMTPUTF8 is `invalid_utf8` (RFC 6531
+# 3.3, 553 5.6.7).
+TOPIC_ERROR = {
+    "size": "invalid_parameter", "body": "invalid_parameter", "dsn": "invalid_parameter",
+    "mailauth": "invalid_parameter", "requiretls": "invalid_parameter",
+    "mtprio": "invalid_parameter", "by": "invalid_parameter",
+    "utf8": "invalid_utf8",
+}
+
+
+def expected_error(kind, topic, data):
+    """The error kind of a must-reject case, from the framing rules first
+    (RFC 5321 2.3.8: only CRLF ends a line, so a bare CR or LF before it is
+    `bare_line_ending`; no CRLF is `incomplete`; bytes after the item are
+    `trailing_data`), then per kind. Cases the rules below do not describe
+    pass `err=` explicitly, with their reason next to them."""
+    if kind == "data":
+        # dissect.md: no terminator is `incomplete`; a bare CR/LF in content
+        # whose terminator was found is `bare_line_ending`.
+        return "bare_line_ending" if (b"\r\n.\r\n" in data or data.startswith(b".\r\n")) else "incomplete"
+    if kind == "command":
+        i = data.find(b"\r\n")
+        if i < 0:
+            # the line has not ended yet, whatever it holds
+            return "incomplete"
+        head = data[:i]
+        if b"\r" in head or b"\n" in head:
+            return "bare_line_ending"
+        if i + 2 != len(data):
+            return "trailing_data"
+        if b"\x00" in head:
+            return "nul"
+        # an empty or unknown verb is a command the server does not
+        # recognize (RFC 5321 4.2.4, 500)
+        words = head.split(b" ")
+        if words[0].upper() not in KNOWN_VERBS:
+            return "unknown_command"
+        # esmtp-param = esmtp-keyword ["=" esmtp-value], esmtp-value =
+        # 1*(%d33-60 / %d62-126) (RFC 5321 4.1.2): a parameter with an empty
+        # value breaks the generic grammar before any extension's ABNF
+        if words[0].upper() in (b"MAIL", b"RCPT") and any(w.endswith(b"=") for w in words[2:]):
+            return "syntax"
+        return TOPIC_ERROR.get(topic, "syntax")
+    # replies (RFC 5321 4.2): a line is 3DIGIT, then SP / "-" / CRLF
+    lines = []
+    rest = data
+    while rest:
+        j = rest.find(b"\r\n")
+        if j < 0:
+            # the reply readers reject an LF not preceded by CR as soon as
+            # they see it (a CR alone may still be followed by LF); the
+            # command parser waits for the CRLF (see above): both are
+            # RFC 5321 2.3.8, the difference is when the error is reported
+            return "bare_line_ending" if re.search(rb"(^|[^\r])\n", rest) else "incomplete"
+        line, rest = rest[:j], rest[j + 2:]
+        if b"\r" in line or b"\n" in line:
+            return "bare_line_ending"
+        lines.append(line)
+        if not re.fullmatch(rb"[2-5][0-5][0-9]([ -].*)?", line, re.S):
+            return "syntax"
+        if b"\x00" in line:
+            return "nul"
+        if len(line) == 3 or line[3:4] == b" ":
+            break
+    else:
+        return "incomplete"
+    if rest:
+        return "trailing_data"
+    if any(l[:3] != lines[0][:3] for l in lines):
+        return "code_mismatch"
+    code = lines[0][:3]
+    if kind == "greeting" and code not in (b"220", b"554"):
+        return "unexpected_code"
+    if kind == "ehlo" and code != b"250":
+        return "unexpected_code"
+    return "syntax"
+
+
 # ---------------------------------------------------------------- command
-def C(prefix, topic, line, *fields, crlf=True):
+def C(prefix, topic, line, *fields, crlf=True, err=None):
     data = b(line) + (b"\r\n" if crlf else b"")
-    case("command", prefix, topic, data, *fields)
+    case("command", prefix, topic, data, *fields, err=err)
 
 
 def Y(topic, line, *fields):
     C("y", topic, line, *fields)
 
 
-def N(topic, line, crlf=True):
-    C("n", topic, line, crlf=crlf)
+def N(topic, line, crlf=True, err=None):
+    C("n", topic, line, crlf=crlf, err=err)
 
 
 def I(topic, line, crlf=True):
@@ -314,7 +408,8 @@ N("utf8", b"RCPT TO:<j\x80rg@example.net>")
 N("utf8", b"RCPT TO:<a@b\xff.example>")
 N("utf8", b"MAIL FROM:<j\xc3\xb6rg@example.org\xc3> SMTPUTF8")
 N("utf8", b"RCPT TO:<\"j\xe9\"@example.net>")
-N("utf8", "MAIL FROM:<a@example.org> SMTPUTF8=YES")
+# RFC 6531 3.4: SMTPUTF8 takes no value
+N("utf8", "MAIL FROM:<a@example.org> SMTPUTF8=YES", err="invalid_parameter")
 I("utf8", "MAIL FROM:<jörg@example.org>")
 I("utf8", "RCPT TO:<a@bü-.example>")
 I("utf8", "RCPT TO:<\"\\é\"@example.net>")
@@ -431,7 +526,8 @@ N("size", "MAIL FROM:<a@example.org> SIZE=-1")
 N("size", "MAIL FROM:<a@example.org> SIZE=+1")
 N("size", "MAIL FROM:<a@example.org> SIZE=1k")
 N("size", "MAIL FROM:<a@example.org> SIZE=1.5")
-N("size", "MAIL FROM:<a@example.org> SIZE=123456789012345678901")
+# 21 digits (RFC 1870: 1*20DIGIT) whose value does not fit 64 bits either
+N("size", "MAIL FROM:<a@example.org> SIZE=123456789012345678901", err="number_overflow")
 I("size", "MAIL FROM:<a@example.org> SIZE=99999999999999999999")
 I("size", "RCPT TO:<b@example.net> SIZE=1")
 # RFC 6152 BODY, RFC 3030 BINARYMIME
@@ -690,8 +786,8 @@ N("auth", "AUTH PLAIN AAAA====")
 N("verbs", "HELP \"")
 
 # ---------------------------------------------------------------- replies
-def R(prefix, topic, data, *fields, kind="reply"):
-    case(kind, prefix, topic, data, *fields)
+def R(prefix, topic, data, *fields, kind="reply", err=None):
+    case(kind, prefix, topic, data, *fields, err=err)
 
 
 R("y", "basic", "250 OK\r\n", "REPLY", "code=250", "lines=1", "enhanced=-", "text=OK")

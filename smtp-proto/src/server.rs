@@ -56,6 +56,7 @@ use crate::options::{CommandOptions, LineEndingPolicy};
 use crate::params::{Body, MailParams, RcptParams};
 use crate::reply::OwnedReply;
 use crate::sasl::{self, Credentials, Mechanism, Secret};
+pub use crate::session::{HelloKind, Misuse};
 
 /// Appends formatted text to a byte buffer.
 fn push_fmt(out: &mut Vec<u8>, args: core::fmt::Arguments<'_>) {
@@ -67,17 +68,6 @@ fn push_fmt(out: &mut Vec<u8>, args: core::fmt::Arguments<'_>) {
         }
     }
     let _ = core::fmt::Write::write_fmt(&mut W(out), args);
-}
-
-/// Which greeting command the client used (RFC 5321 4.1.1.1, RFC 2033 4.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HelloKind {
-    /// `HELO`: no extensions.
-    Helo,
-    /// `EHLO`.
-    Ehlo,
-    /// `LHLO` (LMTP).
-    Lhlo,
 }
 
 /// How a message's content arrives.
@@ -678,19 +668,6 @@ impl ReplyKind {
         }
     }
 }
-
-/// A decision method was called when the machine was not waiting for that
-/// decision; the value passed in is handed back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Misuse<T>(pub T);
-
-impl<T> core::fmt::Display for Misuse<T> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("no decision of this kind is pending")
-    }
-}
-
-impl<T: core::fmt::Debug> core::error::Error for Misuse<T> {}
 
 /// See `Machine::content_step`.
 enum ContentStep<'b> {

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 pub mod fuzz_bodies;
+pub mod oracle;
 
 /// The workspace's `corpus/` folder.
 pub fn corpus_dir() -> PathBuf {

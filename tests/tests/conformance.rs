@@ -2,7 +2,8 @@
 //!
 //! Every case file is `y_*` (the RFCs say it MUST be accepted; its expected
 //! output is in the kind's `expected.tsv`), `n_*` (MUST be rejected:
-//! `ERR`, for `data` optionally with the `consumed=N` detail that must
+//! `ERR` and the expected error kind, which must be the one dissect prints,
+//! for `data` optionally followed by the `consumed=N` detail that must
 //! match) or `i_*` (implementation-defined: any verdict, but a line must be
 //! printed, so no panic). The dissect example is run once per kind and per
 //! split (whole buffer, `--split 1`, `--split 7`); every split must give the
@@ -114,9 +115,12 @@ fn matches(expected: &[Field], got: &[Field]) -> bool {
         Some(b"OK") => {
             expected.len() == got.len() && expected.iter().zip(got).all(|(e, g)| field_eq(e, g))
         }
+        // `ERR KIND [detail...]`: the error kind must be the one printed,
+        // every expected detail must be among the printed ones.
         Some(b"ERR") => {
             got.first().map(Vec::as_slice) == Some(b"ERR")
-                && expected[1..]
+                && expected.get(1).is_some_and(|k| got.get(1) == Some(k))
+                && expected[2..]
                     .iter()
                     .all(|e| got.iter().skip(2).any(|g| g == e))
         }

@@ -1,0 +1,821 @@
+//! The server model: alphabet, driver, bookkeeping and invariants.
+//!
+//! Markers: chunk octets, DATA content, the bytes behind an unframable
+//! BDAT line and bytes behind STARTTLS are `VRFY c`, `VRFY d`, `VRFY u` and
+//! `VRFY inj` lines, so that if they were ever read
+//! as commands the machine would report a `Verify` event carrying the
+//! marker (or write one reply too many): both are checked.
+
+use std::fmt::Write as _;
+
+use smtp_sansio::mode::{PortMode, ServerConfig};
+use smtp_sansio::mutants::MutantSlot;
+use smtp_sansio::reply::{EnhancedCode, OwnedReply, ReplyCode};
+use smtp_sansio::sasl::Mechanism;
+use smtp_sansio::server::{AbortReason, AuthRequest, HelloKind, Server, ServerEvent};
+
+use crate::mode_name;
+use crate::search::{Broken, Log, Model, hash128};
+use crate::transcript::{escape, split_replies};
+
+/// The message size limit of the explored configuration (small, so that
+/// "too big" content stays a few bytes).
+pub const MESSAGE_SIZE: u64 = 64;
+
+/// Where the machine is, as the peer can tell from what it saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Phase {
+    Commands,
+    Content,
+    AuthResponse,
+    AwaitTls,
+    Closed,
+}
+
+/// A decision the machine waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Decision {
+    Greeting,
+    Hello,
+    Mail,
+    Rcpt,
+    Message { recipients: usize },
+    Auth,
+    Verify,
+    Etrn,
+}
+
+/// One abstract input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum In {
+    /// Bytes in one `receive` call (index into [`BYTES`]).
+    Bytes(usize),
+    /// EHLO and NOOP in two receives with no transmit between (a command
+    /// behind EHLO before its reply went out).
+    EhloThenNoop,
+    Accept,
+    Reject,
+    Tls,
+    Eof,
+    Timeout,
+}
+
+/// What a byte input is, for the bookkeeping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `n` command lines, each owed one final reply.
+    Commands(u32),
+    /// Commands whose last is group-ending with more bytes behind it in
+    /// the same receive: a pipelining-sync violation (554, close).
+    SyncViolation,
+    /// A BDAT whose size cannot be known: the session must end.
+    Unframable,
+    /// Message content after a 354, with the terminating dot.
+    Content,
+    /// An AUTH response line after a 334.
+    AuthResponse,
+    /// Plaintext between the 220 to STARTTLS and the handshake.
+    BeforeHandshake,
+}
+
+struct ByteInput {
+    name: &'static str,
+    bytes: &'static [u8],
+    kind: Kind,
+}
+
+const fn b(name: &'static str, bytes: &'static [u8], kind: Kind) -> ByteInput {
+    ByteInput { name, bytes, kind }
+}
+
+const C1: Kind = Kind::Commands(1);
+
+/// The byte alphabet.
+static BYTES: &[ByteInput] = &[
+    b("EHLO", b"EHLO c.example\r\n", C1),
+    b("HELO", b"HELO c.example\r\n", C1),
+    b("LHLO", b"LHLO c.example\r\n", C1),
+    b("EHLO (no domain)", b"EHLO\r\n", C1),
+    b("MAIL", b"MAIL FROM:<a@example.org>\r\n", C1),
+    b("MAIL (bad)", b"MAIL FROM:a@\r\n", C1),
+    b("RCPT", b"RCPT TO:<b@example.net>\r\n", C1),
+    b("RCPT (bad)", b"RCPT TO:\r\n", C1),
+    b("DATA", b"DATA\r\n", C1),
+    b("BDAT LAST", b"BDAT 8 LAST\r\nVRFY c\r\n", C1),
+    b("BDAT", b"BDAT 8\r\nVRFY c\r\n", C1),
+    b("BDAT (huge)", b"BDAT 99999999999999999999999 LAST\r\nVRFY u\r\n", Kind::Unframable),
+    b("BDAT (x)", b"BDAT x LAST\r\nVRFY u\r\n", Kind::Unframable),
+    b(
+        "BDAT (overlong)",
+        b"BDAT 8 LAST xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\nVRFY u\r\n",
+        Kind::Unframable,
+    ),
+    b("RSET", b"RSET\r\n", C1),
+    b("NOOP", b"NOOP\r\n", C1),
+    b("QUIT", b"QUIT\r\n", C1),
+    b("VRFY", b"VRFY postmaster\r\n", C1),
+    b("EXPN", b"EXPN list\r\n", C1),
+    b("HELP", b"HELP\r\n", C1),
+    b("STARTTLS", b"STARTTLS\r\n", C1),
+    b("STARTTLS+bytes", b"STARTTLS\r\nVRFY inj\r\n", Kind::SyncViolation),
+    b("AUTH PLAIN ir", b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n", C1),
+    b("AUTH PLAIN", b"AUTH PLAIN\r\n", C1),
+    b("AUTH CRAM-MD5", b"AUTH CRAM-MD5\r\n", C1),
+    b("unknown verb", b"FOO bar\r\n", C1),
+    b(
+        "MAIL+RCPT+DATA",
+        b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n",
+        Kind::Commands(3),
+    ),
+    b("EHLO+NOOP", b"EHLO c.example\r\nNOOP\r\n", Kind::SyncViolation),
+    // Content (after a 354): every line a marker.
+    b("content", b"VRFY d\r\n.\r\n", Kind::Content),
+    b("content (bare LF)", b"VRFY d\nVRFY d\r\n.\r\n", Kind::Content),
+    b(
+        "content (too big)",
+        b"VRFY d\r\nVRFY d xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n.\r\n",
+        Kind::Content,
+    ),
+    // AUTH responses (after a 334).
+    b("auth response", b"AGFsaWNlAHNlY3JldA==\r\n", Kind::AuthResponse),
+    b("auth cancel", b"*\r\n", Kind::AuthResponse),
+    b("auth (bad base64)", b"!!!\r\n", Kind::AuthResponse),
+    // Plaintext before the handshake.
+    b("bytes before TLS", b"VRFY inj\r\n", Kind::BeforeHandshake),
+];
+
+/// The explored state: the machine plus the bookkeeping the invariants
+/// need, all derived from the observable trace.
+#[derive(Clone, Debug)]
+pub struct St {
+    srv: Server,
+    phase: Phase,
+    pending: Option<Decision>,
+    /// TLS is up (implicit, or `tls_established` returned true).
+    tls: bool,
+    /// An AUTH decision was accepted and its 2xx went out (since TLS).
+    authed: bool,
+    /// A HELO/EHLO/LHLO was accepted (since TLS).
+    hello: bool,
+    /// A MAIL was accepted and no reset since.
+    mail: bool,
+    /// RCPTs accepted in the transaction.
+    rcpts: usize,
+    /// Final replies owed: commands sent minus final replies seen.
+    owed: i64,
+    /// A Closed event or a closed machine was seen.
+    closed: bool,
+    /// The session must end before the next input (sync violation,
+    /// unframable BDAT, bytes before the handshake).
+    must_close: Option<(&'static str, &'static str)>,
+    /// The application refused the session at the greeting (554).
+    refused: bool,
+}
+
+/// The server side in one port mode.
+pub struct ServerModel {
+    mode: PortMode,
+    /// The configuration the invariants hold the machine to.
+    cfg: ServerConfig,
+    /// The configuration the machine runs with (the same, except in the
+    /// explorer's own tests, which make them differ to see a check fail).
+    machine: ServerConfig,
+}
+
+impl ServerModel {
+    pub fn new(mode: PortMode, slot: MutantSlot) -> ServerModel {
+        let mut cfg = ServerConfig::new(mode, "mx.example.net");
+        cfg.limits.message_size = MESSAGE_SIZE;
+        if mode == PortMode::Relay {
+            // AUTH configured on port 25 but offered only under TLS (and
+            // not required): the case where "configured" and "offered"
+            // differ before TLS (RFC 4954 4).
+            cfg.mechanisms = vec![Mechanism::Plain, Mechanism::Login];
+        }
+        cfg.mutant = slot;
+        ServerModel {
+            mode,
+            machine: cfg.clone(),
+            cfg,
+        }
+    }
+
+    fn implicit(&self) -> bool {
+        matches!(self.mode, PortMode::ImplicitTls)
+    }
+}
+
+fn reply(code: u16, e: (u8, u16, u16), text: &'static str) -> OwnedReply {
+    OwnedReply {
+        code: ReplyCode::new(code).expect("valid code"),
+        enhanced: EnhancedCode::new(e.0, e.1, e.2),
+        lines: vec![text.into()],
+    }
+}
+
+/// An event, owned (events borrow the machine). Fields are read through
+/// `Debug` in the transcript log.
+#[derive(Debug)]
+#[allow(dead_code)]
+enum Ev {
+    Connected,
+    Hello(HelloKind),
+    Mail,
+    Rcpt,
+    MessageStart,
+    MessageData,
+    Complete(usize),
+    Aborted(AbortReason),
+    Auth(Mechanism),
+    Verify(Vec<u8>),
+    Etrn,
+    Reset,
+    StartTls,
+    Violation(String),
+    Closed,
+    Other(String),
+}
+
+fn own(ev: &ServerEvent<'_>) -> Ev {
+    match ev {
+        ServerEvent::Connected => Ev::Connected,
+        ServerEvent::Hello { kind, .. } => Ev::Hello(*kind),
+        ServerEvent::Mail { .. } => Ev::Mail,
+        ServerEvent::Rcpt { .. } => Ev::Rcpt,
+        ServerEvent::MessageStart { .. } => Ev::MessageStart,
+        ServerEvent::MessageData(_) => Ev::MessageData,
+        ServerEvent::MessageComplete { recipients, .. } => Ev::Complete(*recipients),
+        ServerEvent::MessageAborted(r) => Ev::Aborted(*r),
+        ServerEvent::Auth(AuthRequest::Credentials { mechanism, .. })
+        | ServerEvent::Auth(AuthRequest::Step { mechanism, .. }) => Ev::Auth(*mechanism),
+        ServerEvent::Verify { arg, .. } => Ev::Verify(arg.to_vec()),
+        ServerEvent::Etrn { .. } => Ev::Etrn,
+        ServerEvent::Reset => Ev::Reset,
+        ServerEvent::StartTls => Ev::StartTls,
+        ServerEvent::Violation(v) => Ev::Violation(format!("{v:?}")),
+        ServerEvent::Closed => Ev::Closed,
+        other => Ev::Other(format!("{other:?}")),
+    }
+}
+
+impl ServerModel {
+    /// Handles every event up to a decision, then transmits; checks the
+    /// event and reply invariants.
+    fn drain(&self, s: &mut St, log: &mut Log, after_tls: bool) -> Result<(), Broken> {
+        let cfg = &self.cfg;
+        while let Some(ev) = s.srv.next_event().map(|e| own(&e)) {
+            log.push(|| format!("# event: {ev:?}"));
+            if s.closed {
+                return Err(Broken::new(
+                    "d: nothing after close",
+                    format!("event {ev:?} after Closed"),
+                ));
+            }
+            if after_tls {
+                return Err(Broken::new(
+                    "a: STARTTLS injection",
+                    format!("event {ev:?} from bytes received before TLS"),
+                ));
+            }
+            let decision = match &ev {
+                Ev::Connected => Some(Decision::Greeting),
+                Ev::Hello(_) => Some(Decision::Hello),
+                Ev::Mail => {
+                    if cfg.require_auth && !s.authed {
+                        return Err(Broken::new(
+                            "b: MAIL before AUTH",
+                            "MAIL reached the application before AUTH where AUTH is required",
+                        ));
+                    }
+                    if cfg.require_tls && !s.tls {
+                        return Err(Broken::new(
+                            "b: MAIL before TLS",
+                            "MAIL reached the application before TLS where TLS is required",
+                        ));
+                    }
+                    if !s.hello {
+                        return Err(Broken::new(
+                            "e: MAIL before hello",
+                            "MAIL reached the application with no accepted EHLO/HELO (since TLS)",
+                        ));
+                    }
+                    if s.mail {
+                        return Err(Broken::new(
+                            "e: nested MAIL",
+                            "MAIL reached the application inside a transaction",
+                        ));
+                    }
+                    Some(Decision::Mail)
+                }
+                Ev::Rcpt => {
+                    if !s.mail {
+                        return Err(Broken::new(
+                            "e: RCPT without MAIL",
+                            "RCPT reached the application with no MAIL accepted since the last reset",
+                        ));
+                    }
+                    Some(Decision::Rcpt)
+                }
+                Ev::MessageStart => {
+                    if s.rcpts == 0 {
+                        return Err(Broken::new(
+                            "e: content without recipients",
+                            "message content started with no accepted RCPT",
+                        ));
+                    }
+                    None
+                }
+                Ev::Complete(n) => Some(Decision::Message { recipients: *n }),
+                Ev::Aborted(reason) => {
+                    // LMTP: one reply per accepted recipient for content
+                    // refused at its end too (RFC 2033 4.2); not for RSET
+                    // or a close.
+                    let content = !matches!(reason, AbortReason::Reset | AbortReason::Closed);
+                    if self.mode == PortMode::Lmtp && content && s.rcpts > 1 {
+                        s.owed += s.rcpts as i64 - 1;
+                    }
+                    s.mail = false;
+                    s.rcpts = 0;
+                    None
+                }
+                Ev::Auth(mech) => {
+                    if !s.tls && !cfg.plaintext_auth_without_tls {
+                        return Err(Broken::new(
+                            "b: AUTH in plaintext",
+                            format!("AUTH {mech:?} reached the application without TLS"),
+                        ));
+                    }
+                    if !cfg.mechanisms.contains(mech) {
+                        return Err(Broken::new(
+                            "b: AUTH not offered",
+                            format!(
+                                "AUTH {mech:?} reached the application; offered {:?}",
+                                cfg.mechanisms
+                            ),
+                        ));
+                    }
+                    Some(Decision::Auth)
+                }
+                Ev::Verify(arg) => {
+                    let marker = match arg.as_slice() {
+                        b"c" => Some(("c: chunk run as command", "a BDAT chunk")),
+                        b"d" => Some(("c: DATA content run as command", "DATA content")),
+                        b"u" => Some((
+                            "c: bytes behind an unframable BDAT run as command",
+                            "the bytes behind a BDAT line whose size cannot be known",
+                        )),
+                        _ => None,
+                    };
+                    if let Some((kind, what)) = marker {
+                        let b = Broken::new(
+                            kind,
+                            format!("`VRFY {}` of {what} was run as a command", escape(arg)),
+                        );
+                        return Err(match arg.as_slice() {
+                            b"u" => b.expecting(&["S: 5xx", "CLOSE"]),
+                            b"c" => b.expecting(&["S: 2xx | 4xx | 5xx"]),
+                            _ => b,
+                        });
+                    }
+                    if arg.as_slice() == b"inj" {
+                        return Err(Broken::new(
+                            "a: STARTTLS injection",
+                            "bytes behind STARTTLS (or before the handshake) were run as a command",
+                        ));
+                    }
+                    Some(Decision::Verify)
+                }
+                Ev::Etrn => Some(Decision::Etrn),
+                Ev::Reset => {
+                    s.mail = false;
+                    s.rcpts = 0;
+                    None
+                }
+                Ev::Closed => {
+                    s.closed = true;
+                    None
+                }
+                Ev::MessageData | Ev::StartTls | Ev::Violation(_) | Ev::Other(_) => None,
+            };
+            if let Some(d) = decision {
+                s.pending = Some(d);
+                break;
+            }
+        }
+        self.flush(s, log, after_tls)
+    }
+
+    fn flush(&self, s: &mut St, log: &mut Log, after_tls: bool) -> Result<(), Broken> {
+        let mut out = Vec::new();
+        s.srv.transmit(&mut out);
+        let was_closed = s.phase == Phase::Closed;
+        for u in split_replies(&out) {
+            log.push(|| format!("S: {}", u.pattern()));
+            if was_closed {
+                return Err(Broken::new(
+                    "d: nothing after close",
+                    format!("reply {} written after close", u.pattern()),
+                ));
+            }
+            if after_tls {
+                return Err(Broken::new(
+                    "a: STARTTLS injection",
+                    format!("reply {} to bytes received before TLS", u.pattern()),
+                ));
+            }
+            if u.code == 0 {
+                return Err(Broken::new("d: malformed reply", escape(&out)));
+            }
+            match u.code {
+                354 => s.phase = Phase::Content,
+                334 => s.phase = Phase::AuthResponse,
+                _ => {
+                    s.phase = Phase::Commands;
+                    s.owed -= 1;
+                }
+            }
+            if u.code == 250
+                && u.has_keyword("AUTH")
+                && !s.tls
+                && !self.cfg.plaintext_auth_without_tls
+            {
+                return Err(Broken::new(
+                    "b: AUTH offered in plaintext",
+                    "the EHLO reply offers AUTH without TLS",
+                ));
+            }
+        }
+        if s.srv.wants_tls() {
+            s.phase = Phase::AwaitTls;
+        }
+        if s.srv.is_closed() {
+            s.phase = Phase::Closed;
+        }
+        Ok(())
+    }
+
+    /// The checks once the machine waits for input (no decision pending).
+    fn settle(&self, s: &mut St) -> Result<(), Broken> {
+        if s.pending.is_some() {
+            return Ok(());
+        }
+        if let Some((kind, why)) = s.must_close {
+            if s.phase != Phase::Closed {
+                return Err(
+                    Broken::new(kind, format!("{why}, but the machine did not close"))
+                        .expecting(&["S: 4xx | 5xx", "CLOSE"]),
+                );
+            }
+        }
+        if s.phase == Phase::Closed {
+            // A close may add one reply of its own (421, 554).
+            if s.owed < -1 {
+                return Err(Broken::new(
+                    "d: one reply per command",
+                    format!("{} replies more than commands at close", -s.owed),
+                ));
+            }
+            return Ok(());
+        }
+        // After a 354 or 334 the command waits for its content/response.
+        let waiting = i64::from(matches!(s.phase, Phase::Content | Phase::AuthResponse));
+        if s.owed != waiting {
+            return Err(Broken::new(
+                "d: one reply per command",
+                if s.owed > waiting {
+                    format!(
+                        "{} command(s) without a reply while the machine waits for input",
+                        s.owed - waiting
+                    )
+                } else {
+                    format!("{} reply(ies) more than commands", waiting - s.owed)
+                },
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Model for ServerModel {
+    type State = St;
+    type Input = In;
+
+    fn header(&self, _variant: usize) -> String {
+        let mut h = format!(
+            "# side: server\n# mode: {}\n# set: max-message-size={}\n",
+            mode_name(self.mode),
+            MESSAGE_SIZE
+        );
+        if self.mode == PortMode::Relay {
+            h.push_str("# note: the explorer's relay server has AUTH PLAIN LOGIN configured (offered under TLS only)\n");
+        }
+        h.push_str("# note: `# app:` lines are the explorer's decisions; a reject is not the replay's permissive application\n");
+        h
+    }
+
+    fn initial(&self, _variant: usize, log: &mut Log) -> Result<St, Broken> {
+        let mut s = St {
+            srv: Server::new(self.machine.clone()),
+            phase: Phase::Commands,
+            pending: None,
+            tls: self.implicit(),
+            authed: false,
+            hello: false,
+            mail: false,
+            rcpts: 0,
+            owed: 1, // the greeting
+            closed: false,
+            must_close: None,
+            refused: false,
+        };
+        self.drain(&mut s, log, false)?;
+        Ok(s)
+    }
+
+    fn inputs(&self, s: &St) -> Vec<In> {
+        if s.pending.is_some() {
+            return vec![In::Accept, In::Reject];
+        }
+        let pick = |k: fn(Kind) -> bool| {
+            BYTES
+                .iter()
+                .enumerate()
+                .filter(move |(_, x)| k(x.kind))
+                .map(|(i, _)| In::Bytes(i))
+        };
+        let mut v: Vec<In> = match s.phase {
+            Phase::Closed => return Vec::new(),
+            Phase::AwaitTls => {
+                let mut v = vec![In::Tls];
+                v.extend(pick(|k| k == Kind::BeforeHandshake));
+                v
+            }
+            Phase::Content => pick(|k| k == Kind::Content).collect(),
+            Phase::AuthResponse => pick(|k| k == Kind::AuthResponse).collect(),
+            Phase::Commands => {
+                let mut v: Vec<In> = pick(|k| {
+                    matches!(
+                        k,
+                        Kind::Commands(_) | Kind::SyncViolation | Kind::Unframable
+                    )
+                })
+                .collect();
+                v.push(In::EhloThenNoop);
+                v
+            }
+        };
+        v.push(In::Eof);
+        if s.srv.timeout().is_some() {
+            v.push(In::Timeout);
+        }
+        v
+    }
+
+    fn step(&self, s: &mut St, i: In, log: &mut Log) -> Result<(), Broken> {
+        let mut after_tls = false;
+        match i {
+            In::Accept | In::Reject => {
+                let d = s.pending.take().expect("decision inputs only when pending");
+                let accept = i == In::Accept;
+                log.push(|| format!("# app: {} {d:?}", if accept { "accept" } else { "reject" }));
+                let r = if accept {
+                    s.srv.accept().map_err(|_| ())
+                } else {
+                    let r = match d {
+                        Decision::Greeting => reply(554, (5, 3, 2), "No service"),
+                        Decision::Message { .. } => reply(554, (5, 6, 0), "Refused"),
+                        Decision::Auth => reply(535, (5, 7, 8), "Bad credentials"),
+                        _ => reply(550, (5, 7, 1), "Refused"),
+                    };
+                    s.srv.reject(r).map(|_| ()).map_err(|_| ())
+                };
+                if r.is_err() {
+                    return Err(Broken::new(
+                        "api: decision refused",
+                        format!("{d:?} pending but the decision was refused as misuse"),
+                    ));
+                }
+                if let Decision::Message { recipients } = d {
+                    // LMTP: one reply per accepted recipient, whether the
+                    // message is accepted or refused (RFC 2033 4.2).
+                    if self.mode == PortMode::Lmtp {
+                        s.owed += recipients as i64 - 1;
+                    }
+                }
+                if accept {
+                    match d {
+                        Decision::Hello => {
+                            s.hello = true;
+                            s.mail = false;
+                            s.rcpts = 0;
+                        }
+                        Decision::Mail => s.mail = true,
+                        Decision::Rcpt => s.rcpts += 1,
+                        Decision::Auth => s.authed = true,
+                        _ => {}
+                    }
+                }
+                if !accept && d == Decision::Greeting {
+                    s.refused = true;
+                }
+                if let Decision::Message { .. } = d {
+                    s.mail = false;
+                    s.rcpts = 0;
+                }
+            }
+            In::Bytes(n) => {
+                let x = &BYTES[n];
+                log.push(|| format!("C: {}", escape(x.bytes)));
+                match x.kind {
+                    Kind::Commands(k) => s.owed += i64::from(k),
+                    Kind::SyncViolation => {
+                        s.owed += 2;
+                        if self.cfg.pipelining_sync {
+                            s.must_close = Some((
+                                "d: pipelining sync must close",
+                                "bytes behind a group-ending command (RFC 2920 3.1)",
+                            ));
+                        }
+                    }
+                    Kind::Unframable => {
+                        s.owed += 1;
+                        s.must_close = Some((
+                            "c: unframable BDAT must close",
+                            "a BDAT whose chunk cannot be framed (RFC 3030 2)",
+                        ));
+                    }
+                    Kind::BeforeHandshake => {
+                        s.owed += 1;
+                        s.must_close = Some((
+                            "a: plaintext before the handshake must close",
+                            "plaintext before the TLS handshake (RFC 3207 4)",
+                        ));
+                    }
+                    Kind::Content | Kind::AuthResponse => {}
+                }
+                s.srv.receive(x.bytes);
+            }
+            In::EhloThenNoop => {
+                log.push(|| "C: EHLO c.example\\r\\n".into());
+                log.push(|| "# (the EHLO reply is not transmitted before the next bytes)".into());
+                log.push(|| "C: NOOP\\r\\n".into());
+                s.owed += 2;
+                s.srv.receive(b"EHLO c.example\r\n");
+                s.srv.receive(b"NOOP\r\n");
+                if self.cfg.pipelining_sync {
+                    s.must_close = Some((
+                        "d: pipelining sync must close",
+                        "NOOP received before the EHLO reply went out (RFC 2920 3.1)",
+                    ));
+                }
+            }
+            In::Tls => {
+                log.push(|| "TLS".into());
+                if !s.srv.tls_established() {
+                    return Err(Broken::new(
+                        "api: TLS",
+                        "wants_tls but tls_established refused",
+                    ));
+                }
+                s.tls = true;
+                s.hello = false;
+                s.authed = false;
+                s.mail = false;
+                s.rcpts = 0;
+                s.phase = Phase::Commands;
+                after_tls = true;
+            }
+            In::Eof => {
+                log.push(|| "EOF".into());
+                s.srv.receive_eof();
+                s.must_close = Some(("d: EOF must close", "the client closed its side"));
+            }
+            In::Timeout => {
+                log.push(|| "# timeout (handle_timeout)".into());
+                s.srv.handle_timeout();
+                s.must_close = Some(("d: timeout must close", "a timeout"));
+            }
+        }
+        self.drain(s, log, after_tls)?;
+        if s.pending.is_none() && s.must_close.is_some() && s.phase == Phase::Closed {
+            log.push(|| "CLOSE".into());
+        }
+        self.settle(s)?;
+        if s.pending.is_none() && s.phase != Phase::Closed {
+            s.must_close = None;
+        }
+        Ok(())
+    }
+
+    fn key(&self, s: &St) -> u128 {
+        let mut text = String::with_capacity(2048);
+        let _ = write!(text, "{s:?}");
+        hash128(&text)
+    }
+
+    fn label(&self, s: &St) -> String {
+        let phase = match (s.pending, s.phase) {
+            (Some(d), _) => format!("decide {}", decision_name(d)),
+            (None, Phase::Commands) if !s.srv.is_tls() && s.srv.wants_tls() => "await TLS".into(),
+            (None, p) => format!("{p:?}").to_lowercase(),
+        };
+        let txn = if s.rcpts > 0 {
+            "rcpt"
+        } else if s.mail {
+            "mail"
+        } else {
+            "-"
+        };
+        if s.phase == Phase::Closed && s.pending.is_none() {
+            return "closed".into();
+        }
+        format!(
+            "{phase}{}\n{} {} {} txn:{txn}",
+            if s.refused { " (greeting refused)" } else { "" },
+            if s.tls { "tls" } else { "plain" },
+            if s.hello { "hello" } else { "no-hello" },
+            if s.authed { "auth" } else { "no-auth" },
+        )
+    }
+
+    fn input_name(&self, i: In) -> &'static str {
+        match i {
+            In::Bytes(n) => BYTES[n].name,
+            In::EhloThenNoop => "EHLO|NOOP",
+            In::Accept => "accept",
+            In::Reject => "reject",
+            In::Tls => "TLS",
+            In::Eof => "EOF",
+            In::Timeout => "timeout",
+        }
+    }
+}
+
+fn decision_name(d: Decision) -> &'static str {
+    match d {
+        Decision::Greeting => "greeting",
+        Decision::Hello => "hello",
+        Decision::Mail => "MAIL",
+        Decision::Rcpt => "RCPT",
+        Decision::Message { .. } => "message",
+        Decision::Auth => "AUTH",
+        Decision::Verify => "VRFY",
+        Decision::Etrn => "ETRN",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::explore;
+
+    #[test]
+    fn the_unmutated_relay_server_explores_with_merging() {
+        let m = ServerModel::new(PortMode::Relay, MutantSlot::NONE);
+        let out = explore(&m, 3, false, None);
+        // Merging: far fewer states than sequences (about 30 inputs a step).
+        assert!(out.states > 10 && (out.states as u64) < out.transitions);
+    }
+
+    #[test]
+    fn plaintext_auth_offered_is_caught() {
+        // The machine offers AUTH in plaintext; the invariants say it may
+        // not: the explorer must report it, with a transcript.
+        let mut m = ServerModel::new(PortMode::Relay, MutantSlot::NONE);
+        m.machine.plaintext_auth_without_tls = true;
+        let out = explore(&m, 4, false, None);
+        let v = out
+            .violations
+            .iter()
+            .find(|v| v.kind == "b: AUTH offered in plaintext")
+            .expect("caught");
+        assert_eq!(v.depth, 3, "greeting, EHLO, accept");
+        assert!(v.transcript.contains("C: EHLO c.example\\r\\n"));
+        assert!(v.transcript.starts_with("# side: server\n# mode: relay\n"));
+    }
+
+    #[test]
+    fn mail_without_auth_is_caught() {
+        let mut m = ServerModel::new(PortMode::Relay, MutantSlot::NONE);
+        m.cfg.require_auth = true;
+        let out = explore(&m, 5, false, None);
+        assert!(
+            out.violations
+                .iter()
+                .any(|v| v.kind == "b: MAIL before AUTH")
+        );
+    }
+
+    #[test]
+    fn pipelining_sync_off_is_caught() {
+        let mut m = ServerModel::new(PortMode::Lmtp, MutantSlot::NONE);
+        m.machine.pipelining_sync = false;
+        let out = explore(&m, 2, false, None);
+        let v = out
+            .violations
+            .iter()
+            .find(|v| v.kind == "d: pipelining sync must close")
+            .expect("caught");
+        assert!(v.transcript.ends_with("S: 4xx | 5xx\nCLOSE\n"));
+    }
+}
