@@ -30,10 +30,7 @@
 //! # Zero copy
 //!
 //! Plain content is handed out as [`Piece::Input`] ranges of the caller's
-//! input, many lines per piece: octets are classified 64 at a time (CR, LF
-//! and dot compared in bulk, every LF checked to follow a CR and every CR
-//! to precede an LF, a dot noted only right after an LF), so every octet
-//! is checked in one pass; only octets the wire
+//! input, found with `memchr2`, many lines per piece; only octets the wire
 //! form does not hold (a CR held back across chunks, CRLF for a normalized
 //! bare line ending, a dot line) are [`Piece::Static`]. The concatenated
 //! pieces, the outcome and the consumed count are the same for every
@@ -202,6 +199,8 @@ pub struct DataDecoder {
     max_line: Option<u64>,
     /// Content octets of the current line delivered or scanned so far.
     line_len: u64,
+    /// Finds `CRLF .` (a dot line or the terminator) at memory speed.
+    finder: memchr::memmem::Finder<'static>,
     /// Octets left to scan line by line after the fast path met a bare CR
     /// or LF (keeps mixed content linear).
     slow_left: usize,
@@ -222,6 +221,7 @@ impl DataDecoder {
                 .enforce_text_line
                 .then(|| limits.text_line.saturating_sub(2) as u64),
             line_len: 0,
+            finder: memchr::memmem::Finder::new(b"\r\n."),
             slow_left: 0,
         }
     }
@@ -393,44 +393,41 @@ impl DataDecoder {
         self.scan_lines(input, start)
     }
 
-    /// The fast path: classifies the octets from `start` in blocks (see
-    /// [`first_event`]) and stops at the first dot after a real CRLF or the
-    /// first bare CR or LF; everything before it is plain content. `None`
-    /// when a bare CR or LF is at `start` itself (the caller then goes line
-    /// by line). Gives the same result as [`DataDecoder::scan_lines`].
-    #[inline]
+    /// The fast path: finds the next `CRLF .` with `memmem` within a
+    /// window and checks the octets before it for bare CR and LF in bulk.
+    /// `None` when the window holds a bare one (the caller then goes line by
+    /// line). Gives the same result as [`DataDecoder::scan_lines`].
     fn fast(&mut self, input: &[u8], start: usize) -> Option<(usize, Option<Piece>)> {
         let len = input.len();
-        // In state `Mid` the octet before `start` is not a pending CR.
-        if *input.get(start)? == LF {
-            return None;
-        }
-        if let Some(j) = first_event(input, start) {
-            let prev = *input.get(j.checked_sub(1)?)?;
-            if prev == LF && input.get(j) == Some(&DOT) {
-                // A dot after an LF, which (no event before) ends a CRLF
-                // that is not at `start`: a dot line or the terminator.
-                self.st = St::Dot { real: true };
-                return Some((j + 1, Some(Piece::Input(start..j))));
-            }
-            // A bare LF at `j`, or a bare CR at `j - 1`.
-            let p = if prev == CR { j - 1 } else { j };
-            if p == start {
+        let e = len.min(start.saturating_add(FAST_WINDOW));
+        let hay = input.get(start..len.min(e + 1))?;
+        if let Some(h) = self.finder.find(hay) {
+            let end = start + h + 2;
+            if !bare_free(input.get(start..end)?) {
                 return None;
             }
-            return Some((p, Some(Piece::Input(start..p))));
+            self.st = St::Dot { real: true };
+            return Some((end + 1, Some(Piece::Input(start..end))));
         }
-        let region = input.get(start..)?;
-        let (end, st) = if region.last() == Some(&CR) {
-            // Hold the CR until the next octet shows what it is.
-            (len - 1, St::Cr)
-        } else if region.ends_with(b"\r\n") {
-            (len, St::LineStart { real: true })
+        let region = input.get(start..e)?;
+        let (end, next, st) = if region.last() == Some(&CR) {
+            if e == len {
+                (e - 1, e, St::Cr)
+            } else {
+                (e - 1, e - 1, St::Mid)
+            }
+        } else if e == len && region.ends_with(b"\r\n") {
+            (e, e, St::LineStart { real: true })
         } else {
-            (len, St::Mid)
+            // A CRLF at `e` (window end) is not followed by a dot: `Mid`
+            // is equivalent to the line start there.
+            (e, e, St::Mid)
         };
+        if !bare_free(input.get(start..end)?) {
+            return None;
+        }
         self.st = st;
-        Some((len, Some(Piece::Input(start..end))))
+        Some((next, Some(Piece::Input(start..end))))
     }
 
     /// Scans plain content from `start` in state `Mid`, line by line.
@@ -521,63 +518,39 @@ impl DataDecoder {
     }
 }
 
-/// Octets scanned line by line after the fast path met a bare CR or LF
-/// at its start (keeps mixed content linear).
+/// Octets the fast path examines per call.
 const FAST_WINDOW: usize = 16 * 1024;
 
-/// Whether octet `a`, preceded by octet `b`, is an event for the fast
-/// path: an LF not preceded by a CR, a CR (`b`) not followed by an LF, or a
-/// dot right after an LF. Branch-free, so that a loop over a block
-/// vectorizes (compare, xor, and, or per 16 octets).
-#[inline(always)]
-fn event(a: u8, b: u8) -> bool {
-    ((a == LF) ^ (b == CR)) | ((a == DOT) & (b == LF))
-}
-
-/// Whether a block of `N` octets `x`, whose preceding octets are `y`
-/// (`y[i]` is the octet before `x[i]`), holds an event.
-#[inline(always)]
-fn dirty<const N: usize>(x: &[u8; N], y: &[u8; N]) -> bool {
-    let mut m = false;
-    for i in 0..N {
-        m |= event(x[i], y[i]);
+/// Whether `r`, read in state `Mid` (the octet before it is not a pending
+/// CR), holds only CRLF line endings: no LF first, no CR last, and every LF
+/// right after a CR and every CR right before an LF. Branch-free per octet
+/// so that it vectorizes.
+fn bare_free(r: &[u8]) -> bool {
+    let (Some(&first), Some(&last)) = (r.first(), r.last()) else {
+        return true;
+    };
+    if first == LF || last == CR {
+        return false;
     }
-    m
-}
-
-/// The first position `j > start` of `input` where `input[j]` preceded by
-/// `input[j - 1]` is an [`event`], if any. Examines 64 octets per step
-/// (then 16, then one): the classification of RFC 5321 2.3.8 and 4.5.2
-/// (every LF right after a CR, every CR right before an LF, a dot counts
-/// only right after a line ending), in safe code that LLVM turns into SIMD
-/// compares.
-#[inline]
-fn first_event(input: &[u8], start: usize) -> Option<usize> {
-    let mut k = start + 1;
-    while let (Some(x), Some(y)) = (input.get(k..k + 64), input.get(k - 1..k + 63)) {
-        let (Ok(x), Ok(y)) = (<&[u8; 64]>::try_from(x), <&[u8; 64]>::try_from(y)) else {
-            break;
-        };
-        if dirty(x, y) {
-            break;
+    let (_, next) = r.split_first().unwrap_or((&0, &[]));
+    let (_, prev) = r.split_last().unwrap_or((&0, &[]));
+    const BLOCK: usize = 64;
+    let mut a = next.chunks_exact(BLOCK);
+    let mut b = prev.chunks_exact(BLOCK);
+    for (x, y) in (&mut a).zip(&mut b) {
+        let mut m = 0u8;
+        for (&n, &p) in x.iter().zip(y) {
+            m |= ((n == LF) ^ (p == CR)) as u8;
         }
-        k += 64;
-    }
-    while let (Some(x), Some(y)) = (input.get(k..k + 16), input.get(k - 1..k + 15)) {
-        let (Ok(x), Ok(y)) = (<&[u8; 16]>::try_from(x), <&[u8; 16]>::try_from(y)) else {
-            break;
-        };
-        if dirty(x, y) {
-            break;
+        if m != 0 {
+            return false;
         }
-        k += 16;
     }
-    let tail = input.get(k..)?;
-    let prev = input.get(k - 1..)?;
-    tail.iter()
-        .zip(prev)
-        .position(|(&a, &b)| event(a, b))
-        .map(|i| k + i)
+    let mut m = 0u8;
+    for (&n, &p) in a.remainder().iter().zip(b.remainder()) {
+        m |= ((n == LF) ^ (p == CR)) as u8;
+    }
+    m == 0
 }
 
 /// The size limit on one piece about to be delivered (DATA and BDAT):
@@ -705,6 +678,8 @@ impl DataEncoder {
             }
             self.line_start = true;
         }
+        let finder = memchr::memmem::Finder::new(b"\r\n.");
+        let mut slow_left = 0usize;
         // `copy` is the start of octets to copy verbatim.
         let mut copy = i;
         let mut pos = i;
@@ -719,29 +694,26 @@ impl DataEncoder {
                     self.line_start = false;
                 }
             }
-            // Fast path (as in the decoder): in bulk up to the next dot
-            // after a CRLF or the next bare CR or LF. The octet before
-            // `pos` is not a pending CR here.
-            if pos < chunk.len() && chunk.get(pos) != Some(&LF) {
-                match first_event(chunk, pos) {
-                    Some(j) if chunk.get(j - 1) == Some(&LF) && chunk.get(j) == Some(&DOT) => {
-                        pos = j;
-                        self.line_start = true;
-                        continue;
-                    }
-                    // A bare CR at `j - 1` or a bare LF at `j`: the line
-                    // by line step below handles it.
-                    Some(j) if chunk.get(j - 1) == Some(&CR) => pos = j - 1,
-                    Some(j) => pos = j,
-                    // A CR at the end: held by the step below.
-                    None if chunk.last() == Some(&CR) => pos = chunk.len() - 1,
-                    None => {
-                        out.extend_from_slice(chunk.get(copy..).unwrap_or(&[]));
-                        self.line_start = chunk.last() == Some(&LF);
-                        return Ok(());
-                    }
+            // Fast path (as in the decoder): up to the next `CRLF .`, or a
+            // window, in bulk when it holds no bare CR or LF.
+            if slow_left == 0 && pos < chunk.len() {
+                let len = chunk.len();
+                let e = len.min(pos.saturating_add(FAST_WINDOW));
+                let hay = chunk.get(pos..len.min(e + 1)).unwrap_or(&[]);
+                let end = match finder.find(hay) {
+                    Some(h) => pos + h + 2,
+                    None if chunk.get(e - 1) == Some(&CR) => e - 1,
+                    None => e,
+                };
+                let region = chunk.get(pos..end).unwrap_or(&[]);
+                if end > pos && bare_free(region) {
+                    pos = end;
+                    self.line_start = region.last() == Some(&LF);
+                    continue;
                 }
+                slow_left = FAST_WINDOW;
             }
+            let before = pos;
             let hay = chunk.get(pos..).unwrap_or(&[]);
             let Some(k) = memchr::memchr2(CR, LF, hay) else {
                 out.extend_from_slice(chunk.get(copy..).unwrap_or(&[]));
@@ -767,6 +739,7 @@ impl DataEncoder {
                     self.line_start = true;
                 }
             }
+            slow_left = slow_left.saturating_sub(pos - before);
             if pos >= chunk.len() {
                 out.extend_from_slice(chunk.get(copy..).unwrap_or(&[]));
                 return Ok(());
