@@ -34,13 +34,16 @@ if [ -z "${NO_CALLGRIND:-}" ] && command -v valgrind > /dev/null; then
       | sed -n 's/.*refs: *//p' | tr -d ','
   }
   base=$(irefs commands/ours 0)
-  lines=$(cargo run -q --release -p smtp-sansio-benches --bin report -- --items)
+  read -r lines clines creplies cehlo < <(cargo run -q --release -p smtp-sansio-benches --bin report -- --items)
   echo
   echo "| Instructions per item (callgrind) | ours | peer | peer / ours |"
   echo "| --- | --- | --- | --- |"
-  # commands: the mix through each parser, line framing included; decode:
-  # the realistic 1 MiB message into a Vec.
-  for spec in "commands $lines command 2000" "ehlo 4 reply 2000" "replies 12 reply 2000" "decode 1 MiB 5"; do
+  # commands: the mix through each parser, line framing included; c*: the
+  # captured traffic of corpus/captured; decode: the realistic 1 MiB
+  # message into a Vec, whole and in 4 KiB reads.
+  for spec in "commands $lines command 2000" "ccommands $clines command 500" \
+      "ehlo 4 reply 2000" "cehlo $cehlo reply 2000" "replies 12 reply 2000" \
+      "creplies $creplies reply 500" "decode 1 MiB 5" "decode4k 1 MiB 5"; do
     set -- $spec
     w=$1 items=$2 unit=$3 n=$4
     o=$(irefs "$w/ours" "$n")

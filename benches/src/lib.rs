@@ -85,6 +85,60 @@ pub fn command_mix() -> Vec<Vec<u8>> {
     lines
 }
 
+/// Files of `corpus/captured/<sub>/*.txt`, sorted by name (empty when the
+/// directory is missing).
+fn captured_files(sub: &str) -> Vec<Vec<u8>> {
+    let dir = format!("{}/../corpus/captured/{sub}", env!("CARGO_MANIFEST_DIR"));
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<_> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .filter_map(|p| std::fs::read(p).ok())
+        .collect()
+}
+
+/// Real traffic: every command line of `corpus/captured/commands/` (whole
+/// loopback sessions of swaks, curl, smtplib and aiosmtplib against
+/// Postfix, smtp-sink and aiosmtpd, in the order sent), kept only when both
+/// parsers accept it (as in [`command_mix`]). Each line ends with CRLF.
+pub fn captured_commands() -> Vec<Vec<u8>> {
+    let opts = command_options();
+    let mut lines = Vec::new();
+    for f in captured_files("commands") {
+        for l in f.split_inclusive(|&b| b == b'\n') {
+            let ours = Command::parse(l, &opts).is_ok();
+            let mut it = l.iter();
+            let peer = peer::Request::parse(&mut it).is_ok() && it.as_slice().is_empty();
+            if ours && peer {
+                lines.push(l.to_vec());
+            }
+        }
+    }
+    lines
+}
+
+/// [`captured_commands`] as one pipelined stream.
+pub fn captured_command_stream() -> Vec<u8> {
+    captured_commands().concat()
+}
+
+/// Real traffic: every reply of `corpus/captured/replies/` (each file is
+/// one server's side of one session, greeting first) as one stream.
+/// EHLO replies are in it too, as a client reads them.
+pub fn captured_replies() -> Vec<u8> {
+    captured_files("replies").concat()
+}
+
+/// Real traffic: the EHLO replies of `corpus/captured/ehlo/` (Postfix
+/// smtpd, smtp-sink, aiosmtpd) as one stream.
+pub fn captured_ehlo() -> Vec<u8> {
+    captured_files("ehlo").concat()
+}
+
 /// The mix as one pipelined stream.
 pub fn command_stream() -> Vec<u8> {
     command_mix().concat()
@@ -591,6 +645,9 @@ pub fn peer_decode_into(wire: &[u8], out: &mut Vec<u8>) -> bool {
     let done = rx.ingest(&mut it, out);
     done && it.as_slice().is_empty()
 }
+
+/// Socket-sized reads: what a driver hands the decoder (4 KiB).
+pub const READ: usize = 4096;
 
 /// The peer's `DataReceiver` fed in chunks.
 #[inline]

@@ -72,3 +72,104 @@ fn printable_run_boundaries() {
         }
     }
 }
+
+/// Every known keyword (and near misses: one octet changed, cut short, one
+/// more octet), in mixed case, with and without parameters, alone and
+/// after others: the packed-integer keyword classifier of the one-pass
+/// reader must agree with the two-step reading (case-insensitive compare).
+#[test]
+fn keywords_packed_classifier() {
+    const KEYWORDS: &[&str] = &[
+        "SIZE",
+        "8BITMIME",
+        "BINARYMIME",
+        "CHUNKING",
+        "PIPELINING",
+        "SMTPUTF8",
+        "DSN",
+        "ENHANCEDSTATUSCODES",
+        "STARTTLS",
+        "AUTH",
+        "REQUIRETLS",
+        "MT-PRIORITY",
+        "DELIVERBY",
+        "FUTURERELEASE",
+        "ETRN",
+        "BURL",
+        "RRVS",
+        "VRFY",
+        "EXPN",
+        "HELP",
+        "LIMITS",
+    ];
+    const PARAMS: &[&str] = &[
+        "",
+        " 1000",
+        " PLAIN LOGIN",
+        " 1000 2026-12-01T00:00:00Z",
+        " x y ",
+        " 99999999999999999999999",
+    ];
+    let mut rng = Rng(0x1234_5678_9ABC_DEF1);
+    let mut seen = 0u32;
+    for kw in KEYWORDS {
+        let mut variants = vec![kw.to_string(), kw.to_lowercase()];
+        // Mixed case.
+        variants.push(
+            kw.chars()
+                .map(|c| {
+                    if rng.next() % 2 == 0 {
+                        c.to_ascii_lowercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect(),
+        );
+        // Near misses.
+        let mut changed = kw.as_bytes().to_vec();
+        let at = (rng.next() as usize) % changed.len();
+        changed[at] = if changed[at] == b'X' { b'Y' } else { b'X' };
+        variants.push(String::from_utf8(changed).unwrap());
+        variants.push(kw[..kw.len() - 1].to_string());
+        variants.push(format!("{kw}S"));
+        variants.push(format!("{kw}-"));
+        for v in &variants {
+            for p in PARAMS {
+                for first in [true, false] {
+                    let input = if first {
+                        format!("250-mx.example.com\r\n250 {v}{p}\r\n")
+                    } else {
+                        format!("250-mx.example.com\r\n250-{v}{p}\r\n250-SIZE 5\r\n250 AUTH X\r\n")
+                    };
+                    let ours = EhloReply::parse(input.as_bytes(), &Limits::RFC);
+                    assert_eq!(ours, two_step(input.as_bytes(), &Limits::RFC), "{input:?}");
+                    if let Ok((e, _)) = ours {
+                        seen |= e.extensions().bits();
+                    }
+                }
+            }
+        }
+    }
+    // Every keyword was recognized at least once.
+    assert_eq!(seen.count_ones(), KEYWORDS.len() as u32);
+}
+
+/// The captured EHLO replies of `corpus/captured/ehlo` read the same both
+/// ways, and each advertises what its file says.
+#[test]
+fn captured_ehlo_replies() {
+    let all = smtp_sansio_benches::captured_ehlo();
+    assert!(!all.is_empty(), "corpus/captured/ehlo is missing");
+    let mut rest = &all[..];
+    let mut n = 0;
+    while !rest.is_empty() {
+        let one = EhloReply::parse(rest, &Limits::RFC);
+        assert_eq!(one, two_step(rest, &Limits::RFC));
+        let (e, used) = one.unwrap();
+        assert!(e.extensions().bits() != 0);
+        rest = &rest[used..];
+        n += 1;
+    }
+    assert_eq!(n, 3);
+}

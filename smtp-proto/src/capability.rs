@@ -76,8 +76,8 @@ use crate::error::{EncodeError, ParseError};
 use crate::ext::Extensions;
 use crate::limits::Limits;
 use crate::reply::{
-    Assembler, Frame, OwnedReply, Reply, ReplyCode, check_line_with, first_token, frame_line,
-    is_printable, printable_prefix,
+    Assembler, Frame, LineInfo, OwnedReply, Reply, ReplyCode, check_line_with, first_token,
+    frame_line, is_printable, printable_prefix,
 };
 
 /// One service extension advertised in an EHLO reply (RFC 5321 4.1.1.1).
@@ -387,6 +387,116 @@ impl Kw {
     }
 }
 
+/// Eight keyword octets packed little-endian into a `u64`, upper-cased by
+/// clearing bit 5 of each octet. On the keyword alphabet (ALPHA, DIGIT,
+/// `-`, RFC 5321 4.1.1.1 `ehlo-keyword`) this is exact: letters land on
+/// 0x41-0x5A, digits on 0x10-0x19 and `-` on 0x0D, so two keywords pack
+/// alike only if they match ASCII case-insensitively.
+const fn pack(s: &[u8], from: usize) -> u64 {
+    let mut w = 0u64;
+    let mut i = 0;
+    while i < 8 && from + i < s.len() {
+        w |= ((s[from + i] & 0xDF) as u64) << (8 * i);
+        i += 1;
+    }
+    w
+}
+
+/// The packed form of a keyword's octets `from..from + 8` (see [`pack`]).
+macro_rules! kw {
+    ($s:literal) => {
+        const { pack($s, 0) }
+    };
+    ($s:literal, $from:literal) => {
+        const { pack($s, $from) }
+    };
+}
+
+/// `k`'s octets `from..` (at most 8) packed as [`pack`] does, reading the
+/// eight octets of `line` at `at + from` in one load when `line` holds
+/// them (the keyword is followed by at least its line's CRLF).
+#[inline(always)]
+fn pack_at(line: &[u8], at: usize, len: usize, from: usize) -> u64 {
+    let n = len.saturating_sub(from).min(8);
+    let w = match line
+        .get(at + from..at + from + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+    {
+        Some(w) => u64::from_le_bytes(w),
+        None => return pack(line.get(at..at + len).unwrap_or(&[]), from),
+    };
+    let keep = if n >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * n)) - 1
+    };
+    w & keep & 0xDFDF_DFDF_DFDF_DFDF
+}
+
+/// The extension of a known keyword `line[at..at + len]` (octets of the
+/// keyword alphabet only), or [`Extensions::NONE`]: one length dispatch,
+/// then packed-integer compares (no per-octet case folding, no second
+/// dispatch on a keyword enum).
+#[inline]
+fn classify_packed(line: &[u8], at: usize, len: usize) -> Extensions {
+    let w = pack_at(line, at, len, 0);
+    match len {
+        3 if w == kw!(b"DSN") => Extensions::DSN,
+        4 => match w {
+            x if x == kw!(b"SIZE") => Extensions::SIZE,
+            x if x == kw!(b"AUTH") => Extensions::AUTH,
+            x if x == kw!(b"ETRN") => Extensions::ETRN,
+            x if x == kw!(b"EXPN") => Extensions::EXPN,
+            x if x == kw!(b"VRFY") => Extensions::VRFY,
+            x if x == kw!(b"HELP") => Extensions::HELP,
+            x if x == kw!(b"BURL") => Extensions::BURL,
+            x if x == kw!(b"RRVS") => Extensions::RRVS,
+            _ => Extensions::NONE,
+        },
+        6 if w == kw!(b"LIMITS") => Extensions::LIMITS,
+        8 => match w {
+            x if x == kw!(b"8BITMIME") => Extensions::EIGHT_BIT_MIME,
+            x if x == kw!(b"CHUNKING") => Extensions::CHUNKING,
+            x if x == kw!(b"SMTPUTF8") => Extensions::SMTPUTF8,
+            x if x == kw!(b"STARTTLS") => Extensions::STARTTLS,
+            _ => Extensions::NONE,
+        },
+        9 if w == kw!(b"DELIVERBY") && pack_at(line, at, len, 8) == kw!(b"DELIVERBY", 8) => {
+            Extensions::DELIVERBY
+        }
+        10 => {
+            let v = pack_at(line, at, len, 8);
+            match (w, v) {
+                (x, y) if x == kw!(b"PIPELINING") && y == kw!(b"PIPELINING", 8) => {
+                    Extensions::PIPELINING
+                }
+                (x, y) if x == kw!(b"BINARYMIME") && y == kw!(b"BINARYMIME", 8) => {
+                    Extensions::BINARY_MIME
+                }
+                (x, y) if x == kw!(b"REQUIRETLS") && y == kw!(b"REQUIRETLS", 8) => {
+                    Extensions::REQUIRETLS
+                }
+                _ => Extensions::NONE,
+            }
+        }
+        11 if w == kw!(b"MT-PRIORITY") && pack_at(line, at, len, 8) == kw!(b"MT-PRIORITY", 8) => {
+            Extensions::MT_PRIORITY
+        }
+        13 if w == kw!(b"FUTURERELEASE")
+            && pack_at(line, at, len, 8) == kw!(b"FUTURERELEASE", 8) =>
+        {
+            Extensions::FUTURERELEASE
+        }
+        19 if w == kw!(b"ENHANCEDSTATUSCODES")
+            && pack_at(line, at, len, 8) == kw!(b"ENHANCEDSTATUSCODES", 8)
+            && pack_at(line, at, len, 16) == kw!(b"ENHANCEDSTATUSCODES", 16) =>
+        {
+            Extensions::ENHANCED_STATUS_CODES
+        }
+        _ => Extensions::NONE,
+    }
+}
+
 /// One capability line split into keyword and parameters, as sent
 /// (RFC 5321 4.1.1.1 `ehlo-line`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -596,6 +706,115 @@ impl<'a> Summary<'a> {
     }
 }
 
+impl<'a> Summary<'a> {
+    /// The parsed reply of 250 lines `raw` (the first line's code), or the
+    /// first error in a line's contents.
+    fn finish(self, asm: Assembler, raw: &'a [u8]) -> Result<(EhloReply<'a>, usize), ParseError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let reply = Reply {
+            code: ReplyCode::OK,
+            enhanced: asm.enhanced,
+            lines: asm.lines,
+            raw,
+        };
+        Ok((
+            EhloReply {
+                reply,
+                domain: self.domain,
+                greet: self.greet,
+                extensions: self.extensions,
+                size: self.size,
+                auth: self.auth,
+            },
+            raw.len(),
+        ))
+    }
+
+    /// One pass over a common capability line at the start of `rest`:
+    /// `250-` or `250 `, an `ehlo-keyword` (ALPHA / DIGIT / `-`), then
+    /// nothing or SP and printable parameters, then CRLF, within
+    /// `max_content` octets before the CRLF. Reads it as [`Summary::line`]
+    /// would and returns its length without CRLF and whether it is the
+    /// last line; `None` (nothing read) for any other line, which the
+    /// general path then frames, checks and reads.
+    #[inline]
+    fn fast_line(&mut self, rest: &'a [u8], max_content: usize) -> Option<(usize, bool)> {
+        let head = rest.get(..4)?;
+        let last = match head {
+            b"250-" => false,
+            b"250 " => true,
+            _ => return None,
+        };
+        // The keyword: ALPHA / DIGIT first, then ALPHA / DIGIT / "-".
+        if !is(*rest.get(4)?, C_ALNUM) {
+            return None;
+        }
+        let mut k = 5;
+        while let Some(&b) = rest.get(k) {
+            if !is(b, C_LDH) {
+                break;
+            }
+            k += 1;
+        }
+        let (end, params) = match rest.get(k)? {
+            b'\r' => (k, &[][..]),
+            b' ' => {
+                let p = rest.get(k + 1..)?;
+                let run = printable_prefix(p);
+                if p.get(run) != Some(&b'\r') {
+                    return None;
+                }
+                let mut params = p.get(..run)?;
+                while let [b' ', r @ ..] = params {
+                    params = r;
+                }
+                while let [r @ .., b' '] = params {
+                    params = r;
+                }
+                (k + 1 + run, params)
+            }
+            _ => return None,
+        };
+        if rest.get(end + 1) != Some(&b'\n') || end > max_content {
+            return None;
+        }
+        let ext = classify_packed(rest, 4, k - 4);
+        if ext == Extensions::NONE {
+            return Some((end, last));
+        }
+        // Parameter errors count even on a repeated keyword, as in
+        // `Summary::line`.
+        let mut size = None;
+        let checked = if ext == Extensions::SIZE {
+            numeric_param(params).map(|s| size = s)
+        } else if ext == Extensions::DELIVERBY {
+            numeric_param(params).map(|_| ())
+        } else if ext == Extensions::FUTURERELEASE {
+            RawCapability {
+                keyword: rest.get(4..k)?,
+                params,
+            }
+            .parse_kw()
+            .map(|_| ())
+        } else {
+            Ok(())
+        };
+        if let Err(e) = checked {
+            self.error = Some(e);
+        } else if !self.extensions.contains(ext) {
+            self.extensions.insert(ext);
+            if ext == Extensions::SIZE {
+                self.size = size;
+            } else if ext == Extensions::AUTH {
+                self.auth = AuthMechanisms(params);
+            }
+        }
+        Some((end, last))
+    }
+}
+
 /// A parsed EHLO reply (RFC 5321 4.1.1.1 `ehlo-ok-rsp`), borrowing the
 /// input. Capabilities are read lazily from the raw bytes; the summary
 /// (extensions, SIZE, AUTH mechanisms) was computed while parsing.
@@ -623,13 +842,32 @@ impl<'a> EhloReply<'a> {
         let mut asm = Assembler::default();
         let mut pos = 0;
         let mut sum = Summary::default();
+        let max_content = limits.reply_line.saturating_sub(2);
+        // The first line's code is 250 (the fast path's lines must match).
+        let mut ok = false;
         loop {
             let rest = &input[pos..];
+            // A common capability line, read in one pass (same result as
+            // the general path below).
+            if asm.lines > 0 && ok && sum.error.is_none() {
+                if let Some((n, last)) = sum.fast_line(rest, max_content) {
+                    let info = LineInfo {
+                        code: ReplyCode::OK,
+                        last,
+                        enhanced: None,
+                    };
+                    let done = asm.push(&info, limits.reply_lines)?;
+                    pos += n + 2;
+                    if done {
+                        return sum.finish(asm, &input[..pos]);
+                    }
+                    continue;
+                }
+            }
             // Common case first: a run of printable octets ended by CRLF
             // within the line limit. Then the first CR or LF of the window
             // is that CR (so `frame_line` would frame the same line) and
             // the text check cannot fail.
-            let max_content = limits.reply_line.saturating_sub(2);
             let window = &rest[..rest.len().min(max_content + 1)];
             let run = printable_prefix(window);
             let printable = window.get(run) == Some(&b'\r') && rest.get(run + 1) == Some(&b'\n');
@@ -646,6 +884,7 @@ impl<'a> EhloReply<'a> {
             let info = check_line_with(line, false, printable)?;
             let first = asm.lines == 0;
             let done = asm.push(&info, limits.reply_lines)?;
+            ok = first && info.code == ReplyCode::OK || ok;
             if info.code == ReplyCode::OK && sum.error.is_none() {
                 let text = line.get(4..).unwrap_or(&[]);
                 if let Err(e) = sum.line(text, first, printable) {
@@ -657,26 +896,7 @@ impl<'a> EhloReply<'a> {
                 if info.code != ReplyCode::OK {
                     return Err(ParseError::UnexpectedCode);
                 }
-                if let Some(e) = sum.error {
-                    return Err(e);
-                }
-                let reply = Reply {
-                    code: info.code,
-                    enhanced: asm.enhanced,
-                    lines: asm.lines,
-                    raw: &input[..pos],
-                };
-                return Ok((
-                    EhloReply {
-                        reply,
-                        domain: sum.domain,
-                        greet: sum.greet,
-                        extensions: sum.extensions,
-                        size: sum.size,
-                        auth: sum.auth,
-                    },
-                    pos,
-                ));
+                return sum.finish(asm, &input[..pos]);
             }
         }
     }

@@ -32,6 +32,7 @@ pub mod params;
 pub mod reply;
 pub mod sasl;
 pub mod server;
+mod session;
 
 pub use address::{AddressLiteral, Domain, ForwardPath, LocalPart, Mailbox, ReversePath};
 pub use capability::{

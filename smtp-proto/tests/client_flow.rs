@@ -414,3 +414,61 @@ fn nul_in_body_is_refused_locally() {
     );
     assert!(c.is_ready());
 }
+
+/// `Client` is `Clone` and its `Debug` shows the whole state (the explorer
+/// merges equal states by it): a clone fed the same input stays equal to
+/// the original, different states print differently, and the output does
+/// not grow with the number of transactions (no ever-growing counter).
+#[test]
+fn clone_and_debug_show_the_state_and_stay_bounded() {
+    let mut c = relay_ready("250-PIPELINING\r\n", true);
+    let ready = format!("{c:?}");
+    let mut twin = c.clone();
+    assert_eq!(format!("{twin:?}"), ready);
+    let mut sizes = Vec::new();
+    for _ in 0..30 {
+        c.send_mail(env(&["bob@example.org"]), b"Hi\r\n".to_vec())
+            .unwrap();
+        twin.send_mail(env(&["bob@example.org"]), b"Hi\r\n".to_vec())
+            .unwrap();
+        let (_, _) = step(&mut c, b"");
+        let (_, _) = step(&mut twin, b"");
+        assert_eq!(format!("{c:?}"), format!("{twin:?}"));
+        assert_ne!(
+            format!("{c:?}"),
+            ready,
+            "a transaction in flight is a new state"
+        );
+        let replies = b"250 ok\r\n250 ok\r\n354 go\r\n250 queued\r\n";
+        let (_, evs) = step(&mut c, replies);
+        let _ = step(&mut twin, replies);
+        assert_eq!(evs.last(), Some(&ClientEvent::Ready));
+        assert_eq!(format!("{c:?}"), format!("{twin:?}"));
+        sizes.push(format!("{c:?}").len());
+    }
+    let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+    assert!(max - min <= 64, "Debug grows: {sizes:?}");
+}
+
+/// The hidden state label (for the explorer's graphs) names the security
+/// and the phase, and changes at each transition of the opening.
+#[test]
+fn state_label_names_security_and_phase() {
+    let cfg = ClientConfig::new(PortMode::Submission, "client.example.org");
+    let mut c = Client::new(cfg).unwrap();
+    assert_eq!(c.state_label(), "Plain Greeting");
+    let _ = step(&mut c, b"220 mx\r\n");
+    assert_eq!(c.state_label(), "Plain Hello(Ehlo)");
+    let _ = step(&mut c, b"250-mx\r\n250 STARTTLS\r\n");
+    assert_eq!(c.state_label(), "Plain StartTls");
+    let _ = step(&mut c, b"220 go\r\n");
+    assert_eq!(c.state_label(), "Plain AwaitTls");
+    assert!(c.tls_established());
+    assert_eq!(c.state_label(), "Tls Hello(Ehlo)");
+    let _ = step(&mut c, b"250 mx\r\n");
+    assert_eq!(c.state_label(), "Tls Open(Idle(Clean))");
+    c.quit().unwrap();
+    assert_eq!(c.state_label(), "Tls Quitting { ahead: [] }");
+    let _ = step(&mut c, b"221 bye\r\n");
+    assert_eq!(c.state_label(), "Tls Closed { reported: true }");
+}

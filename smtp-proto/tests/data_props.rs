@@ -26,6 +26,30 @@ fn wire() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(byte, 0..64)
 }
 
+/// Long inputs (up to 600 octets) of plain text with rare CR, LF, dot and
+/// NUL: events land anywhere inside and across the decoder's and encoder's
+/// 64- and 16-octet classification blocks.
+fn long_wire() -> impl Strategy<Value = Vec<u8>> {
+    let byte = prop_oneof![
+        3 => Just(b'\r'),
+        3 => Just(b'\n'),
+        3 => Just(b'.'),
+        1 => Just(0u8),
+        90 => Just(b'a'),
+    ];
+    let line = prop_oneof![
+        3 => prop::collection::vec(byte, 0..150),
+        // Well-formed CRLF lines, some dot-started.
+        2 => (any::<bool>(), 0usize..100).prop_map(|(dot, n)| {
+            let mut l = if dot { vec![b'.'] } else { vec![] };
+            l.resize(l.len() + n, b'b');
+            l.extend_from_slice(b"\r\n");
+            l
+        }),
+    ];
+    prop::collection::vec(line, 0..8).prop_map(|v| v.concat())
+}
+
 fn cuts(len: usize) -> impl Strategy<Value = Vec<usize>> {
     prop::collection::vec(0..=len, 0..6).prop_map(|mut v| {
         v.sort();
@@ -55,6 +79,44 @@ proptest! {
         prop_assert_eq!(run_cuts(&input, &cuts, p, &limits), whole.clone());
         prop_assert_eq!(run_chunks(&input, 1, p, &limits), whole.clone());
         prop_assert!(whole.delivered.len() as u64 <= max);
+    }
+
+    #[test]
+    fn long_inputs_match_reference_in_any_chunking(
+        (input, cuts) in long_wire().prop_flat_map(|w| { let n = w.len(); (Just(w), cuts(n)) }),
+        p in policy(),
+        terminated in any::<bool>(),
+    ) {
+        let mut input = input;
+        if terminated {
+            input.extend_from_slice(b"\r\n.\r\nQUIT\r\n");
+        }
+        let whole = run_whole(&input, p, &big());
+        prop_assert_eq!(summary(&whole), reference(&input, p));
+        prop_assert_eq!(run_cuts(&input, &cuts, p, &big()), whole.clone());
+        prop_assert_eq!(run_chunks(&input, 7, p, &big()), whole);
+    }
+
+    #[test]
+    fn long_bodies_round_trip(body in long_wire(), cuts in cuts(600), p in policy()) {
+        let mut wire_form = Vec::new();
+        let res = encode_all(&body, p, &mut wire_form);
+        prop_assert_eq!(res.is_err(), p == LineEndingPolicy::Reject && inspect(&body).bare_line_ending);
+        if res.is_ok() {
+            let mut enc = DataEncoder::new(p);
+            let mut chunked = Vec::new();
+            let mut prev = 0;
+            for c in cuts.iter().copied().chain([body.len()]) {
+                let c = c.clamp(prev, body.len());
+                enc.encode(&body[prev..c], &mut chunked).unwrap();
+                prev = c;
+            }
+            enc.finish(&mut chunked).unwrap();
+            prop_assert_eq!(&chunked, &wire_form);
+            let (content, consumed) = decode_all(&wire_form, LineEndingPolicy::Reject, &big()).unwrap();
+            prop_assert_eq!(consumed, wire_form.len());
+            prop_assert_eq!(content.unwrap(), normalize(&body));
+        }
     }
 
     #[test]

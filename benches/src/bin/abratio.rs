@@ -4,7 +4,8 @@
 //! machine hits both sides of a round alike, so these ratios are steadier
 //! than two criterion measurements taken one after the other.
 //!
-//! Usage: `abratio [ROUNDS]` (default 31).
+//! Usage: `abratio [ROUNDS] [FILTER]` (default 31 rounds; with FILTER only
+//! the comparisons whose name contains it).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -46,6 +47,7 @@ enum Goal {
 struct Out {
     met: usize,
     missed: Vec<String>,
+    filter: Option<String>,
 }
 
 /// Runs one comparison; `speed` = other's time / ours (higher: ours faster).
@@ -57,6 +59,13 @@ fn compare(
     other: &mut dyn FnMut(),
     goal: Goal,
 ) {
+    if out
+        .filter
+        .as_ref()
+        .is_some_and(|f| !what.contains(f.as_str()))
+    {
+        return;
+    }
     // Warm up both, then size the batches.
     calibrate(ours);
     calibrate(other);
@@ -121,6 +130,7 @@ fn main() {
     let mut out = Out {
         met: 0,
         missed: vec![],
+        filter: std::env::args().nth(2),
     };
     println!(
         "| Interleaved comparison (median of {rounds} rounds, quartiles) | ratio | goal | met |"
@@ -133,7 +143,7 @@ fn main() {
     compare(
         &mut out,
         rounds,
-        "Command parsing: ours vs peer",
+        "Command parsing (mix): ours vs peer",
         &mut || {
             black_box(b::ours_commands(black_box(&stream), &opts));
         },
@@ -142,31 +152,70 @@ fn main() {
         },
         Goal::Faster(1.5),
     );
+    let cap = b::captured_command_stream();
+    compare(
+        &mut out,
+        rounds,
+        "Command parsing (captured): ours vs peer",
+        &mut || {
+            black_box(b::ours_commands(black_box(&cap), &opts));
+        },
+        &mut || {
+            black_box(b::peer_commands(black_box(&cap)));
+        },
+        Goal::Faster(2.0),
+    );
     let ehlo = b::EHLO_REPLIES.concat().into_bytes();
     compare(
         &mut out,
         rounds,
-        "EHLO capability parsing: ours vs peer",
+        "EHLO capability parsing (mix): ours vs peer",
         &mut || {
             black_box(b::ours_ehlo(black_box(&ehlo), &limits));
         },
         &mut || {
             black_box(b::peer_ehlo(black_box(&ehlo)));
         },
-        Goal::Faster(1.2),
+        Goal::Faster(1.5),
+    );
+    let cap_ehlo = b::captured_ehlo();
+    compare(
+        &mut out,
+        rounds,
+        "EHLO capability parsing (captured): ours vs peer",
+        &mut || {
+            black_box(b::ours_ehlo(black_box(&cap_ehlo), &limits));
+        },
+        &mut || {
+            black_box(b::peer_ehlo(black_box(&cap_ehlo)));
+        },
+        Goal::Faster(1.5),
     );
     let replies = b::REPLY_MIX.concat().into_bytes();
     compare(
         &mut out,
         rounds,
-        "Reply parsing: ours vs peer",
+        "Reply parsing (mix): ours vs peer",
         &mut || {
             black_box(b::ours_replies(black_box(&replies), &limits));
         },
         &mut || {
             black_box(b::peer_replies(black_box(&replies)));
         },
-        Goal::None,
+        Goal::Faster(2.5),
+    );
+    let cap_replies = b::captured_replies();
+    compare(
+        &mut out,
+        rounds,
+        "Reply parsing (captured): ours vs peer",
+        &mut || {
+            black_box(b::ours_replies(black_box(&cap_replies), &limits));
+        },
+        &mut || {
+            black_box(b::peer_replies(black_box(&cap_replies)));
+        },
+        Goal::Faster(2.5),
     );
 
     let dl = b::data_limits();
@@ -191,7 +240,25 @@ fn main() {
                 v2.clear();
                 black_box(b::peer_decode_into(black_box(&wire), &mut v2));
             },
-            Goal::Faster(1.0),
+            Goal::Faster(1.5),
+        );
+        compare(
+            &mut out,
+            rounds,
+            &format!("DATA decode {name} in 4 KiB reads: ours vs peer DataReceiver"),
+            &mut || {
+                v1.clear();
+                b::ours_decode_chunked(black_box(&wire), b::READ, &dl, &mut v1);
+            },
+            &mut || {
+                v2.clear();
+                black_box(b::peer_decode_chunked(black_box(&wire), b::READ, &mut v2));
+            },
+            if name == "realistic" {
+                Goal::Faster(1.5)
+            } else {
+                Goal::None
+            },
         );
         compare(
             &mut out,

@@ -9,7 +9,10 @@
 //!
 //! Workloads: commands/ours, commands/peer, ehlo/ours, ehlo/peer,
 //! replies/ours, replies/peer, decode/ours, decode/peer, chunked1/ours,
-//! whole/ours (commands through `InputBuffer`).
+//! whole/ours (commands through `InputBuffer`); on the captured traffic of
+//! `corpus/captured/`: ccommands/ours, ccommands/peer, cehlo/ours,
+//! cehlo/peer, creplies/ours, creplies/peer; the realistic message in
+//! 4 KiB reads: decode4k/ours, decode4k/peer.
 
 use std::hint::black_box;
 
@@ -30,6 +33,9 @@ fn main() {
     let mut out = Vec::with_capacity(wire.len());
     let mut sum = 0usize;
     let mut ibuf = smtp_sansio::line::InputBuffer::new();
+    let cstream = b::captured_command_stream();
+    let cehlo = b::captured_ehlo();
+    let creplies = b::captured_replies();
     for _ in 0..n {
         sum += match what {
             "commands/ours" => b::ours_commands(black_box(&stream), &opts).1,
@@ -38,6 +44,21 @@ fn main() {
             "ehlo/peer" => b::peer_ehlo(black_box(&ehlo)).1,
             "replies/ours" => b::ours_replies(black_box(&replies), &limits).1,
             "replies/peer" => b::peer_replies(black_box(&replies)).1,
+            "ccommands/ours" => b::ours_commands(black_box(&cstream), &opts).1,
+            "ccommands/peer" => b::peer_commands(black_box(&cstream)).1,
+            "cehlo/ours" => b::ours_ehlo(black_box(&cehlo), &limits).1,
+            "cehlo/peer" => b::peer_ehlo(black_box(&cehlo)).1,
+            "creplies/ours" => b::ours_replies(black_box(&creplies), &limits).1,
+            "creplies/peer" => b::peer_replies(black_box(&creplies)).1,
+            "decode4k/ours" => {
+                out.clear();
+                b::ours_decode_chunked(black_box(&wire), b::READ, &dlimits, &mut out);
+                out.len()
+            }
+            "decode4k/peer" => {
+                out.clear();
+                usize::from(b::peer_decode_chunked(black_box(&wire), b::READ, &mut out))
+            }
             "chunked1/ours" => b::ours_commands_chunked(black_box(&stream), 1, &mut ibuf, &opts),
             "whole/ours" => {
                 b::ours_commands_chunked(black_box(&stream), stream.len(), &mut ibuf, &opts)

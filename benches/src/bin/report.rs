@@ -141,8 +141,16 @@ impl Table {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().is_some_and(|a| a == "--items") {
-        // For report.sh: the number of commands in the mix.
-        println!("{}", b::command_mix().len());
+        // For report.sh: the number of commands in the mix, then the
+        // captured commands, replies and EHLO replies.
+        let l = smtp_sansio::Limits::RFC;
+        println!(
+            "{} {} {} {}",
+            b::command_mix().len(),
+            b::captured_commands().len(),
+            b::ours_replies(&b::captured_replies(), &l).0,
+            b::ours_ehlo(&b::captured_ehlo(), &l).0
+        );
         return;
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -6,17 +6,7 @@ use alloc::vec::Vec;
 use crate::address::{Domain, ForwardPath, ReversePath};
 use crate::params::{MailParams, RcptParams};
 use crate::sasl::{Credentials, Mechanism, Secret};
-
-/// Which greeting command the client used (RFC 5321 4.1.1.1, RFC 2033 4.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HelloKind {
-    /// `HELO`: no extensions.
-    Helo,
-    /// `EHLO`.
-    Ehlo,
-    /// `LHLO` (LMTP).
-    Lhlo,
-}
+use crate::session::HelloKind;
 
 /// How a message's content arrives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -202,16 +192,3 @@ impl ServerEvent<'_> {
         )
     }
 }
-
-/// A decision method was called when the machine was not waiting for that
-/// decision; the value passed in is handed back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Misuse<T>(pub T);
-
-impl<T> core::fmt::Display for Misuse<T> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("no decision of this kind is pending")
-    }
-}
-
-impl<T: core::fmt::Debug> core::error::Error for Misuse<T> {}

@@ -52,8 +52,9 @@ use core::time::Duration;
 use crate::line::InputBuffer;
 use crate::reply::OwnedReply;
 
+pub use crate::session::{HelloKind, Misuse};
 pub use config::ServerConfig;
-pub use event::{AbortReason, AuthRequest, ContentKind, HelloKind, Misuse, ServerEvent, Violation};
+pub use event::{AbortReason, AuthRequest, ContentKind, ServerEvent, Violation};
 pub use reply::ReplyKind;
 use state::{Machine, Reading};
 

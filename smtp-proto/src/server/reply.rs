@@ -9,8 +9,8 @@ use crate::error::ParseError;
 use crate::ext::Extensions;
 use crate::reply::OwnedReply;
 
-use super::event::HelloKind;
 use super::state::Machine;
+use crate::session::HelloKind;
 
 /// Appends formatted text to a byte buffer.
 fn push_fmt(out: &mut Vec<u8>, args: core::fmt::Arguments<'_>) {

@@ -41,11 +41,10 @@ use crate::reply::OwnedReply;
 use crate::sasl::{self, Credentials, Mechanism, Secret};
 
 use super::config::ServerConfig;
-use super::event::{
-    AbortReason, AuthRequest, ContentKind, HelloKind, Misuse, ServerEvent, Violation,
-};
+use super::event::{AbortReason, AuthRequest, ContentKind, ServerEvent, Violation};
 use super::reply::ReplyKind;
 use crate::line::{InputBuffer, LineStatus};
+use crate::session::{HelloKind, Misuse};
 
 /// See `Machine::content_step`.
 pub(super) enum ContentStep<'b> {

@@ -1,0 +1,260 @@
+//! What the client reports: events, fatal errors, the server's
+//! capabilities (RFC 5321 4.1.1.1, 4.2, 3.8; RFC 4954; RFC 2033 4.2).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::capability::EhloReply;
+use crate::error::ParseError;
+use crate::ext::Extensions;
+use crate::reply::OwnedReply;
+use crate::sasl::Mechanism;
+use crate::session::HelloKind;
+
+use super::plan::WrongPort;
+#[allow(unused_imports)]
+use super::{Client, Envelope};
+
+/// What the server offered in its EHLO/LHLO reply (RFC 5321 4.1.1.1), or
+/// nothing after HELO.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerCapabilities {
+    /// The greeting command that was answered.
+    pub hello: HelloKind,
+    /// The server's name as sent (lossy UTF-8).
+    pub domain: String,
+    /// The known extensions offered.
+    pub extensions: Extensions,
+    /// The SIZE value (RFC 1870 4; `Some(0)` means no fixed limit).
+    pub size: Option<u64>,
+    /// The SASL mechanisms of the AUTH line this crate knows, in the
+    /// server's order (RFC 4954 3).
+    pub mechanisms: Vec<Mechanism>,
+}
+
+impl ServerCapabilities {
+    pub(super) fn from_ehlo(hello: HelloKind, e: &EhloReply<'_>) -> Self {
+        ServerCapabilities {
+            hello,
+            domain: String::from_utf8_lossy(e.domain()).into_owned(),
+            extensions: e.extensions(),
+            size: e.size(),
+            mechanisms: e
+                .auth_mechanisms()
+                .iter()
+                .filter_map(Mechanism::from_name)
+                .collect(),
+        }
+    }
+
+    pub(super) fn helo(reply: &OwnedReply) -> Self {
+        let domain = reply
+            .lines
+            .first()
+            .and_then(|l| l.split(' ').next())
+            .unwrap_or("")
+            .into();
+        ServerCapabilities {
+            hello: HelloKind::Helo,
+            domain,
+            extensions: Extensions::NONE,
+            size: None,
+            mechanisms: Vec::new(),
+        }
+    }
+
+    /// Whether every extension of `ext` is offered.
+    pub fn supports(&self, ext: Extensions) -> bool {
+        self.extensions.contains(ext)
+    }
+}
+
+/// Where a transaction failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransactionStage {
+    /// MAIL was refused (RFC 5321 4.1.1.2).
+    Mail,
+    /// Every RCPT was refused (RFC 5321 4.1.1.3).
+    Recipients,
+    /// DATA (or the BDAT command) was refused before content.
+    Data,
+    /// The content was refused after the final dot or `BDAT LAST`.
+    Content,
+    /// The application aborted after a partial recipient refusal (RSET).
+    Aborted,
+}
+
+/// A fatal error: the session ends. Those for which
+/// [`ClientError::closes_at_once`] holds close with nothing more sent;
+/// the others send QUIT, read its reply and close (RFC 5321 4.1.1.10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The greeting was 554 (or another refusal) (RFC 5321 3.1, 4.3.1).
+    GreetingRefused(OwnedReply),
+    /// A 421 reply: the server is closing (RFC 5321 3.8). Closes at once.
+    ServiceClosing(OwnedReply),
+    /// EHLO/LHLO refused and HELO not allowed (it would lose STARTTLS or
+    /// AUTH), or HELO refused too (RFC 5321 4.1.4, RFC 3207 4.1).
+    HelloRefused(OwnedReply),
+    /// TLS is required and STARTTLS is not offered (RFC 3207 4.1:
+    /// downgrade).
+    TlsUnavailable,
+    /// TLS is required and STARTTLS was refused (RFC 3207 4: 454).
+    TlsRefused(OwnedReply),
+    /// Bytes followed the 220 reply to STARTTLS before TLS was established
+    /// (RFC 3207 5, CVE-2011-0411 class). Closes at once.
+    ResponseInjection,
+    /// Credentials are set and the server offers no mechanism this client
+    /// may use (none offered, none in the preference list, or only
+    /// plaintext mechanisms without TLS; RFC 4954 4).
+    AuthUnavailable,
+    /// AUTH failed: 535 or another refusal (RFC 4954 6).
+    AuthFailed(OwnedReply),
+    /// RSET was refused (RFC 5321 4.1.1.5).
+    ResetRefused(OwnedReply),
+    /// A reply that does not parse: bad code, mismatched codes in a
+    /// multi-line reply, an overlong line, ... (RFC 5321 4.2).
+    MalformedReply(ParseError),
+    /// A reply no pending command expects, or a code that makes no sense
+    /// for the command (a 354 to MAIL, ...).
+    UnexpectedReply(OwnedReply),
+    /// The server closed the connection. Closes at once.
+    ConnectionClosed,
+    /// The RFC 5321 4.5.3.2 timeout passed. Closes at once.
+    Timeout,
+    /// The first bytes look like a TLS record where a plaintext greeting
+    /// was expected (RFC 8314 3.3: wrong port). Closes at once.
+    WrongPort(WrongPort),
+}
+
+impl ClientError {
+    /// Whether the session closes with nothing more sent (no QUIT).
+    pub fn closes_at_once(&self) -> bool {
+        matches!(
+            self,
+            ClientError::ServiceClosing(_)
+                | ClientError::ResponseInjection
+                | ClientError::ConnectionClosed
+                | ClientError::Timeout
+                | ClientError::WrongPort(_)
+        )
+    }
+
+    /// The server's reply behind the error, if any.
+    pub fn reply(&self) -> Option<&OwnedReply> {
+        match self {
+            ClientError::GreetingRefused(r)
+            | ClientError::ServiceClosing(r)
+            | ClientError::HelloRefused(r)
+            | ClientError::TlsRefused(r)
+            | ClientError::AuthFailed(r)
+            | ClientError::ResetRefused(r)
+            | ClientError::UnexpectedReply(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+impl core::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let what = match self {
+            ClientError::GreetingRefused(_) => "greeting refused",
+            ClientError::ServiceClosing(_) => "server closing (421)",
+            ClientError::HelloRefused(_) => "EHLO/HELO refused",
+            ClientError::TlsUnavailable => "TLS required but STARTTLS not offered",
+            ClientError::TlsRefused(_) => "TLS required but STARTTLS refused",
+            ClientError::ResponseInjection => "response injection after STARTTLS",
+            ClientError::AuthUnavailable => "no usable AUTH mechanism",
+            ClientError::AuthFailed(_) => "authentication failed",
+            ClientError::ResetRefused(_) => "RSET refused",
+            ClientError::MalformedReply(e) => return write!(f, "malformed reply: {}", e.kind()),
+            ClientError::UnexpectedReply(_) => "unexpected reply",
+            ClientError::ConnectionClosed => "connection closed by the server",
+            ClientError::Timeout => "timeout",
+            ClientError::WrongPort(_) => "wrong port (TLS where plaintext was expected)",
+        };
+        f.write_str(what)?;
+        if let Some(r) = self.reply() {
+            write!(f, ": {}", r.code)?;
+        }
+        Ok(())
+    }
+}
+
+impl core::error::Error for ClientError {}
+
+/// What the client machine reports to its driver and application.
+///
+/// [`ClientEvent::Ready`] and [`ClientEvent::RecipientsPartial`] wait for a
+/// decision; every other event is informative.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// The 220 greeting arrived (RFC 5321 3.1).
+    Greeting(OwnedReply),
+    /// The EHLO/LHLO (or HELO) reply: what the server offers. Reported
+    /// again after TLS (RFC 3207 4.2: earlier knowledge is forgotten).
+    Capabilities(ServerCapabilities),
+    /// STARTTLS was accepted: transmit what is pending, run the TLS
+    /// handshake, then call [`Client::tls_established`] (RFC 3207 4).
+    StartTls,
+    /// AUTH succeeded with this mechanism (RFC 4954 4, 235).
+    Authenticated(Mechanism),
+    /// Decision: send a message with [`Client::send_mail`] or end with
+    /// [`Client::quit`].
+    Ready,
+    /// The reply to one RCPT (RFC 5321 4.1.1.3): `index` into the
+    /// envelope's recipients.
+    Recipient {
+        /// Index into [`Envelope::to`].
+        index: usize,
+        /// Whether the server accepted it (2xx).
+        accepted: bool,
+        /// The reply, with its text and enhanced code.
+        reply: OwnedReply,
+    },
+    /// Decision (without pipelining): some recipients were accepted, some
+    /// refused. [`Client::proceed`] sends the content to the accepted
+    /// ones, [`Client::abort`] resets the transaction (RSET).
+    RecipientsPartial {
+        /// Recipients accepted.
+        accepted: usize,
+        /// Recipients refused.
+        refused: usize,
+    },
+    /// The message was accepted (RFC 5321 4.1.1.4: 250 after the final
+    /// dot, or to `BDAT LAST`, RFC 3030 2).
+    Delivered(OwnedReply),
+    /// LMTP: the reply for one accepted recipient after the content
+    /// (RFC 2033 4.2), in RCPT order.
+    LmtpResult {
+        /// Index into [`Envelope::to`].
+        index: usize,
+        /// Whether it was delivered (2xx).
+        delivered: bool,
+        /// The reply.
+        reply: OwnedReply,
+    },
+    /// The transaction failed; the machine is Ready again (RFC 5321 3.3).
+    TransactionFailed {
+        /// Where.
+        stage: TransactionStage,
+        /// The server's refusal (none for [`TransactionStage::Aborted`]).
+        reply: Option<OwnedReply>,
+    },
+    /// A fatal error; the session ends (see [`ClientError`]).
+    Error(ClientError),
+    /// The session is over: transmit what is pending, then close.
+    Closed,
+}
+
+impl ClientEvent {
+    /// Whether the machine waits for a decision on this event.
+    pub fn needs_decision(&self) -> bool {
+        matches!(
+            self,
+            ClientEvent::Ready | ClientEvent::RecipientsPartial { .. }
+        )
+    }
+}

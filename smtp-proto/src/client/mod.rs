@@ -1,0 +1,297 @@
+//! The client state machine (RFC 5321 sections 3 and 4, RFC 3207, RFC 4954,
+//! RFC 2920, RFC 3030, RFC 2033, RFC 8314), plus the submission connection
+//! plan (RFC 8314 5.1, RFC 6186) and a wrong-port check.
+//!
+//! Every rule that changes the machine's state lives in one file,
+//! `client/state.rs`: its states are explicit enums (the connection's
+//! security, and the phase: greeting, hello, STARTTLS, TLS handshake, AUTH,
+//! open session with its transaction, quitting, closed) and one transition
+//! function takes every input (bytes, replies, EOF, timeout, the TLS
+//! handshake, each decision). This module only turns calls into inputs.
+//! The configuration is in `config.rs`, the events in `event.rs`, the
+//! message checks and encoding in `envelope.rs`, the connection plan in
+//! `plan.rs`.
+//!
+//! # Flow
+//!
+//! ```text
+//! Greeting --220--> EHLO (LHLO) --500/502, policy allows--> HELO
+//!    EHLO 250 --STARTTLS offered, policy Required/Opportunistic--> STARTTLS
+//!       STARTTLS 220 --(ClientEvent::StartTls, tls_established())--> EHLO again
+//!    --credentials--> AUTH (first preferred mechanism the server offers)
+//!    --> Ready  (decision: send_mail / quit)
+//! Ready --send_mail--> [RSET] MAIL, RCPT..., DATA + content | BDAT n LAST + chunk
+//!    (one group with PIPELINING, RFC 2920; otherwise one command per reply,
+//!     with a proceed/abort decision when only some recipients were accepted)
+//!    --> Delivered | LmtpResult per recipient | TransactionFailed --> Ready
+//! Ready --quit--> QUIT --221--> Closed
+//! ```
+//!
+//! # Driving it
+//!
+//! ```text
+//! loop {
+//!     read bytes from the socket    -> client.receive(&bytes)   (or receive_eof())
+//!     while let Some(ev) = client.next_event() {
+//!         Ready            -> client.send_mail(envelope, body) or client.quit()
+//!         RecipientsPartial-> client.proceed() or client.abort()
+//!         StartTls         -> after transmit: TLS handshake, then client.tls_established()
+//!         Error / Closed   -> log; once is_closed(), transmit the rest and close
+//!     }
+//!     client.transmit(&mut out); write out to the socket
+//!     arm a timer with client.timeout(); on expiry call client.handle_timeout()
+//! }
+//! ```
+//!
+//! Events are owned values; the machine never blocks on an unread event.
+//! Replies are parsed lazily in [`Client::next_event`]; [`Client::receive`]
+//! only buffers (and [`Client::receive_eof`] takes effect once the buffered
+//! replies are read).
+//!
+//! # Security rules enforced here
+//!
+//! * Downgrade (RFC 3207 4.1, RFC 8314 3): under [`TlsPolicy::Required`],
+//!   no AUTH, MAIL or credential byte is ever sent before TLS is up; a
+//!   missing STARTTLS or a refused one is a fatal
+//!   [`ClientError::TlsUnavailable`] / [`ClientError::TlsRefused`].
+//! * Response injection (RFC 3207 5, CVE-2011-0411 class): bytes that follow
+//!   the 220 reply to STARTTLS, in the same input or before
+//!   [`Client::tls_established`], are never read as replies: fatal
+//!   [`ClientError::ResponseInjection`], nothing more is sent.
+//! * Plaintext SASL mechanisms (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER) are used
+//!   only under TLS unless [`ClientConfig::plaintext_auth_without_tls`]
+//!   (RFC 4954 4).
+//! * Addresses and parameters are validated by the grammar before any
+//!   byte of a transaction is written; every command line is encoded by
+//!   [`crate::command::Command::write_to`], which refuses anything that would not parse
+//!   back the same (no CR/LF injection).
+//! * Message content never holds a line a strict server would read
+//!   differently: bare CR and LF are normalized to CRLF (or refused), DATA
+//!   content is dot-stuffed (RFC 5321 4.5.2).
+
+mod config;
+mod envelope;
+mod event;
+mod plan;
+mod state;
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+pub use crate::session::{HelloKind, Misuse};
+pub use config::{
+    COMMAND_TIMEOUT, ClientConfig, ClientCredentials, ConfigError, DATA_BLOCK_TIMEOUT,
+    DATA_END_TIMEOUT, DATA_INIT_TIMEOUT, GREETING_TIMEOUT, MAIL_TIMEOUT, RCPT_TIMEOUT, TlsPolicy,
+};
+pub use envelope::{Dsn, Envelope, MessageError, SendError};
+pub use event::{ClientError, ClientEvent, ServerCapabilities, TransactionStage};
+pub use plan::{Attempt, PlanOptions, WrongPort, connection_plan, detect_wrong_port};
+
+use state::{Awaited, Incoming, Input, Machine, Phase, Refused, Txn};
+
+/// The SMTP/LMTP client state machine.
+///
+/// See the [module documentation](self) for the flow and the driving loop.
+/// `Debug` shows the whole state (and no secret: credentials print
+/// redacted); `Clone` copies it.
+#[derive(Debug, Clone)]
+pub struct Client {
+    m: Machine,
+}
+
+impl Client {
+    /// A client for one connection. In [`crate::mode::PortMode::ImplicitTls`]
+    /// TLS is taken as established before the first byte (RFC 8314 3.3).
+    pub fn new(cfg: ClientConfig) -> Result<Client, ConfigError> {
+        cfg.check()?;
+        Ok(Client {
+            m: Machine::new(cfg),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.m.cfg
+    }
+
+    /// Whether TLS is active (RFC 3207 4.2, RFC 8314 3.3).
+    pub fn is_tls(&self) -> bool {
+        self.m.security.tls()
+    }
+
+    /// Whether AUTH succeeded (RFC 4954 4).
+    pub fn is_authenticated(&self) -> bool {
+        self.m.security.authenticated()
+    }
+
+    /// Whether the machine has closed (or asked its driver to close).
+    pub fn is_closed(&self) -> bool {
+        matches!(self.m.phase, Phase::Closed { .. })
+    }
+
+    /// Whether the machine waits for [`Client::tls_established`]
+    /// (RFC 3207 4).
+    pub fn wants_tls(&self) -> bool {
+        self.m.phase == Phase::AwaitTls
+    }
+
+    /// Whether the machine waits for [`Client::send_mail`] or
+    /// [`Client::quit`] (RFC 5321 3.3).
+    pub fn is_ready(&self) -> bool {
+        matches!(self.m.phase, Phase::Open(Txn::Idle(_)))
+    }
+
+    /// What the server offered in its last EHLO/LHLO/HELO reply (forgotten
+    /// when TLS starts, RFC 3207 4.2).
+    pub fn capabilities(&self) -> Option<&ServerCapabilities> {
+        self.m.caps.as_ref()
+    }
+
+    /// A short name of the machine's state (its security, phase and the
+    /// replies it waits for), for the explorer's state graphs (RFC 5321
+    /// 4.1.4 command order, RFC 3207 4). Not a stable format.
+    #[doc(hidden)]
+    pub fn state_label(&self) -> alloc::string::String {
+        self.m.label()
+    }
+
+    /// Feeds bytes received from the server. Only buffers; replies are read
+    /// in [`Client::next_event`]. Bytes received while the machine waits
+    /// for [`Client::tls_established`] are a fatal
+    /// [`ClientError::ResponseInjection`] (RFC 3207 5).
+    pub fn receive(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() || self.m.eof {
+            return;
+        }
+        let _ = self.m.step(Input::Received(bytes));
+    }
+
+    /// The server closed its sending side. Takes effect once the replies
+    /// already buffered are read: then the machine closes, reporting
+    /// [`ClientError::ConnectionClosed`] unless it was quitting.
+    pub fn receive_eof(&mut self) {
+        if self.m.phase == Phase::AwaitTls {
+            let _ = self.m.step(Input::Eof);
+        }
+        self.m.eof = true;
+    }
+
+    /// The TLS handshake that [`ClientEvent::StartTls`] asked for is done:
+    /// everything learned before is forgotten and EHLO (LHLO) is sent again
+    /// (RFC 3207 4.2). Returns `false`, and does nothing, if TLS was not
+    /// requested.
+    pub fn tls_established(&mut self) -> bool {
+        self.m.step(Input::TlsEstablished).is_ok()
+    }
+
+    /// The RFC 5321 4.5.3.2 timeout for the reply being waited for (see the
+    /// `*_TIMEOUT` constants); `None` while the machine waits for the
+    /// application, the TLS handshake, or is closed. The driver owns the
+    /// clock and calls [`Client::handle_timeout`] when it passes.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.m.timeout()
+    }
+
+    /// The timeout passed: a fatal [`ClientError::Timeout`]; the machine
+    /// closes at once (the server is not answering, RFC 5321 4.5.3.2).
+    pub fn handle_timeout(&mut self) {
+        let _ = self.m.step(Input::Timeout);
+    }
+
+    /// Appends every pending output byte to `out`.
+    pub fn transmit(&mut self, out: &mut Vec<u8>) {
+        out.append(&mut self.m.out);
+    }
+
+    /// Whether output is waiting for [`Client::transmit`].
+    pub fn has_output(&self) -> bool {
+        !self.m.out.is_empty()
+    }
+
+    /// Sends a message (decision on [`ClientEvent::Ready`]).
+    ///
+    /// The envelope and body are checked first against the grammar and
+    /// what the server offers (see [`MessageError`]); a message that
+    /// cannot be sent as configured is handed back and nothing is sent.
+    /// Then MAIL (with `SIZE=`, `BODY=8BITMIME`, `SMTPUTF8`, DSN and
+    /// `REQUIRETLS` parameters as needed), one RCPT per recipient, and
+    /// DATA with the dot-stuffed body (RFC 5321 4.5.2) or `BDAT n LAST`
+    /// with the body (RFC 3030) go out: as one group with PIPELINING
+    /// (RFC 2920 3.1), otherwise one command per reply. Bare line endings
+    /// in `body` are normalized to CRLF (or refused, per
+    /// [`ClientConfig::line_ending`]); DATA adds a final CRLF if missing.
+    pub fn send_mail(&mut self, envelope: Envelope, body: Vec<u8>) -> Result<(), SendError> {
+        match self.m.step(Input::SendMail(&envelope, &body)) {
+            Ok(()) => Ok(()),
+            Err(Refused::Misuse) => Err(SendError::Misuse(Misuse(Box::new((envelope, body))))),
+            Err(Refused::Invalid(error)) => Err(SendError::Invalid {
+                error,
+                message: Box::new((envelope, body)),
+            }),
+        }
+    }
+
+    /// Ends the session: QUIT, then close on its reply (RFC 5321
+    /// 4.1.1.10). Legal on [`ClientEvent::Ready`] and
+    /// [`ClientEvent::RecipientsPartial`].
+    pub fn quit(&mut self) -> Result<(), Misuse<()>> {
+        self.m.step(Input::Quit).map_err(|_| Misuse(()))
+    }
+
+    /// Sends the content to the accepted recipients (decision on
+    /// [`ClientEvent::RecipientsPartial`], RFC 5321 3.3).
+    pub fn proceed(&mut self) -> Result<(), Misuse<()>> {
+        self.m.step(Input::Proceed).map_err(|_| Misuse(()))
+    }
+
+    /// Gives the message up (decision on [`ClientEvent::RecipientsPartial`]):
+    /// RSET, then [`ClientEvent::TransactionFailed`] with
+    /// [`TransactionStage::Aborted`] and Ready (RFC 5321 4.1.1.5).
+    pub fn abort(&mut self) -> Result<(), Misuse<()>> {
+        self.m.step(Input::Abort).map_err(|_| Misuse(()))
+    }
+
+    /// The next event, or `None` when the machine needs more input, waits
+    /// for a decision or the TLS handshake, or is closed (after reporting
+    /// [`ClientEvent::Closed`]).
+    pub fn next_event(&mut self) -> Option<ClientEvent> {
+        let m = &mut self.m;
+        loop {
+            if let Some(ev) = m.events.pop_front() {
+                return Some(ev);
+            }
+            match m.phase {
+                Phase::Closed { .. } => return m.report_closed(),
+                Phase::AwaitTls => return None,
+                _ => {}
+            }
+            let awaited = m.awaited();
+            if awaited == Awaited::Greeting
+                && detect_wrong_port(m.reader.buffered(), m.cfg.mode)
+                    == Some(WrongPort::TlsWherePlaintextExpected)
+            {
+                let _ = m.step(Input::WrongPort);
+                continue;
+            }
+            // The greeting and EHLO replies carry no enhanced status code
+            // (RFC 2034 3); others are read with them.
+            let plain = matches!(
+                awaited,
+                Awaited::Greeting | Awaited::Hello(HelloKind::Ehlo | HelloKind::Lhlo)
+            );
+            m.reader.set_enhanced_codes(!plain);
+            let input = match m.reader.next_reply() {
+                None => {
+                    if !m.eof {
+                        return None;
+                    }
+                    Input::Eof
+                }
+                Some(Err(e)) => Input::Malformed(e),
+                Some(Ok(reply)) => Input::Reply(Incoming::read(&reply, awaited)),
+            };
+            let _ = m.step(input);
+        }
+    }
+}

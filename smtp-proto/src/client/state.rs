@@ -1,0 +1,1201 @@
+//! The client's states and its one transition function (RFC 5321 3, 4.1,
+//! 4.2, 4.5.3.2; RFC 3207 4, 5; RFC 4954 4, 6; RFC 2920 3.1; RFC 3030 2;
+//! RFC 2033 4.2; RFC 8314 3).
+//!
+//! Every (state, input) -> (next state, actions) of the client lives in
+//! [`Machine::step`] and the helpers it calls in this file; the public API
+//! ([`super::Client`]) only turns calls and bytes into [`Input`]s.
+//!
+//! # States
+//!
+//! The machine's state is two enums:
+//!
+//! * [`Security`], for the whole connection: plaintext or TLS, and whether
+//!   AUTH succeeded. Authenticated-in-plaintext is reached only where the
+//!   TLS policy is not [`TlsPolicy::Required`] (the downgrade check in
+//!   [`Machine::after_hello`] runs first).
+//! * [`Phase`], what the machine waits for: the greeting, a hello reply,
+//!   the STARTTLS reply, the TLS handshake, an AUTH exchange, an open
+//!   session (itself [`Txn`]: idle, a transaction in flight, a decision,
+//!   an abort), QUIT's reply, or nothing (closed). A transaction exists
+//!   only inside an open session, so only after a greeting and a hello
+//!   (and TLS and AUTH where required).
+//!
+//! ```text
+//! Greeting --220--> Hello(EHLO|LHLO) --500/502, HELO allowed--> Hello(HELO)
+//! Hello --2xx--> [plaintext, STARTTLS offered, policy not None] StartTls
+//!                [credentials] Auth   else Open(Idle)
+//! StartTls --220, nothing behind it--> AwaitTls --tls_established--> Hello
+//! StartTls --4xx/5xx--> Required: fatal; Opportunistic: as after Hello
+//! Auth --334--> Auth --235--> Open(Idle)
+//! Open(Idle) --send_mail--> Open(Running) --replies--> Open(Idle)
+//!                                         --partial, no pipelining--> Open(Decide)
+//! Open(Decide) --proceed--> Open(Running) | --abort--> Open(Aborting) --RSET 250--> Open(Idle)
+//! Open(Idle | Decide) --quit--> Quitting
+//! any --fatal--> Quitting (QUIT behind the replies still due) | Closed
+//! Quitting --QUIT's reply, EOF--> Closed
+//! ```
+
+use alloc::borrow::Cow;
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use crate::address::Domain;
+use crate::capability::EhloReply;
+use crate::command::Command;
+use crate::error::ParseError;
+use crate::ext::Extensions;
+use crate::mode::PortMode;
+use crate::mutants::Mutant;
+use crate::reply::{OwnedReply, Reply, ReplyCode, ReplyReader};
+use crate::sasl::{self, Mechanism, Secret};
+use crate::session::HelloKind;
+
+use super::config::{
+    COMMAND_TIMEOUT, ClientConfig, DATA_END_TIMEOUT, DATA_INIT_TIMEOUT, GREETING_TIMEOUT,
+    MAIL_TIMEOUT, RCPT_TIMEOUT, TlsPolicy, client_supports,
+};
+use super::envelope::{self, Envelope, MessageError, Prepared};
+use super::event::{ClientError, ClientEvent, ServerCapabilities, TransactionStage};
+use super::plan::WrongPort;
+
+// ---------------------------------------------------------------------------
+// The states
+
+/// The connection's security (RFC 3207, RFC 8314, RFC 4954).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Security {
+    /// Plaintext, not authenticated.
+    Plain,
+    /// Plaintext and authenticated: only where the TLS policy is not
+    /// [`TlsPolicy::Required`], and with a plaintext mechanism only under
+    /// [`ClientConfig::plaintext_auth_without_tls`] (RFC 4954 4).
+    PlainAuthenticated(Mechanism),
+    /// TLS is up (after STARTTLS, RFC 3207 4.2, or from the first byte,
+    /// RFC 8314 3.3), not authenticated.
+    Tls,
+    /// TLS is up and AUTH succeeded.
+    TlsAuthenticated(Mechanism),
+}
+
+impl Security {
+    pub(super) fn tls(self) -> bool {
+        matches!(self, Security::Tls | Security::TlsAuthenticated(_))
+    }
+
+    pub(super) fn authenticated(self) -> bool {
+        matches!(
+            self,
+            Security::PlainAuthenticated(_) | Security::TlsAuthenticated(_)
+        )
+    }
+
+    /// AUTH succeeded with `m` (RFC 4954 4, 235).
+    fn authenticate(self, m: Mechanism) -> Security {
+        if self.tls() {
+            Security::TlsAuthenticated(m)
+        } else {
+            Security::PlainAuthenticated(m)
+        }
+    }
+}
+
+/// What the machine waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// The 220 greeting (RFC 5321 3.1).
+    Greeting,
+    /// The reply to EHLO, LHLO or HELO (RFC 5321 4.1.1.1, RFC 2033 4.1).
+    Hello(HelloKind),
+    /// The reply to STARTTLS, sent in plaintext (RFC 3207 4).
+    StartTls,
+    /// The TLS handshake ([`super::Client::tls_established`]); no byte is
+    /// read meanwhile (RFC 3207 5).
+    AwaitTls,
+    /// An AUTH exchange (RFC 4954 4).
+    Auth(AuthExchange),
+    /// The session is open: greeting and hello answered, TLS and AUTH as
+    /// the configuration requires.
+    Open(Txn),
+    /// QUIT was sent behind the commands in `ahead`, whose replies are
+    /// drained (RFC 5321 4.1.1.10).
+    Quitting {
+        /// The replies still due before QUIT's.
+        ahead: VecDeque<Await>,
+    },
+    /// Closed; `reported` once [`ClientEvent::Closed`] was handed out.
+    Closed {
+        /// [`ClientEvent::Closed`] was returned.
+        reported: bool,
+    },
+}
+
+/// The mail transaction state of an open session (RFC 5321 3.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Txn {
+    /// Waiting for [`super::Client::send_mail`] or [`super::Client::quit`].
+    Idle(Reset),
+    /// A transaction's commands are in flight.
+    Running(Box<Transaction>),
+    /// Without pipelining, some recipients were refused: waiting for
+    /// [`super::Client::proceed`] or [`super::Client::abort`].
+    Decide(Box<Transaction>),
+    /// The application aborted: RSET is in flight (RFC 5321 4.1.1.5).
+    Aborting,
+}
+
+/// Whether the next MAIL needs an RSET first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Reset {
+    /// No transaction is open on the server.
+    Clean,
+    /// A transaction whose MAIL was accepted ended without completing:
+    /// RSET before the next MAIL (RFC 5321 4.1.1.5).
+    Needed,
+}
+
+/// A reply the machine waits for, in the order the commands went out
+/// (RFC 2920 3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Await {
+    /// RSET before MAIL.
+    Rset(AfterRset),
+    /// MAIL (RFC 5321 4.1.1.2).
+    Mail,
+    /// RCPT of this recipient (RFC 5321 4.1.1.3).
+    Rcpt(usize),
+    /// DATA, waiting for 354 (RFC 5321 4.1.1.4).
+    Data,
+    /// The final dot of the content.
+    DataEnd,
+    /// The final dot sent alone after a 354 to a failed group (RFC 2920
+    /// 3.1): its reply ends the transaction as failed.
+    DiscardEnd,
+    /// `BDAT n LAST` (RFC 3030 2; in LMTP the first recipient's reply).
+    Bdat,
+    /// LMTP: this recipient's reply after the content (RFC 2033 4.2).
+    Lmtp(usize),
+    /// The reply to the `*` that cancelled an AUTH exchange (RFC 4954 4).
+    AuthCancel,
+}
+
+/// What follows a successful RSET inside a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum AfterRset {
+    /// Part of a pipelined group: nothing to send.
+    Group,
+    /// Send MAIL next (no pipelining).
+    Mail,
+}
+
+/// An AUTH exchange in flight (RFC 4954 4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct AuthExchange {
+    mechanism: Mechanism,
+    /// 334 challenges answered so far.
+    step: u8,
+    /// The initial response, when it did not fit the AUTH line.
+    deferred: Option<Secret<String>>,
+}
+
+/// The server's answer to MAIL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum MailReply {
+    /// Not yet read.
+    Awaited,
+    /// 2xx.
+    Accepted,
+    /// Refused inside a pipelined group (RFC 2920 3.1): the group's
+    /// outcome, reported at its last reply.
+    Refused(OwnedReply),
+}
+
+/// One transaction in flight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Transaction {
+    /// The replies due, in order.
+    pending: VecDeque<Await>,
+    /// Without pipelining: the MAIL line, held until the RSET before it
+    /// is answered.
+    unsent_mail: Option<Vec<u8>>,
+    rcpt_lines: Vec<Vec<u8>>,
+    /// Index of the next RCPT line to send (without pipelining).
+    next_rcpt: usize,
+    /// DATA: dot-stuffed content with its terminator; BDAT: the `BDAT n
+    /// LAST` line and the chunk. Emptied once sent.
+    content: Vec<u8>,
+    bdat: bool,
+    pipelined: bool,
+    mail: MailReply,
+    accepted: Vec<usize>,
+    refused: usize,
+    last_refusal: Option<OwnedReply>,
+}
+
+impl Transaction {
+    /// A fatal error inside the transaction: the replies still due and
+    /// whether a 354 may still come.
+    fn outstanding(&self) -> (VecDeque<Await>, bool) {
+        (self.pending.clone(), self.pending.contains(&Await::Data))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Inputs
+
+/// A reply taken out of the reader (owned, so the machine can change).
+#[derive(Debug)]
+pub(super) struct Incoming {
+    reply: OwnedReply,
+    /// The parsed EHLO/LHLO reply when one was expected and the code is
+    /// 250.
+    caps: Option<Result<ServerCapabilities, ParseError>>,
+}
+
+impl Incoming {
+    pub(super) fn read(reply: &Reply<'_>, awaited: Awaited) -> Incoming {
+        let caps = match awaited {
+            Awaited::Hello(kind @ (HelloKind::Ehlo | HelloKind::Lhlo))
+                if reply.code() == ReplyCode::OK =>
+            {
+                Some(EhloReply::from_reply(*reply).map(|e| ServerCapabilities::from_ehlo(kind, &e)))
+            }
+            _ => None,
+        };
+        Incoming {
+            reply: owned_reply(reply),
+            caps,
+        }
+    }
+}
+
+/// Which reply comes next, for the reader's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Awaited {
+    /// The greeting (checked for a TLS record first, RFC 8314 3.3).
+    Greeting,
+    /// A hello reply (no enhanced status code, RFC 2034 3).
+    Hello(HelloKind),
+    /// Any other reply.
+    Other,
+}
+
+/// Everything that can happen to the machine.
+#[derive(Debug)]
+pub(super) enum Input<'a> {
+    /// Bytes from the server.
+    Received(&'a [u8]),
+    /// A complete reply (RFC 5321 4.2).
+    Reply(Incoming),
+    /// A reply that does not parse; it answers the command in front.
+    Malformed(ParseError),
+    /// A TLS record where the plaintext greeting was due (RFC 8314 3.3).
+    WrongPort,
+    /// The server closed its side, and every buffered reply was read (or
+    /// the machine waits for the TLS handshake).
+    Eof,
+    /// The RFC 5321 4.5.3.2 timeout passed.
+    Timeout,
+    /// The TLS handshake asked for by [`ClientEvent::StartTls`] is done.
+    TlsEstablished,
+    /// Decision on [`ClientEvent::Ready`]: send this message.
+    SendMail(&'a Envelope, &'a [u8]),
+    /// Decision on [`ClientEvent::Ready`] or
+    /// [`ClientEvent::RecipientsPartial`]: QUIT.
+    Quit,
+    /// Decision on [`ClientEvent::RecipientsPartial`]: send the content.
+    Proceed,
+    /// Decision on [`ClientEvent::RecipientsPartial`]: RSET.
+    Abort,
+}
+
+/// An input the current state does not take; nothing changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Refused {
+    /// Not a decision the machine waits for.
+    Misuse,
+    /// [`Input::SendMail`]: the message cannot be sent as configured.
+    Invalid(MessageError),
+}
+
+// ---------------------------------------------------------------------------
+// The machine
+
+/// The client machine: configuration, input and output buffers, and the
+/// state ([`Security`], server capabilities, [`Phase`]).
+#[derive(Debug, Clone)]
+pub(super) struct Machine {
+    pub(super) cfg: ClientConfig,
+    pub(super) reader: ReplyReader,
+    /// The server closed its side; takes effect once the buffered replies
+    /// are read.
+    pub(super) eof: bool,
+    pub(super) out: Vec<u8>,
+    pub(super) events: VecDeque<ClientEvent>,
+    pub(super) security: Security,
+    /// What the last EHLO/LHLO/HELO reply offered (forgotten when TLS
+    /// starts, RFC 3207 4.2).
+    pub(super) caps: Option<ServerCapabilities>,
+    pub(super) phase: Phase,
+}
+
+/// The first digit of the reply code.
+fn class(reply: &OwnedReply) -> u8 {
+    reply.code.first_digit()
+}
+
+impl Machine {
+    /// A machine for a checked configuration.
+    pub(super) fn new(cfg: ClientConfig) -> Machine {
+        let reader = ReplyReader::new(cfg.limits);
+        Machine {
+            security: if cfg.mode.implicit_tls() {
+                Security::Tls
+            } else {
+                Security::Plain
+            },
+            cfg,
+            reader,
+            eof: false,
+            out: Vec::new(),
+            events: VecDeque::new(),
+            caps: None,
+            phase: Phase::Greeting,
+        }
+    }
+
+    /// Which reply comes next.
+    pub(super) fn awaited(&self) -> Awaited {
+        match self.phase {
+            Phase::Greeting => Awaited::Greeting,
+            Phase::Hello(kind) => Awaited::Hello(kind),
+            _ => Awaited::Other,
+        }
+    }
+
+    /// The RFC 5321 4.5.3.2 timeout for the reply waited for.
+    pub(super) fn timeout(&self) -> Option<Duration> {
+        let of = |a: &Await| match a {
+            Await::Mail => MAIL_TIMEOUT,
+            Await::Rcpt(_) => RCPT_TIMEOUT,
+            Await::Data => DATA_INIT_TIMEOUT,
+            Await::DataEnd | Await::DiscardEnd | Await::Bdat | Await::Lmtp(_) => DATA_END_TIMEOUT,
+            Await::Rset(_) | Await::AuthCancel => COMMAND_TIMEOUT,
+        };
+        match &self.phase {
+            Phase::Closed { .. } | Phase::AwaitTls => None,
+            Phase::Greeting => Some(GREETING_TIMEOUT),
+            Phase::Hello(_) | Phase::StartTls | Phase::Auth(_) => Some(COMMAND_TIMEOUT),
+            Phase::Open(Txn::Idle(_) | Txn::Decide(_)) => None,
+            Phase::Open(Txn::Aborting) => Some(COMMAND_TIMEOUT),
+            Phase::Open(Txn::Running(t)) => t.pending.front().map(of),
+            Phase::Quitting { ahead } => Some(ahead.front().map_or(COMMAND_TIMEOUT, of)),
+        }
+    }
+
+    /// A short name of the state (security, phase, replies due), for
+    /// state graphs: equal states have equal labels; the label leaves out
+    /// the buffers, the capabilities and the message.
+    pub(super) fn label(&self) -> String {
+        use core::fmt::Write as _;
+        let mut s = String::new();
+        let _ = write!(s, "{:?} ", self.security);
+        let _ = match &self.phase {
+            Phase::Auth(ex) => write!(s, "Auth({:?}, step {})", ex.mechanism, ex.step),
+            Phase::Open(Txn::Running(t)) => write!(s, "Open(Running {:?})", t.pending),
+            Phase::Open(Txn::Decide(_)) => write!(s, "Open(Decide)"),
+            other => write!(s, "{other:?}"),
+        };
+        s
+    }
+
+    // ----- the transition function ----------------------------------------
+
+    /// THE transition function: every input, in every state.
+    pub(super) fn step(&mut self, input: Input<'_>) -> Result<(), Refused> {
+        if let Phase::Closed { .. } = self.phase {
+            return match input {
+                Input::Received(_)
+                | Input::Reply(_)
+                | Input::Malformed(_)
+                | Input::WrongPort
+                | Input::Eof
+                | Input::Timeout => Ok(()),
+                _ => Err(Refused::Misuse),
+            };
+        }
+        match input {
+            Input::Received(bytes) => {
+                if self.phase == Phase::AwaitTls
+                    && !self.cfg.mutant.is(Mutant::ClientResponseInjection)
+                {
+                    // RFC 3207 5: nothing may arrive before the handshake.
+                    self.fatal(ClientError::ResponseInjection, VecDeque::new(), false);
+                } else {
+                    self.reader.receive(bytes);
+                }
+            }
+            Input::Reply(inc) => self.on_reply(inc),
+            Input::Malformed(e) => {
+                // The malformed reply answered the command in front.
+                let (ahead, data) = match &mut self.phase {
+                    Phase::Open(Txn::Running(t)) => {
+                        t.pending.pop_front();
+                        t.outstanding()
+                    }
+                    Phase::Quitting { ahead } => {
+                        ahead.pop_front();
+                        (VecDeque::new(), false)
+                    }
+                    _ => (VecDeque::new(), false),
+                };
+                self.fatal(ClientError::MalformedReply(e), ahead, data);
+            }
+            Input::WrongPort => self.fatal(
+                ClientError::WrongPort(WrongPort::TlsWherePlaintextExpected),
+                VecDeque::new(),
+                false,
+            ),
+            Input::Eof => {
+                if !matches!(self.phase, Phase::Quitting { .. }) {
+                    self.events
+                        .push_back(ClientEvent::Error(ClientError::ConnectionClosed));
+                }
+                self.close_now();
+            }
+            Input::Timeout => {
+                self.events
+                    .push_back(ClientEvent::Error(ClientError::Timeout));
+                self.close_now();
+            }
+            Input::TlsEstablished => {
+                if self.phase != Phase::AwaitTls {
+                    return Err(Refused::Misuse);
+                }
+                // RFC 3207 4.2: everything learned before is forgotten.
+                self.security = Security::Tls;
+                if !self.cfg.mutant.is(Mutant::ClientResponseInjection) {
+                    self.reader.clear();
+                }
+                self.caps = None;
+                self.send_hello(self.ehlo_kind());
+            }
+            Input::SendMail(envelope, body) => {
+                let Phase::Open(Txn::Idle(reset)) = self.phase else {
+                    return Err(Refused::Misuse);
+                };
+                let prepared = envelope::prepare(
+                    &self.cfg,
+                    self.caps.as_ref(),
+                    self.security.tls(),
+                    envelope,
+                    body,
+                )
+                .map_err(Refused::Invalid)?;
+                self.start_transaction(prepared, reset);
+            }
+            Input::Quit => match self.phase {
+                Phase::Open(Txn::Idle(_) | Txn::Decide(_)) => {
+                    self.send_quit(VecDeque::new(), false)
+                }
+                _ => return Err(Refused::Misuse),
+            },
+            Input::Proceed => {
+                let Phase::Open(Txn::Decide(_)) = self.phase else {
+                    return Err(Refused::Misuse);
+                };
+                let taken = core::mem::replace(&mut self.phase, Phase::AwaitTls);
+                if let Phase::Open(Txn::Decide(t)) = taken {
+                    self.send_content_command(t);
+                }
+            }
+            Input::Abort => {
+                let Phase::Open(Txn::Decide(_)) = self.phase else {
+                    return Err(Refused::Misuse);
+                };
+                self.out.extend_from_slice(b"RSET\r\n");
+                self.phase = Phase::Open(Txn::Aborting);
+            }
+        }
+        Ok(())
+    }
+
+    /// Every queued event was read and the machine is closed:
+    /// [`ClientEvent::Closed`], once.
+    pub(super) fn report_closed(&mut self) -> Option<ClientEvent> {
+        match self.phase {
+            Phase::Closed { reported: false } => {
+                self.phase = Phase::Closed { reported: true };
+                Some(ClientEvent::Closed)
+            }
+            _ => None,
+        }
+    }
+
+    /// A complete reply, in the current phase.
+    fn on_reply(&mut self, inc: Incoming) {
+        let reply = inc.reply;
+        // RFC 5321 3.8: a 421, at any point, means the server is closing
+        // (except as the reply to QUIT).
+        let quit_next = matches!(&self.phase, Phase::Quitting { ahead } if ahead.is_empty());
+        if reply.code == ReplyCode::SERVICE_NOT_AVAILABLE && !quit_next {
+            self.fatal(ClientError::ServiceClosing(reply), VecDeque::new(), false);
+            return;
+        }
+        // Every arm below sets the next phase; the placeholder is one no
+        // helper treats specially (`fatal` quits from it, `close_now`
+        // closes from it).
+        let phase = core::mem::replace(&mut self.phase, Phase::AwaitTls);
+        match phase {
+            // RFC 5321 3.1, 4.3.1: 220 ready, 554 refused.
+            Phase::Greeting => match class(&reply) {
+                2 if reply.code == ReplyCode::READY => {
+                    self.events.push_back(ClientEvent::Greeting(reply));
+                    self.send_hello(self.ehlo_kind());
+                }
+                5 => self.fatal0(ClientError::GreetingRefused(reply)),
+                _ => self.fatal0(ClientError::UnexpectedReply(reply)),
+            },
+
+            // RFC 5321 4.1.1.1, 4.1.4 (HELO fallback), RFC 2033 4.1.
+            Phase::Hello(kind) => match (class(&reply), kind) {
+                (2, HelloKind::Helo) => {
+                    let caps = ServerCapabilities::helo(&reply);
+                    self.caps = Some(caps.clone());
+                    self.events.push_back(ClientEvent::Capabilities(caps));
+                    self.after_hello(false);
+                }
+                (2, _) => match inc.caps {
+                    Some(Ok(caps)) => {
+                        self.caps = Some(caps.clone());
+                        self.events.push_back(ClientEvent::Capabilities(caps));
+                        self.after_hello(false);
+                    }
+                    Some(Err(e)) => self.fatal0(ClientError::MalformedReply(e)),
+                    None => self.fatal0(ClientError::UnexpectedReply(reply)),
+                },
+                (4 | 5, HelloKind::Ehlo)
+                    if matches!(reply.code.get(), 500 | 502) && self.helo_allowed() =>
+                {
+                    self.send_hello(HelloKind::Helo);
+                }
+                (4 | 5, _) => self.fatal0(ClientError::HelloRefused(reply)),
+                _ => self.fatal0(ClientError::UnexpectedReply(reply)),
+            },
+
+            // RFC 3207 4, 5.
+            Phase::StartTls => match class(&reply) {
+                2 if reply.code == ReplyCode::READY => {
+                    // Bytes behind the 220, or a 220 read before STARTTLS
+                    // was even transmitted (it can only have been sent
+                    // ahead by someone else), are never trusted.
+                    let injected = !self.reader.buffered().is_empty() || !self.out.is_empty();
+                    if injected && !self.cfg.mutant.is(Mutant::ClientResponseInjection) {
+                        self.fatal0(ClientError::ResponseInjection);
+                    } else {
+                        self.phase = Phase::AwaitTls;
+                        self.events.push_back(ClientEvent::StartTls);
+                    }
+                }
+                4 | 5 => {
+                    if self.cfg.tls == TlsPolicy::Required
+                        && !self.cfg.mutant.is(Mutant::ClientTlsRequired)
+                    {
+                        self.fatal0(ClientError::TlsRefused(reply));
+                    } else {
+                        self.after_hello(true);
+                    }
+                }
+                _ => self.fatal0(ClientError::UnexpectedReply(reply)),
+            },
+
+            // RFC 4954 4, 6.
+            Phase::Auth(ex) => self.on_auth_reply(ex, reply),
+
+            Phase::Open(txn) => self.on_txn_reply(txn, reply),
+
+            // RFC 5321 4.1.1.10: drain the replies before QUIT's.
+            Phase::Quitting { mut ahead } => {
+                if ahead.pop_front().is_none() {
+                    self.close_after_quit();
+                } else if reply.code == ReplyCode::START_MAIL_INPUT {
+                    // The server reads content now; QUIT would be content.
+                    self.close_now();
+                } else {
+                    self.phase = Phase::Quitting { ahead };
+                }
+            }
+
+            // Never here: no reply is read meanwhile (see `step`).
+            Phase::AwaitTls | Phase::Closed { .. } => {
+                self.phase = phase;
+            }
+        }
+    }
+
+    /// A reply in an open session.
+    fn on_txn_reply(&mut self, txn: Txn, reply: OwnedReply) {
+        let mut t = match txn {
+            // No command is pending.
+            Txn::Idle(_) | Txn::Decide(_) => {
+                self.fatal0(ClientError::UnexpectedReply(reply));
+                return;
+            }
+            // RFC 5321 4.1.1.5.
+            Txn::Aborting => {
+                if class(&reply) != 2 {
+                    self.fatal0(ClientError::ResetRefused(reply));
+                } else {
+                    self.events.push_back(ClientEvent::TransactionFailed {
+                        stage: TransactionStage::Aborted,
+                        reply: None,
+                    });
+                    self.become_ready(Reset::Clean);
+                }
+                return;
+            }
+            Txn::Running(t) => t,
+        };
+        let Some(awaited) = t.pending.pop_front() else {
+            self.fatal0(ClientError::UnexpectedReply(reply));
+            return;
+        };
+        match awaited {
+            // RFC 5321 4.1.1.5.
+            Await::Rset(after) => {
+                if class(&reply) != 2 {
+                    self.fatal_in(&t, ClientError::ResetRefused(reply));
+                    return;
+                }
+                if after == AfterRset::Mail {
+                    if let Some(mail) = t.unsent_mail.take() {
+                        self.out.extend_from_slice(&mail);
+                        t.pending.push_back(Await::Mail);
+                    }
+                }
+                self.phase = Phase::Open(Txn::Running(t));
+            }
+
+            // RFC 5321 4.1.1.2.
+            Await::Mail => match class(&reply) {
+                2 => {
+                    t.mail = MailReply::Accepted;
+                    if !t.pipelined {
+                        self.send_next_rcpt(&mut t);
+                    }
+                    self.phase = Phase::Open(Txn::Running(t));
+                }
+                4 | 5 => {
+                    if t.pipelined {
+                        t.mail = MailReply::Refused(reply);
+                        self.phase = Phase::Open(Txn::Running(t));
+                    } else {
+                        self.fail_transaction(&t, TransactionStage::Mail, Some(reply));
+                    }
+                }
+                _ => self.fatal_in(&t, ClientError::UnexpectedReply(reply)),
+            },
+
+            // RFC 5321 4.1.1.3.
+            Await::Rcpt(index) => {
+                let accepted = match class(&reply) {
+                    2 => true,
+                    4 | 5 => false,
+                    _ => {
+                        self.fatal_in(&t, ClientError::UnexpectedReply(reply));
+                        return;
+                    }
+                };
+                if accepted {
+                    t.accepted.push(index);
+                } else {
+                    t.refused += 1;
+                    t.last_refusal = Some(reply.clone());
+                }
+                self.events.push_back(ClientEvent::Recipient {
+                    index,
+                    accepted,
+                    reply,
+                });
+                if t.pipelined {
+                    self.phase = Phase::Open(Txn::Running(t));
+                } else {
+                    self.after_rcpt(t);
+                }
+            }
+
+            // RFC 5321 4.1.1.4; RFC 2920 3.1 for the group's outcome.
+            Await::Data => match class(&reply) {
+                3 if reply.code == ReplyCode::START_MAIL_INPUT => {
+                    if t.mail == MailReply::Accepted && !t.accepted.is_empty() {
+                        let content = core::mem::take(&mut t.content);
+                        self.out.extend_from_slice(&content);
+                        // One reply (SMTP) or one per accepted recipient
+                        // (LMTP, RFC 2033 4.2), before any later reply.
+                        if self.cfg.mode == PortMode::Lmtp {
+                            for &i in t.accepted.iter().rev() {
+                                t.pending.push_front(Await::Lmtp(i));
+                            }
+                        } else {
+                            t.pending.push_front(Await::DataEnd);
+                        }
+                        self.phase = Phase::Open(Txn::Running(t));
+                    } else if self.cfg.mode == PortMode::Lmtp {
+                        // RFC 2033 4.2: DATA must fail without a successful
+                        // RCPT; the number of replies to the dot would be
+                        // zero. The server is in content mode, so QUIT
+                        // cannot be sent.
+                        self.events
+                            .push_back(ClientEvent::Error(ClientError::UnexpectedReply(reply)));
+                        self.close_now();
+                    } else {
+                        // RFC 2920 3.1: the group failed but DATA was
+                        // accepted: end the content at once.
+                        self.out.extend_from_slice(b".\r\n");
+                        t.pending.push_front(Await::DiscardEnd);
+                        self.phase = Phase::Open(Txn::Running(t));
+                    }
+                }
+                4 | 5 => {
+                    let (stage, r) = group_failure(&mut t, TransactionStage::Data, reply);
+                    self.fail_transaction(&t, stage, Some(r));
+                }
+                _ => self.fatal_in(&t, ClientError::UnexpectedReply(reply)),
+            },
+
+            // RFC 5321 4.1.1.4 (final dot), RFC 3030 2 (BDAT LAST).
+            Await::DataEnd | Await::DiscardEnd | Await::Bdat => {
+                if !matches!(class(&reply), 2 | 4 | 5) {
+                    self.fatal_in(&t, ClientError::UnexpectedReply(reply));
+                    return;
+                }
+                if awaited == Await::DiscardEnd
+                    || t.mail != MailReply::Accepted
+                    || t.accepted.is_empty()
+                {
+                    let (stage, r) = group_failure(&mut t, TransactionStage::Content, reply);
+                    self.fail_transaction(&t, stage, Some(r));
+                    return;
+                }
+                if self.cfg.mode == PortMode::Lmtp {
+                    // RFC 2033 4.2 with RFC 3030: one reply per accepted
+                    // recipient; this is the first one.
+                    let first = t.accepted.first().copied().unwrap_or(0);
+                    for &i in t.accepted.iter().skip(1).rev() {
+                        t.pending.push_front(Await::Lmtp(i));
+                    }
+                    self.on_lmtp_reply(t, first, reply);
+                    return;
+                }
+                if class(&reply) == 2 {
+                    self.events.push_back(ClientEvent::Delivered(reply));
+                    self.become_ready(Reset::Clean);
+                } else {
+                    self.fail_transaction(&t, TransactionStage::Content, Some(reply));
+                }
+            }
+
+            // RFC 2033 4.2.
+            Await::Lmtp(index) => {
+                if !matches!(class(&reply), 2 | 4 | 5) {
+                    self.fatal_in(&t, ClientError::UnexpectedReply(reply));
+                    return;
+                }
+                self.on_lmtp_reply(t, index, reply);
+            }
+
+            // Only while quitting.
+            Await::AuthCancel => self.fatal_in(&t, ClientError::UnexpectedReply(reply)),
+        }
+    }
+
+    fn on_lmtp_reply(&mut self, t: Box<Transaction>, index: usize, reply: OwnedReply) {
+        self.events.push_back(ClientEvent::LmtpResult {
+            index,
+            delivered: class(&reply) == 2,
+            reply,
+        });
+        if matches!(t.pending.front(), Some(Await::Lmtp(_))) {
+            self.phase = Phase::Open(Txn::Running(t));
+        } else {
+            self.become_ready(Reset::Clean);
+        }
+    }
+
+    fn fail_transaction(
+        &mut self,
+        t: &Transaction,
+        stage: TransactionStage,
+        reply: Option<OwnedReply>,
+    ) {
+        // RFC 5321 4.1.1.5: a transaction that was opened and not
+        // completed is reset before the next MAIL. A refusal after the
+        // final dot ends the transaction; after BDAT LAST a reset is
+        // harmless and makes sure (RFC 3030 2).
+        let reset =
+            if t.mail == MailReply::Accepted && (stage != TransactionStage::Content || t.bdat) {
+                Reset::Needed
+            } else {
+                Reset::Clean
+            };
+        self.events
+            .push_back(ClientEvent::TransactionFailed { stage, reply });
+        self.become_ready(reset);
+    }
+
+    fn become_ready(&mut self, reset: Reset) {
+        self.phase = Phase::Open(Txn::Idle(reset));
+        self.events.push_back(ClientEvent::Ready);
+    }
+
+    // ----- closing ----------------------------------------------------------
+
+    /// QUIT behind the replies in `ahead` (RFC 5321 4.1.1.10); at once if a
+    /// 354 may still come (QUIT would be read as content).
+    fn send_quit(&mut self, ahead: VecDeque<Await>, data_pending: bool) {
+        if data_pending {
+            self.close_now();
+            return;
+        }
+        self.out.extend_from_slice(b"QUIT\r\n");
+        self.phase = Phase::Quitting { ahead };
+    }
+
+    /// Closes with nothing more sent; unsent output is dropped.
+    fn close_now(&mut self) {
+        let reported = matches!(self.phase, Phase::Closed { reported: true });
+        self.phase = Phase::Closed { reported };
+        self.out.clear();
+        self.reader.clear();
+    }
+
+    /// The reply to QUIT arrived: closed; pending output (the QUIT itself,
+    /// if not yet taken) is kept.
+    fn close_after_quit(&mut self) {
+        self.phase = Phase::Closed { reported: false };
+        self.reader.clear();
+    }
+
+    /// A fatal error: reported, then QUIT behind `ahead` (or close at
+    /// once). While quitting, it closes at once.
+    fn fatal(&mut self, err: ClientError, ahead: VecDeque<Await>, data_pending: bool) {
+        let at_once = err.closes_at_once();
+        self.events.push_back(ClientEvent::Error(err));
+        if at_once || matches!(self.phase, Phase::Quitting { .. } | Phase::Closed { .. }) {
+            self.close_now();
+        } else {
+            self.send_quit(ahead, data_pending);
+        }
+    }
+
+    /// A fatal error with no reply due.
+    fn fatal0(&mut self, err: ClientError) {
+        self.fatal(err, VecDeque::new(), false);
+    }
+
+    /// A fatal error inside a transaction.
+    fn fatal_in(&mut self, t: &Transaction, err: ClientError) {
+        let (ahead, data) = t.outstanding();
+        self.fatal(err, ahead, data);
+    }
+
+    // ----- hello, STARTTLS, AUTH ---------------------------------------------
+
+    fn ehlo_kind(&self) -> HelloKind {
+        if self.cfg.mode == PortMode::Lmtp {
+            HelloKind::Lhlo
+        } else {
+            HelloKind::Ehlo
+        }
+    }
+
+    fn send_hello(&mut self, kind: HelloKind) {
+        // The name was checked by `ClientConfig::check`.
+        let written = Domain::parse(self.cfg.helo.as_bytes(), false).is_ok_and(|domain| {
+            let cmd = match kind {
+                HelloKind::Ehlo => Command::Ehlo { domain },
+                HelloKind::Helo => Command::Helo { domain },
+                HelloKind::Lhlo => Command::Lhlo { domain },
+            };
+            cmd.write_to(&mut self.out).is_ok()
+        });
+        if written {
+            self.phase = Phase::Hello(kind);
+        } else {
+            self.events
+                .push_back(ClientEvent::Error(ClientError::ConnectionClosed));
+            self.close_now();
+        }
+    }
+
+    /// HELO would lose STARTTLS and AUTH (RFC 3207 4.1, RFC 4954 3): only
+    /// without credentials, and without a TLS requirement still unmet.
+    fn helo_allowed(&self) -> bool {
+        self.cfg.credentials.is_none()
+            && (self.security.tls() || self.cfg.tls != TlsPolicy::Required)
+    }
+
+    /// The hello was answered (or STARTTLS refused, `starttls_refused`):
+    /// STARTTLS, AUTH, or the session opens. The downgrade check (RFC
+    /// 3207 4.1, RFC 8314 3) is here.
+    fn after_hello(&mut self, starttls_refused: bool) {
+        let ext = self
+            .caps
+            .as_ref()
+            .map_or(Extensions::NONE, |c| c.extensions);
+        if !self.security.tls() {
+            let offered = ext.contains(Extensions::STARTTLS) && !starttls_refused;
+            match self.cfg.tls {
+                TlsPolicy::Required | TlsPolicy::Opportunistic if offered => {
+                    self.out.extend_from_slice(b"STARTTLS\r\n");
+                    self.phase = Phase::StartTls;
+                    return;
+                }
+                TlsPolicy::Required if !self.cfg.mutant.is(Mutant::ClientTlsRequired) => {
+                    self.fatal0(ClientError::TlsUnavailable);
+                    return;
+                }
+                _ => {}
+            }
+        }
+        if self.cfg.credentials.is_some() && !self.security.authenticated() {
+            match self.choose_mechanism() {
+                Some(m) => self.start_auth(m),
+                None => self.fatal0(ClientError::AuthUnavailable),
+            }
+            return;
+        }
+        self.become_ready(Reset::Clean);
+    }
+
+    fn choose_mechanism(&self) -> Option<Mechanism> {
+        let offered = self.caps.as_ref()?;
+        if !offered.supports(Extensions::AUTH) {
+            return None;
+        }
+        let tls = self.security.tls();
+        self.cfg.mechanisms.iter().copied().find(|m| {
+            client_supports(*m)
+                && offered.mechanisms.contains(m)
+                && (tls || !m.is_plaintext() || self.cfg.plaintext_auth_without_tls)
+        })
+    }
+
+    fn start_auth(&mut self, mechanism: Mechanism) {
+        let Some(c) = self.cfg.credentials.as_ref() else {
+            self.fatal0(ClientError::AuthUnavailable);
+            return;
+        };
+        let secret = c.secret.expose().as_str();
+        let message = match mechanism {
+            Mechanism::Plain => Some(sasl::plain_message(
+                c.authzid.as_deref().unwrap_or(""),
+                &c.user,
+                secret,
+            )),
+            Mechanism::XOAuth2 => Some(sasl::xoauth2_message(&c.user, secret)),
+            Mechanism::OAuthBearer => Some(sasl::oauthbearer_message(&c.user, secret)),
+            _ => None,
+        };
+        let name = mechanism.name();
+        let mut deferred = None;
+        self.out.extend_from_slice(b"AUTH ");
+        self.out.extend_from_slice(name.as_bytes());
+        if let Some(msg) = message {
+            let ir = Secret::new(sasl::encode_base64(msg.expose()));
+            // RFC 4954 4: an initial response that would make the line
+            // longer than 512 octets is sent after an empty challenge.
+            if 5 + name.len() + 1 + ir.expose().len() + 2 <= 512 {
+                self.out.push(b' ');
+                self.out.extend_from_slice(ir.expose().as_bytes());
+            } else {
+                deferred = Some(ir);
+            }
+        }
+        self.out.extend_from_slice(b"\r\n");
+        self.phase = Phase::Auth(AuthExchange {
+            mechanism,
+            step: 0,
+            deferred,
+        });
+    }
+
+    fn on_auth_reply(&mut self, mut ex: AuthExchange, reply: OwnedReply) {
+        match class(&reply) {
+            2 if reply.code == ReplyCode::AUTH_SUCCEEDED => {
+                self.security = self.security.authenticate(ex.mechanism);
+                self.events
+                    .push_back(ClientEvent::Authenticated(ex.mechanism));
+                self.become_ready(Reset::Clean);
+            }
+            3 if reply.code == ReplyCode::AUTH_CHALLENGE => {
+                let step = ex.step;
+                ex.step = ex.step.saturating_add(1);
+                let response: Option<Secret<String>> = match (ex.mechanism, step) {
+                    (_, 0) if ex.deferred.is_some() => ex.deferred.take(),
+                    (Mechanism::Login, 0 | 1) => self.cfg.credentials.as_ref().map(|c| {
+                        let v = if step == 0 {
+                            c.user.as_bytes()
+                        } else {
+                            c.secret.expose().as_bytes()
+                        };
+                        Secret::new(sasl::encode_base64(v))
+                    }),
+                    // XOAUTH2: an error challenge is answered with an
+                    // empty response; OAUTHBEARER (RFC 7628 3.2.3) with
+                    // %x01. The final 535 follows.
+                    (Mechanism::XOAuth2, 0) => Some(Secret::new(String::new())),
+                    (Mechanism::OAuthBearer, 0) => Some(Secret::new(String::from("AQ=="))),
+                    _ => None,
+                };
+                match response {
+                    Some(r) => {
+                        self.out.extend_from_slice(r.expose().as_bytes());
+                        self.out.extend_from_slice(b"\r\n");
+                        self.phase = Phase::Auth(ex);
+                    }
+                    None => {
+                        // RFC 4954 4: cancel the exchange with "*".
+                        self.out.extend_from_slice(b"*\r\n");
+                        self.fatal(
+                            ClientError::UnexpectedReply(reply),
+                            VecDeque::from([Await::AuthCancel]),
+                            false,
+                        );
+                    }
+                }
+            }
+            4 | 5 => self.fatal0(ClientError::AuthFailed(reply)),
+            _ => self.fatal0(ClientError::UnexpectedReply(reply)),
+        }
+    }
+
+    // ----- transactions -------------------------------------------------------
+
+    fn start_transaction(&mut self, p: Prepared, reset: Reset) {
+        let mut t = Box::new(Transaction {
+            pending: VecDeque::new(),
+            unsent_mail: None,
+            rcpt_lines: p.rcpt_lines,
+            next_rcpt: 0,
+            content: p.content,
+            bdat: p.bdat,
+            pipelined: p.pipelined,
+            mail: MailReply::Awaited,
+            accepted: Vec::new(),
+            refused: 0,
+            last_refusal: None,
+        });
+        if t.pipelined {
+            // RFC 2920 3.1: [RSET] MAIL RCPT... DATA | BDAT as one group.
+            if reset == Reset::Needed {
+                self.out.extend_from_slice(b"RSET\r\n");
+                t.pending.push_back(Await::Rset(AfterRset::Group));
+            }
+            self.out.extend_from_slice(&p.mail);
+            t.pending.push_back(Await::Mail);
+            for (i, line) in t.rcpt_lines.iter().enumerate() {
+                self.out.extend_from_slice(line);
+                t.pending.push_back(Await::Rcpt(i));
+            }
+            t.next_rcpt = t.rcpt_lines.len();
+            self.send_content_command(t);
+        } else if reset == Reset::Needed {
+            self.out.extend_from_slice(b"RSET\r\n");
+            t.pending.push_back(Await::Rset(AfterRset::Mail));
+            t.unsent_mail = Some(p.mail);
+            self.phase = Phase::Open(Txn::Running(t));
+        } else {
+            self.out.extend_from_slice(&p.mail);
+            t.pending.push_back(Await::Mail);
+            self.phase = Phase::Open(Txn::Running(t));
+        }
+    }
+
+    fn send_next_rcpt(&mut self, t: &mut Transaction) {
+        let i = t.next_rcpt;
+        if let Some(line) = t.rcpt_lines.get(i) {
+            self.out.extend_from_slice(line);
+            t.pending.push_back(Await::Rcpt(i));
+            t.next_rcpt += 1;
+        }
+    }
+
+    /// Without pipelining, after each RCPT reply: the next RCPT, the
+    /// failure, the partial-refusal decision, or the content.
+    fn after_rcpt(&mut self, mut t: Box<Transaction>) {
+        if t.next_rcpt < t.rcpt_lines.len() {
+            self.send_next_rcpt(&mut t);
+            self.phase = Phase::Open(Txn::Running(t));
+        } else if t.accepted.is_empty() {
+            let r = t.last_refusal.take();
+            self.fail_transaction(&t, TransactionStage::Recipients, r);
+        } else if t.refused > 0 {
+            let (accepted, refused) = (t.accepted.len(), t.refused);
+            self.phase = Phase::Open(Txn::Decide(t));
+            self.events
+                .push_back(ClientEvent::RecipientsPartial { accepted, refused });
+        } else {
+            self.send_content_command(t);
+        }
+    }
+
+    /// DATA, or `BDAT n LAST` with the chunk (RFC 3030 2).
+    fn send_content_command(&mut self, mut t: Box<Transaction>) {
+        if t.bdat {
+            let content = core::mem::take(&mut t.content);
+            self.out.extend_from_slice(&content);
+            t.pending.push_back(Await::Bdat);
+        } else {
+            self.out.extend_from_slice(b"DATA\r\n");
+            t.pending.push_back(Await::Data);
+        }
+        self.phase = Phase::Open(Txn::Running(t));
+    }
+}
+
+/// The first failure of a pipelined group, else `(stage, reply)`
+/// (RFC 2920 3.1).
+fn group_failure(
+    t: &mut Transaction,
+    stage: TransactionStage,
+    reply: OwnedReply,
+) -> (TransactionStage, OwnedReply) {
+    match core::mem::replace(&mut t.mail, MailReply::Awaited) {
+        MailReply::Refused(r) => return (TransactionStage::Mail, r),
+        m => t.mail = m,
+    }
+    if t.mail == MailReply::Accepted && t.accepted.is_empty() {
+        if let Some(r) = t.last_refusal.take() {
+            return (TransactionStage::Recipients, r);
+        }
+    }
+    (stage, reply)
+}
+
+/// An owned copy keeping the full text and the enhanced status code, also
+/// for replies read without enhanced-code detection (RFC 3463, RFC 2034).
+fn owned_reply(reply: &Reply<'_>) -> OwnedReply {
+    let mut o = reply.to_owned_reply();
+    if o.enhanced.is_none() {
+        let first = reply.lines().next().unwrap_or(&[]);
+        if let Some(e) = reply.line_enhanced(first) {
+            o.enhanced = Some(e);
+            o.lines = reply
+                .lines()
+                .map(|l| {
+                    let t = if reply.line_enhanced(l) == Some(e) {
+                        reply.text_without_enhanced(l)
+                    } else {
+                        l
+                    };
+                    Cow::Owned(String::from_utf8_lossy(t).into_owned())
+                })
+                .collect();
+        }
+    }
+    o
+}
