@@ -6,10 +6,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::error::ParseError;
-use crate::ext::Extensions;
 use crate::reply::OwnedReply;
 
-use super::state::Machine;
 use crate::session::HelloKind;
 
 /// Appends formatted text to a byte buffer.
@@ -438,115 +436,104 @@ impl ReplyKind {
     }
 }
 
-impl Machine {
-    pub(super) fn reply_fmt(
-        &mut self,
-        code: u16,
-        enh: Option<[u16; 3]>,
-        text: core::fmt::Arguments<'_>,
-    ) {
-        push_fmt(&mut self.out, format_args!("{code} "));
-        if let Some([a, b, c]) = enh {
-            push_fmt(&mut self.out, format_args!("{a}.{b}.{c} "));
-        }
-        push_fmt(&mut self.out, text);
-        self.out.extend_from_slice(b"\r\n");
+/// Writes one reply line `code [enhanced] text` (RFC 5321 4.2, RFC 2034).
+/// Every reply the server sends goes through this module.
+pub(super) fn write_fmt(
+    out: &mut Vec<u8>,
+    code: u16,
+    enh: Option<[u16; 3]>,
+    text: core::fmt::Arguments<'_>,
+) {
+    push_fmt(out, format_args!("{code} "));
+    if let Some([a, b, c]) = enh {
+        push_fmt(out, format_args!("{a}.{b}.{c} "));
     }
+    push_fmt(out, text);
+    out.extend_from_slice(b"\r\n");
+}
 
-    pub(super) fn write_owned(&mut self, reply: &OwnedReply) {
-        let start = self.out.len();
-        if reply.write_to(&mut self.out).is_err() {
-            // A reply that cannot be encoded safely is never sent half-way.
-            self.out.truncate(start);
-            let code = reply.code.get();
-            self.reply_fmt(code, None, format_args!("Reply refused by encoder"));
-        }
+/// Writes an application's reply; one that cannot be encoded safely is
+/// never sent half-way (its code with a fixed text goes instead).
+pub(super) fn write_owned(out: &mut Vec<u8>, reply: &OwnedReply) {
+    let start = out.len();
+    if reply.write_to(out).is_err() {
+        out.truncate(start);
+        let code = reply.code.get();
+        write_fmt(out, code, None, format_args!("Reply refused by encoder"));
     }
+}
 
-    /// Writes one of the machine's own replies: the configured override,
-    /// or the default.
-    pub(super) fn say(&mut self, kind: ReplyKind) {
-        if let Some(i) = self.cfg.replies.iter().position(|(k, _)| *k == kind) {
-            let r = self.cfg.replies[i].1.clone();
-            self.write_owned(&r);
-            return;
-        }
-        let (code, enh, text) = kind.default_reply();
-        self.reply_fmt(code, enh, format_args!("{text}"));
+/// Writes one of the machine's own replies: the configured override
+/// (`ServerConfig::replies`), or the default.
+pub(super) fn write_kind(
+    out: &mut Vec<u8>,
+    overrides: &[(ReplyKind, OwnedReply)],
+    kind: ReplyKind,
+) {
+    if let Some((_, r)) = overrides.iter().find(|(k, _)| *k == kind) {
+        write_owned(out, r);
+        return;
     }
+    let (code, enh, text) = kind.default_reply();
+    write_fmt(out, code, enh, format_args!("{text}"));
+}
 
-    /// The reply to a non-LAST BDAT chunk (RFC 3030 2): the
-    /// [`ReplyKind::ChunkReceived`](super::ReplyKind::ChunkReceived) override, or `250 2.0.0 <size> octets
-    /// received`.
-    pub(super) fn reply_chunk_received(&mut self, size: u64) {
-        if self
-            .cfg
-            .replies
-            .iter()
-            .any(|(k, _)| *k == ReplyKind::ChunkReceived)
-        {
-            self.say(ReplyKind::ChunkReceived);
-        } else {
-            self.reply_fmt(250, Some([2, 0, 0]), format_args!("{size} octets received"));
-        }
+/// The reply to a non-LAST BDAT chunk (RFC 3030 2): the
+/// [`ReplyKind::ChunkReceived`] override, or `250 2.0.0 <size> octets
+/// received`.
+pub(super) fn write_chunk_received(
+    out: &mut Vec<u8>,
+    overrides: &[(ReplyKind, OwnedReply)],
+    size: u64,
+) {
+    if overrides
+        .iter()
+        .any(|(k, _)| *k == ReplyKind::ChunkReceived)
+    {
+        write_kind(out, overrides, ReplyKind::ChunkReceived);
+    } else {
+        write_fmt(
+            out,
+            250,
+            Some([2, 0, 0]),
+            format_args!("{size} octets received"),
+        );
     }
+}
 
-    /// The table from command parse errors to replies (RFC 5321 4.2.4,
-    /// 4.5.3.1).
-    pub(super) fn parse_error(&mut self, e: ParseError) {
-        self.fail(match e {
-            ParseError::UnknownCommand => ReplyKind::UnknownCommand,
-            ParseError::LineTooLong => ReplyKind::LineTooLong,
-            ParseError::BareLineEnding => ReplyKind::BareLineEnding,
-            ParseError::Nul => ReplyKind::NulInCommand,
-            ParseError::UnsupportedParameter => ReplyKind::UnsupportedParameter,
-            ParseError::InvalidParameter
-            | ParseError::DuplicateParameter
-            | ParseError::NumberOverflow => ReplyKind::InvalidParameter,
-            ParseError::LocalPartTooLong | ParseError::DomainTooLong | ParseError::PathTooLong => {
-                ReplyKind::AddressTooLong
-            }
-            ParseError::Utf8NotAllowed | ParseError::InvalidUtf8 => ReplyKind::NonAsciiAddress,
-            _ => ReplyKind::SyntaxError,
-        });
+/// The table from command parse errors to replies (RFC 5321 4.2.4,
+/// 4.5.3.1).
+pub(super) const fn parse_error_kind(e: ParseError) -> ReplyKind {
+    match e {
+        ParseError::UnknownCommand => ReplyKind::UnknownCommand,
+        ParseError::LineTooLong => ReplyKind::LineTooLong,
+        ParseError::BareLineEnding => ReplyKind::BareLineEnding,
+        ParseError::Nul => ReplyKind::NulInCommand,
+        ParseError::UnsupportedParameter => ReplyKind::UnsupportedParameter,
+        ParseError::InvalidParameter
+        | ParseError::DuplicateParameter
+        | ParseError::NumberOverflow => ReplyKind::InvalidParameter,
+        ParseError::LocalPartTooLong | ParseError::DomainTooLong | ParseError::PathTooLong => {
+            ReplyKind::AddressTooLong
+        }
+        ParseError::Utf8NotAllowed | ParseError::InvalidUtf8 => ReplyKind::NonAsciiAddress,
+        _ => ReplyKind::SyntaxError,
     }
+}
 
-    pub(super) fn write_hello_reply(&mut self, kind: HelloKind) {
-        // The configuration is shared (`Arc`): a second handle, not a copy.
-        let cfg = alloc::sync::Arc::clone(&self.cfg);
-        let host = &cfg.hostname;
-        if kind == HelloKind::Helo {
-            self.reply_fmt(250, None, format_args!("{host}"));
-            return;
-        }
-        let mut lines: Vec<String> = Vec::new();
-        for e in self.extensions_in_effect().iter() {
-            match e {
-                Extensions::SIZE => lines.push(alloc::format!("SIZE {}", cfg.limits.message_size)),
-                Extensions::AUTH => {
-                    let mut l = String::from("AUTH");
-                    for &m in &cfg.mechanisms {
-                        if self.mechanism_offered(m) {
-                            l.push(' ');
-                            l.push_str(m.name());
-                        }
-                    }
-                    lines.push(l);
-                }
-                e => {
-                    if let Some(k) = e.keyword() {
-                        lines.push(String::from(k));
-                    }
-                }
-            }
-        }
-        let sep = if lines.is_empty() { ' ' } else { '-' };
-        push_fmt(&mut self.out, format_args!("250{sep}{host}\r\n"));
-        let n = lines.len();
-        for (i, l) in lines.iter().enumerate() {
-            let sep = if i + 1 == n { ' ' } else { '-' };
-            push_fmt(&mut self.out, format_args!("250{sep}{l}\r\n"));
-        }
+/// Writes the reply to HELO (`250 host`) or to EHLO/LHLO (RFC 5321
+/// 4.1.1.1: the host, then one line per extension in effect).
+pub(super) fn write_hello(out: &mut Vec<u8>, kind: HelloKind, host: &str, lines: &[String]) {
+    if kind == HelloKind::Helo {
+        write_fmt(out, 250, None, format_args!("{host}"));
+        return;
+    }
+    let sep = if lines.is_empty() { ' ' } else { '-' };
+    push_fmt(out, format_args!("250{sep}{host}\r\n"));
+    let n = lines.len();
+    for (i, l) in lines.iter().enumerate() {
+        let sep = if i + 1 == n { ' ' } else { '-' };
+        push_fmt(out, format_args!("250{sep}{l}\r\n"));
     }
 }
 

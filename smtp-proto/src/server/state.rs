@@ -42,7 +42,7 @@ use crate::sasl::{self, Credentials, Mechanism, Secret};
 
 use super::config::ServerConfig;
 use super::event::{AbortReason, AuthRequest, ContentKind, ServerEvent, Violation};
-use super::reply::ReplyKind;
+use super::reply::{self as writer, ReplyKind};
 use crate::line::{InputBuffer, LineStatus};
 use crate::session::{HelloKind, Misuse};
 
@@ -244,6 +244,69 @@ pub(super) fn is_bdat_verb(line: &[u8]) -> bool {
 }
 
 impl Machine {
+    // ---- replies: every one goes through the writer in `reply.rs` ----
+
+    pub(super) fn reply_fmt(
+        &mut self,
+        code: u16,
+        enh: Option<[u16; 3]>,
+        text: core::fmt::Arguments<'_>,
+    ) {
+        writer::write_fmt(&mut self.out, code, enh, text);
+    }
+
+    pub(super) fn write_owned(&mut self, reply: &OwnedReply) {
+        writer::write_owned(&mut self.out, reply);
+    }
+
+    /// One of the machine's own replies: the configured override, or the
+    /// default.
+    pub(super) fn say(&mut self, kind: ReplyKind) {
+        writer::write_kind(&mut self.out, &self.cfg.replies, kind);
+    }
+
+    /// The reply to a non-LAST BDAT chunk (RFC 3030 2).
+    pub(super) fn reply_chunk_received(&mut self, size: u64) {
+        writer::write_chunk_received(&mut self.out, &self.cfg.replies, size);
+    }
+
+    /// A refused command line: its reply from the error table, counted as
+    /// an error.
+    pub(super) fn parse_error(&mut self, e: crate::error::ParseError) {
+        self.fail(writer::parse_error_kind(e));
+    }
+
+    /// The HELO/EHLO/LHLO reply, with the extensions in effect now
+    /// (RFC 5321 4.1.1.1, RFC 3207 4.2, RFC 4954 4).
+    pub(super) fn write_hello_reply(&mut self, kind: HelloKind) {
+        let mut lines: Vec<String> = Vec::new();
+        if kind != HelloKind::Helo {
+            for e in self.extensions_in_effect().iter() {
+                match e {
+                    Extensions::SIZE => {
+                        lines.push(alloc::format!("SIZE {}", self.cfg.limits.message_size));
+                    }
+                    Extensions::AUTH => {
+                        let mut l = String::from("AUTH");
+                        for &m in &self.cfg.mechanisms {
+                            if self.mechanism_offered(m) {
+                                l.push(' ');
+                                l.push_str(m.name());
+                            }
+                        }
+                        lines.push(l);
+                    }
+                    e => {
+                        if let Some(k) = e.keyword() {
+                            lines.push(String::from(k));
+                        }
+                    }
+                }
+            }
+        }
+        writer::write_hello(&mut self.out, kind, &self.cfg.hostname, &lines);
+    }
+
     /// A machine before the greeting. In implicit TLS mode TLS is up
     /// before the first byte (RFC 8314 3.3).
     pub(super) fn new(cfg: Arc<ServerConfig>) -> Machine {
