@@ -157,41 +157,49 @@ impl LineFramer {
         self.scanned = self.scanned.saturating_sub(n);
     }
 
-    /// Frames the line starting at `start` in `buf`. `max_content` is the
-    /// longest content allowed (RFC 5321 4.5.3.1: the limit less the two
-    /// octets of CRLF); `None` when not even an empty line fits. On
+    /// Frames the line starting at `start` in `buf`. `window` is how many
+    /// octets of the line may hold the first octet of its line ending: the
+    /// longest content allowed plus one (RFC 5321 4.5.3.1: a `limit` that
+    /// counts the CRLF gives `limit - 1`); 0 when not even an empty line
+    /// fits. On
     /// [`Framed::Line`] and [`Framed::Bare`] (Reject) the framer moves to
     /// the next line; otherwise the owner repositions it with
     /// [`LineFramer::at`] once it has consumed or skipped what it wants.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn frame(
         &mut self,
         buf: &[u8],
         start: usize,
-        max_content: Option<usize>,
+        window: usize,
         endings: Endings,
     ) -> Framed {
-        let n = buf.len().saturating_sub(start);
-        // Octets of the line that may hold its line ending.
-        let cap = max_content.map_or(0, |m| m.saturating_add(1));
-        let window_end = start + n.min(cap);
+        let end = buf.len();
+        // Past this offset a line ending comes too late.
+        let window_end = start.saturating_add(window);
         let mut pos = self.scanned.max(start);
         loop {
-            let hay = buf.get(pos..window_end).unwrap_or(&[]);
+            let hay = buf.get(pos..end).unwrap_or(&[]);
             // A few new octets (input arriving in small pieces): a plain
-            // loop costs less than setting up the vector search.
+            // loop costs less than setting up the vector search (and looks
+            // at most 15 octets past the window).
             let found = if hay.len() < 16 {
-                hay.iter().position(|&b| b == CR || b == LF)
+                hay.iter()
+                    .position(|&b| b == CR || b == LF)
+                    .filter(|&k| pos + k < window_end)
             } else {
-                memchr::memchr2(CR, LF, hay)
+                let room = window_end.saturating_sub(pos).min(hay.len());
+                memchr::memchr2(CR, LF, hay.get(..room).unwrap_or(hay))
             };
-            let Some(k) = found else {
-                if n > 0 && n >= cap {
-                    self.bare = false;
-                    return Framed::TooLong { resume: window_end };
+            let k = match found {
+                Some(k) => k,
+                None => {
+                    if end > start && end >= window_end {
+                        self.bare = false;
+                        return Framed::TooLong { resume: window_end };
+                    }
+                    self.scanned = end;
+                    return Framed::Pending;
                 }
-                self.scanned = window_end;
-                return Framed::Pending;
             };
             let p = pos + k;
             let (next, bare) = if buf.get(p) == Some(&LF) {
@@ -287,7 +295,11 @@ impl InputBuffer {
     /// overlong line is being skipped, the bytes up to and including its line
     /// ending are dropped without being stored. Invalidates earlier ranges.
     pub fn receive(&mut self, bytes: &[u8]) {
-        let bytes = bytes.get(self.skip_prefix(bytes)..).unwrap_or(&[]);
+        let bytes = if self.skip.get() == Skip::No {
+            bytes
+        } else {
+            bytes.get(self.skip_prefix(bytes)..).unwrap_or(&[])
+        };
         if bytes.is_empty() {
             return;
         }
@@ -327,7 +339,7 @@ impl InputBuffer {
         }
         let start = self.start.get();
         let mut framer = self.framer.get();
-        let framed = framer.frame(&self.buf, start, limit.checked_sub(2), policy.into());
+        let framed = framer.frame(&self.buf, start, limit.saturating_sub(1), policy.into());
         self.framer.set(framer);
         match framed {
             Framed::Line { end, next } => {
@@ -339,25 +351,30 @@ impl InputBuffer {
                 LineStatus::BareLineEnding(start..end)
             }
             Framed::Pending => LineStatus::Pending,
-            Framed::TooLong { resume } => {
-                // Drop what was buffered of the line and skip its rest, in
-                // the buffer now and in later input (DESIGN 3).
-                self.skip.set(match policy {
-                    LineEndingPolicy::Reject => Skip::ToCrLf(false),
-                    LineEndingPolicy::Normalize => Skip::ToLineEnd,
-                });
-                let rest = self.buf.get(resume..).unwrap_or(&[]);
-                let at = resume + self.skip_prefix(rest);
-                self.start.set(at);
-                self.framer.set(LineFramer::at(at));
-                LineStatus::TooLong
-            }
+            Framed::TooLong { resume } => self.too_long(resume, policy),
         }
+    }
+
+    /// Drops what was buffered of an overlong line and skips its rest, in
+    /// the buffer now and in later input (DESIGN 3).
+    #[cold]
+    #[inline(never)]
+    fn too_long(&self, resume: usize, policy: LineEndingPolicy) -> LineStatus {
+        self.skip.set(match policy {
+            LineEndingPolicy::Reject => Skip::ToCrLf(false),
+            LineEndingPolicy::Normalize => Skip::ToLineEnd,
+        });
+        let rest = self.buf.get(resume..).unwrap_or(&[]);
+        let at = resume + self.skip_prefix(rest);
+        self.start.set(at);
+        self.framer.set(LineFramer::at(at));
+        LineStatus::TooLong
     }
 
     /// Skips the start of `bytes` that belongs to an overlong line being
     /// discarded (up to and including its line ending); returns how many
     /// octets that is and updates the skip state.
+    #[inline(never)]
     fn skip_prefix(&self, bytes: &[u8]) -> usize {
         let mut i = 0;
         loop {
@@ -506,6 +523,87 @@ mod tests {
             let whole = lines(input, input.len(), 10, policy);
             for s in 1..input.len() {
                 assert_eq!(lines(input, s, 10, policy), whole, "split {s} {policy:?}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod framer_tests {
+    use super::*;
+
+    fn once(input: &[u8], window: usize, endings: Endings) -> Framed {
+        LineFramer::at(0).frame(input, 0, window, endings)
+    }
+
+    #[test]
+    fn strict_reports_the_first_bare_ending_at_once() {
+        assert_eq!(
+            once(b"250 a\nb\r\n", 10, Endings::Strict),
+            Framed::Bare { end: 5, next: 6 }
+        );
+        assert_eq!(
+            once(b"250 a\rb\r\n", 10, Endings::Strict),
+            Framed::Bare { end: 5, next: 6 }
+        );
+        // Reject passes over both and reports the whole line at its CRLF.
+        assert_eq!(
+            once(b"250 a\rb\nc\r\nX", 20, Endings::Reject),
+            Framed::Bare { end: 9, next: 11 }
+        );
+        assert_eq!(
+            once(b"250 a\nb\r\n", 10, Endings::Normalize),
+            Framed::Line { end: 5, next: 6 }
+        );
+    }
+
+    #[test]
+    fn the_window_decides_before_a_late_ending() {
+        // Content of 4 fits a window of 5; content of 5 does not, whatever
+        // ending (CRLF, bare LF, bare CR) comes after it.
+        assert_eq!(
+            once(b"abcd\r\n", 5, Endings::Strict),
+            Framed::Line { end: 4, next: 6 }
+        );
+        for input in [
+            &b"abcde\r\n"[..],
+            b"abcde\n",
+            b"abcde\rx",
+            b"abcdefghijklmnopqrstuvwxyz\n",
+        ] {
+            for endings in [Endings::Strict, Endings::Reject, Endings::Normalize] {
+                assert_eq!(
+                    once(input, 5, endings),
+                    Framed::TooLong { resume: 5 },
+                    "{input:?} {endings:?}"
+                );
+            }
+        }
+        // A CR as the last octet waits; nothing fits a window of 0.
+        assert_eq!(once(b"abcd\r", 5, Endings::Strict), Framed::Pending);
+        assert_eq!(once(b"", 0, Endings::Reject), Framed::Pending);
+        assert_eq!(
+            once(b"\r\n", 0, Endings::Reject),
+            Framed::TooLong { resume: 0 }
+        );
+    }
+
+    #[test]
+    fn split_input_gives_the_same_frames() {
+        let input: &[u8] = b"250-a\r\n250 b\r\nxyz\rq\r\n";
+        for endings in [Endings::Strict, Endings::Reject, Endings::Normalize] {
+            let mut whole = LineFramer::at(0);
+            let want = whole.frame(input, 0, 64, endings);
+            for cut in 1..input.len() {
+                let mut f = LineFramer::at(0);
+                let mut got = Framed::Pending;
+                for n in cut..=input.len() {
+                    got = f.frame(&input[..n], 0, 64, endings);
+                    if got != Framed::Pending {
+                        break;
+                    }
+                }
+                assert_eq!(got, want, "cut {cut} {endings:?}");
             }
         }
     }

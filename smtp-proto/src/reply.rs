@@ -372,11 +372,13 @@ pub(crate) enum Frame {
     Error(ParseError),
 }
 
-/// The longest reply line content for a `reply_line` limit (RFC 5321
-/// 4.5.3.1.5: the limit includes the CRLF).
+/// The framer window ([`LineFramer::frame`]) for a `reply_line` limit: the
+/// longest content, `limit - 2` (RFC 5321 4.5.3.1.5: the limit includes
+/// the CRLF), plus one. A limit under 2 still lets an empty line through
+/// (for the grammar to judge), as the reply parser always has.
 #[inline]
-fn reply_content_limit(limit: usize) -> usize {
-    limit.saturating_sub(2)
+fn reply_window(limit: usize) -> usize {
+    limit.max(2) - 1
 }
 
 /// Frames one line at the start of `rest` with the crate's line framer
@@ -384,8 +386,7 @@ fn reply_content_limit(limit: usize) -> usize {
 /// (RFC 5321 4.5.3.1.5: the limit includes the CRLF).
 #[inline]
 pub(crate) fn frame_line(rest: &[u8], limit: usize) -> Frame {
-    let max_content = Some(reply_content_limit(limit));
-    match LineFramer::at(0).frame(rest, 0, max_content, Endings::Strict) {
+    match LineFramer::at(0).frame(rest, 0, reply_window(limit), Endings::Strict) {
         Framed::Line { end, .. } => Frame::Line(end),
         Framed::Pending => Frame::Incomplete,
         Framed::TooLong { .. } => Frame::Error(ParseError::LineTooLong),
@@ -918,13 +919,10 @@ impl ReplyReader {
             self.resync = None;
             self.reset_line(self.start);
         }
-        let max_content = Some(reply_content_limit(self.limits.reply_line));
+        let window = reply_window(self.limits.reply_line);
         loop {
             let start = self.line_start;
-            let (p, next) = match self
-                .framer
-                .frame(&self.buf, start, max_content, Endings::Strict)
-            {
+            let (p, next) = match self.framer.frame(&self.buf, start, window, Endings::Strict) {
                 Framed::Line { end, next } => (end, next),
                 Framed::Pending => return None,
                 Framed::TooLong { .. } => return Some(Err(self.fail(ParseError::LineTooLong))),
