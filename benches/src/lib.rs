@@ -703,8 +703,8 @@ pub const MIB: usize = 1 << 20;
 // ---------------------------------------------------------------------------
 // Server transactions.
 
-use smtp_sansio::mode::{PortMode, ServerConfig};
 use smtp_sansio::server::{Server, ServerEvent};
+use smtp_sansio::{PortMode, ServerConfig};
 
 /// What a client sends for one session of `txns` transactions, as the
 /// groups it writes before waiting for replies (RFC 2920 pipelining): the

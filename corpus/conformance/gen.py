@@ -82,6 +82,9 @@ TOPIC_ERROR = {
     "mailauth": "invalid_parameter", "requiretls": "invalid_parameter",
     "mtprio": "invalid_parameter", "by": "invalid_parameter",
     "utf8": "invalid_utf8",
+    # a parameter given twice with conflicting values (RFC 1870 6, RFC 3461
+    # 4.5: each at most once; the same value repeated counts as one)
+    "dupparam": "duplicate_parameter",
 }
 
 

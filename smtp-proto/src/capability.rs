@@ -272,6 +272,21 @@ fn parse_u64(v: &[u8]) -> Result<Option<u64>, ParseError> {
 
 /// An optional single numeric parameter (SIZE, DELIVERBY).
 fn numeric_param(params: &[u8]) -> Result<Option<u64>, ParseError> {
+    // Common case: one run of digits (`params` has no leading or trailing
+    // SP), read without splitting into tokens; same result as below.
+    // Up to 19 digits cannot overflow a u64, so no checked arithmetic.
+    if !params.is_empty() && params.len() <= 19 {
+        let mut n: u64 = 0;
+        let mut digits = true;
+        for &b in params {
+            let d = b.wrapping_sub(b'0');
+            digits &= d <= 9;
+            n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+        }
+        if digits {
+            return Ok(Some(n));
+        }
+    }
     let mut it = Params::new(params);
     let Some(first) = it.next() else {
         return Ok(None);
@@ -418,11 +433,10 @@ macro_rules! kw {
 #[inline(always)]
 fn pack_at(line: &[u8], at: usize, len: usize, from: usize) -> u64 {
     let n = len.saturating_sub(from).min(8);
-    let w = match line
-        .get(at + from..at + from + 8)
-        .and_then(|w| <[u8; 8]>::try_from(w).ok())
-    {
-        Some(w) => u64::from_le_bytes(w),
+    // `first_chunk` keeps this one bounds check and one load (a ranged
+    // `get` plus `try_from` compiled to an out-of-line slice index call).
+    let w = match line.get(at + from..).and_then(<[u8]>::first_chunk::<8>) {
+        Some(w) => u64::from_le_bytes(*w),
         None => return pack(line.get(at..at + len).unwrap_or(&[]), from),
     };
     let keep = if n >= 8 {
@@ -437,7 +451,7 @@ fn pack_at(line: &[u8], at: usize, len: usize, from: usize) -> u64 {
 /// keyword alphabet only), or [`Extensions::NONE`]: one length dispatch,
 /// then packed-integer compares (no per-octet case folding, no second
 /// dispatch on a keyword enum).
-#[inline]
+#[inline(always)]
 fn classify_packed(line: &[u8], at: usize, len: usize) -> Extensions {
     let w = pack_at(line, at, len, 0);
     match len {

@@ -534,7 +534,10 @@ fn bare_free(r: &[u8]) -> bool {
     }
     let (_, next) = r.split_first().unwrap_or((&0, &[]));
     let (_, prev) = r.split_last().unwrap_or((&0, &[]));
-    const BLOCK: usize = 64;
+    // Large blocks: the OR-reduction to one flag and its branch run once
+    // per 512 octets (64-octet blocks spent ~0.1 instruction per octet on
+    // them); a bare ending still stops the scan within a block.
+    const BLOCK: usize = 512;
     let mut a = next.chunks_exact(BLOCK);
     let mut b = prev.chunks_exact(BLOCK);
     for (x, y) in (&mut a).zip(&mut b) {

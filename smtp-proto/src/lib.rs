@@ -38,13 +38,19 @@ pub use address::{AddressLiteral, Domain, ForwardPath, LocalPart, Mailbox, Rever
 pub use capability::{
     AuthMechanisms, Capabilities, Capability, EhloReply, RawCapability, ServerLimits,
 };
+pub use client::{Client, ClientConfig, ClientEvent};
 pub use command::{Command, CommandError, OwnedCommand};
 pub use error::{EncodeError, ParseError};
 pub use ext::Extensions;
 pub use limits::Limits;
+pub use mode::PortMode;
 pub use options::{CommandOptions, Lenient, LineEndingPolicy};
 pub use params::{MailParams, Param, RcptParams, XText};
 pub use reply::{EnhancedCode, Greeting, OwnedReply, Reply, ReplyClass, ReplyCode, ReplyReader};
+pub use server::{
+    AbortReason, AuthRequest, ContentKind, HelloKind, ReplyKind, Server, ServerConfig, ServerEvent,
+    Violation,
+};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -2,15 +2,6 @@
 //! port 25, RFC 6409 + RFC 3207 submission on port 587, RFC 8314 implicit
 //! TLS on port 465, RFC 2033 LMTP).
 
-use alloc::string::String;
-use alloc::vec;
-use alloc::vec::Vec;
-
-use crate::ext::Extensions;
-use crate::limits::Limits;
-use crate::options::{Lenient, LineEndingPolicy};
-use crate::sasl::Mechanism;
-
 /// How a listener is used; each mode fixes what is offered and required.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PortMode {
@@ -46,108 +37,5 @@ impl PortMode {
     /// Whether TLS is up before the first byte (RFC 8314 3.3).
     pub const fn implicit_tls(self) -> bool {
         matches!(self, PortMode::ImplicitTls)
-    }
-}
-
-/// Server configuration: each field defaults from the [`PortMode`] and the
-/// RFCs (see [`ServerConfig::new`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerConfig {
-    /// The port mode.
-    pub mode: PortMode,
-    /// The server's name, in the greeting and the EHLO reply (RFC 5321 4.2).
-    pub hostname: String,
-    /// Limits (lines, paths, message size, recipients).
-    pub limits: Limits,
-    /// Extensions advertised in the EHLO reply besides STARTTLS and AUTH,
-    /// which follow from the fields below and the TLS state. REQUIRETLS is
-    /// advertised only under TLS (RFC 8689 4).
-    pub extensions: Extensions,
-    /// Offer STARTTLS while TLS is not active (RFC 3207 4). Ignored in
-    /// implicit TLS mode.
-    pub starttls: bool,
-    /// Refuse everything but EHLO, HELO, STARTTLS, NOOP, RSET, QUIT and
-    /// HELP with 530 5.7.0 until TLS is active (RFC 3207 4).
-    pub require_tls: bool,
-    /// Refuse MAIL with 530 5.7.0 until AUTH succeeded (RFC 4954 6).
-    pub require_auth: bool,
-    /// SASL mechanisms offered, in this order. Empty: no AUTH.
-    pub mechanisms: Vec<Mechanism>,
-    /// Offer mechanisms that carry a password or token in the clear
-    /// ([`Mechanism::is_plaintext`]) without TLS. Off by default
-    /// (RFC 4954 4: SHOULD NOT; RFC 6409 4.3).
-    pub plaintext_auth_without_tls: bool,
-    /// Bare LF / bare CR policy for commands and content (RFC 5321 2.3.8).
-    pub line_ending: LineEndingPolicy,
-    /// Lenient command syntax options (all off by default).
-    pub lenient: Lenient,
-    /// Refuse a command received behind a group-ending command before that
-    /// command's reply went out with 554 5.5.0 and close (RFC 2920 3.1,
-    /// RFC 3207 4, RFC 4954 4). On by default.
-    pub pipelining_sync: bool,
-    /// Refuse input received before the greeting was sent (554 5.5.0 and
-    /// close). Off by default.
-    pub early_talker: bool,
-    /// Hand MAIL and RCPT parameters this crate does not know to the
-    /// application (through `MailParams::unknown`) instead of refusing them
-    /// with 555 5.5.4 (RFC 5321 4.1.1.11). Off by default.
-    pub accept_unknown_parameters: bool,
-    /// Replacements for the machine's own replies (see
-    /// [`crate::server::ReplyKind`] for each default). Empty by default.
-    pub replies: Vec<(crate::server::ReplyKind, crate::reply::OwnedReply)>,
-    /// Errors (4xx/5xx replies to bad commands) before the server answers
-    /// 421 4.7.0 and closes.
-    pub max_errors: usize,
-    /// Failed AUTH attempts before 421 4.7.0 and close.
-    pub max_auth_failures: usize,
-    /// The explorer's self-test only (feature `mutants`): a rule to run
-    /// without. Empty and zero-sized otherwise.
-    #[doc(hidden)]
-    pub mutant: crate::mutants::MutantSlot,
-}
-
-impl ServerConfig {
-    /// The defaults for `mode`:
-    ///
-    /// | mode | STARTTLS | require TLS | AUTH offered | require AUTH |
-    /// | --- | --- | --- | --- | --- |
-    /// | relay | yes | no | none | no |
-    /// | submission | yes | yes | PLAIN LOGIN, after TLS | yes |
-    /// | implicit TLS | never | (TLS is up) | PLAIN LOGIN | yes |
-    /// | LMTP | no | no | none | no |
-    pub fn new(mode: PortMode, hostname: impl Into<String>) -> Self {
-        let submission = matches!(mode, PortMode::Submission | PortMode::ImplicitTls);
-        ServerConfig {
-            mode,
-            hostname: hostname.into(),
-            limits: Limits::RFC,
-            extensions: Extensions::PIPELINING
-                | Extensions::SIZE
-                | Extensions::EIGHT_BIT_MIME
-                | Extensions::BINARY_MIME
-                | Extensions::CHUNKING
-                | Extensions::DSN
-                | Extensions::ENHANCED_STATUS_CODES
-                | Extensions::SMTPUTF8
-                | Extensions::REQUIRETLS,
-            starttls: matches!(mode, PortMode::Relay | PortMode::Submission),
-            require_tls: matches!(mode, PortMode::Submission),
-            require_auth: submission,
-            mechanisms: if submission {
-                vec![Mechanism::Plain, Mechanism::Login]
-            } else {
-                Vec::new()
-            },
-            plaintext_auth_without_tls: false,
-            line_ending: LineEndingPolicy::Reject,
-            lenient: Lenient::default(),
-            pipelining_sync: true,
-            early_talker: false,
-            accept_unknown_parameters: false,
-            replies: Vec::new(),
-            max_errors: 20,
-            max_auth_failures: 3,
-            mutant: crate::mutants::MutantSlot::NONE,
-        }
     }
 }

@@ -8,10 +8,10 @@ use smtp_sansio::ForwardPath;
 use smtp_sansio::client::{
     Client, ClientConfig, ClientCredentials, ClientEvent, Envelope, TransactionStage,
 };
-use smtp_sansio::mode::{PortMode, ServerConfig};
 use smtp_sansio::reply::{EnhancedCode, OwnedReply, ReplyCode};
 use smtp_sansio::sasl::Credentials;
 use smtp_sansio::server::{AuthRequest, Server, ServerEvent};
+use smtp_sansio::{PortMode, ServerConfig};
 
 /// What one message should look like on the server side.
 fn expected(body: &[u8], bdat: bool) -> Vec<u8> {

@@ -28,7 +28,7 @@ fn wire() -> impl Strategy<Value = Vec<u8>> {
 
 /// Long inputs (up to 600 octets) of plain text with rare CR, LF, dot and
 /// NUL: events land anywhere inside and across the decoder's and encoder's
-/// 64- and 16-octet classification blocks.
+/// 16-octet classification blocks (longer runs: `data_blocks.rs`).
 fn long_wire() -> impl Strategy<Value = Vec<u8>> {
     let byte = prop_oneof![
         3 => Just(b'\r'),

@@ -4,10 +4,10 @@
 //! `cargo test -p smtp-sansio --features mutants --test mutants`.
 #![cfg(feature = "mutants")]
 
-use smtp_sansio::mode::{PortMode, ServerConfig};
 use smtp_sansio::mutants::{Mutant, MutantSlot};
 use smtp_sansio::sasl::Mechanism;
 use smtp_sansio::server::Server;
+use smtp_sansio::{PortMode, ServerConfig};
 
 /// One step of a session.
 enum Step {

@@ -3,10 +3,10 @@
 //! any `ReplyKind` is what goes on the wire.
 
 use smtp_sansio::ext::Extensions;
-use smtp_sansio::mode::{PortMode, ServerConfig};
 use smtp_sansio::reply::{EnhancedCode, OwnedReply, ReplyCode};
 use smtp_sansio::sasl::Mechanism;
 use smtp_sansio::server::{ReplyKind, Server};
+use smtp_sansio::{PortMode, ServerConfig};
 
 /// Kinds no input can reach today, with the reason. They are overridable
 /// like the others but cannot be seen on the wire.

@@ -3,8 +3,8 @@
 //! size is known ends the session; a failure inside a non-LAST chunk is
 //! refused at that chunk.
 
-use smtp_sansio::mode::{PortMode, ServerConfig};
 use smtp_sansio::server::{AbortReason, Server, ServerEvent, Violation};
+use smtp_sansio::{PortMode, ServerConfig};
 
 /// What one input produced: the output, the events (as text) and whether
 /// a message was completed.

@@ -4,10 +4,10 @@
 //! every split of the input.
 
 use proptest::prelude::*;
-use smtp_sansio::mode::{PortMode, ServerConfig};
 use smtp_sansio::reply::{EnhancedCode, OwnedReply, ReplyCode};
 use smtp_sansio::sasl::Credentials;
 use smtp_sansio::server::{AuthRequest, Server, ServerEvent};
+use smtp_sansio::{PortMode, ServerConfig};
 
 const TOKENS: &[&[u8]] = &[
     b"EHLO client.example.org\r\n",

@@ -61,8 +61,8 @@ fn size_limit_passed_before_line_limit_wins_for_every_chunking() {
 /// `MessageStart` was never ended by `MessageAborted` (RSET did send it).
 #[test]
 fn ehlo_between_bdat_chunks_aborts_the_message() {
-    use smtp_sansio::mode::{PortMode, ServerConfig};
     use smtp_sansio::server::{AbortReason, Server, ServerEvent};
+    use smtp_sansio::{PortMode, ServerConfig};
 
     let mut s = Server::new(ServerConfig::new(PortMode::Relay, "mx.example.org"));
     let mut aborted = Vec::new();

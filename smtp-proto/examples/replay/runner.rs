@@ -3,12 +3,12 @@
 #![allow(dead_code)]
 
 use crate::transcript::{self, BareLf, Mode, ServerSettings, Side, Step, Transcript};
-use smtp_sansio::mode::{PortMode, ServerConfig};
 use smtp_sansio::options::LineEndingPolicy;
 use smtp_sansio::reply::{EnhancedCode, OwnedReply, ReplyCode};
 use smtp_sansio::sasl::{Credentials, Mechanism};
 use smtp_sansio::server::{AuthRequest, Server, ServerEvent};
 use smtp_sansio::{ForwardPath, Mailbox};
+use smtp_sansio::{PortMode, ServerConfig};
 
 /// Parses and runs one transcript.
 pub fn run_text(text: &str) -> Result<(), String> {

@@ -23,11 +23,11 @@ use smtp_sansio::client::{
     Client, ClientConfig, ClientCredentials, ClientError, ClientEvent, Envelope, MessageError,
     SendError, TransactionStage,
 };
-use smtp_sansio::mode::{PortMode, ServerConfig};
 use smtp_sansio::reply::{EnhancedCode, OwnedReply, ReplyCode};
 use smtp_sansio::sasl::{Credentials, Mechanism};
 use smtp_sansio::server::{AuthRequest, Server, ServerEvent};
 use smtp_sansio::{Extensions, ForwardPath, ReversePath};
+use smtp_sansio::{PortMode, ServerConfig};
 
 /// The content the server must receive for `body`: bare CR and bare LF
 /// normalized to CRLF; with DATA (`bdat` false) a final CRLF is added to a

@@ -23,11 +23,11 @@
 //!   completed size is the sum of the content pieces.
 
 use arbitrary::{Arbitrary, Unstructured};
-use smtp_sansio::mode::{PortMode, ServerConfig};
 use smtp_sansio::reply::Reply;
 use smtp_sansio::sasl::Mechanism;
 use smtp_sansio::server::{AuthRequest, Server, ServerEvent, Violation};
 use smtp_sansio::{EnhancedCode, Extensions, Limits, LineEndingPolicy, OwnedReply, ReplyCode};
+use smtp_sansio::{PortMode, ServerConfig};
 
 /// Plausible client input, picked by index.
 const DICT: &[&[u8]] = &[

@@ -8,11 +8,11 @@
 
 use std::fmt::Write as _;
 
-use smtp_sansio::mode::{PortMode, ServerConfig};
 use smtp_sansio::mutants::MutantSlot;
 use smtp_sansio::reply::{EnhancedCode, OwnedReply, ReplyCode};
 use smtp_sansio::sasl::Mechanism;
 use smtp_sansio::server::{AbortReason, AuthRequest, HelloKind, Server, ServerEvent};
+use smtp_sansio::{PortMode, ServerConfig};
 
 use crate::mode_name;
 use crate::search::{Broken, Log, Model, hash128};

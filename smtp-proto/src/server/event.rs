@@ -1,0 +1,194 @@
+//! What the server machine reports to its driver (RFC 5321 4.1, RFC 3207,
+//! RFC 4954, RFC 3030, RFC 2033).
+
+use alloc::vec::Vec;
+
+use crate::address::{Domain, ForwardPath, ReversePath};
+use crate::params::{MailParams, RcptParams};
+use crate::sasl::{Credentials, Mechanism, Secret};
+use crate::session::HelloKind;
+
+/// How a message's content arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContentKind {
+    /// `DATA` with dot-stuffing (RFC 5321 4.1.1.4).
+    Data,
+    /// `BDAT` chunks (RFC 3030).
+    Bdat,
+}
+
+/// A protocol violation the server detected. It is reported as
+/// [`ServerEvent::Violation`]; those marked "closes" end the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Violation {
+    /// Bytes followed STARTTLS in the same input, or arrived before TLS was
+    /// established (CVE-2011-0411 class). Closes.
+    StartTlsInjection,
+    /// A command arrived behind a group-ending command before its reply
+    /// went out (RFC 2920 3.1). Closes.
+    PipeliningSync,
+    /// Input arrived before the greeting (early talker). Closes.
+    EarlyTalker,
+    /// Too many errors. Closes with 421.
+    TooManyErrors,
+    /// Too many failed AUTH attempts. Closes with 421.
+    TooManyAuthFailures,
+    /// A line longer than its limit (skipped without being stored).
+    LineTooLong,
+    /// A bare LF or bare CR under the `Reject` policy.
+    BareLineEnding,
+    /// A line whose verb is BDAT was refused before its chunk size was
+    /// known (malformed, overflowing or missing size, bad spacing, trailing
+    /// junk, overlong line, bare line ending, NUL). RFC 3030 2 requires the
+    /// chunk's octets to be read whatever the verdict; with no size the
+    /// next command cannot be found, so the machine answers
+    /// [`ReplyKind::BdatUnframable`](super::ReplyKind::BdatUnframable) and closes. Closes.
+    BdatUnframable,
+}
+
+impl Violation {
+    /// Whether the violation ends the connection.
+    pub const fn closes(self) -> bool {
+        !matches!(self, Violation::LineTooLong | Violation::BareLineEnding)
+    }
+}
+
+/// Why a message was not delivered after its content started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AbortReason {
+    /// Bare LF / bare CR under the `Reject` policy (answered 550 5.6.0).
+    BareLineEnding,
+    /// The message exceeded the size limit (answered 552 5.3.4).
+    TooBig,
+    /// A content line exceeded the text-line limit (answered 550 5.6.0).
+    LineTooLong,
+    /// A NUL octet in the content under the `Reject` policy (answered
+    /// 550 5.6.0).
+    Nul,
+    /// The client reset the transaction (RSET, EHLO, HELO or LHLO) between
+    /// BDAT chunks.
+    Reset,
+    /// The connection ended before the message was complete.
+    Closed,
+}
+
+/// An AUTH exchange step the application decides on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthRequest {
+    /// Credentials of a mechanism the machine decodes itself (PLAIN, LOGIN,
+    /// XOAUTH2, OAUTHBEARER): [`Server::accept`](super::Server::accept) (235) or
+    /// [`Server::reject`](super::Server::reject) (535 5.7.8 is the usual answer).
+    Credentials {
+        /// The mechanism used.
+        mechanism: Mechanism,
+        /// The decoded credentials.
+        credentials: Credentials,
+    },
+    /// A step of a mechanism the application runs (CRAM-MD5, SCRAM,
+    /// EXTERNAL): answer with [`Server::auth_challenge`](super::Server::auth_challenge), or end it with
+    /// accept or reject. `response` is `None` at the start of a
+    /// server-first exchange.
+    Step {
+        /// The mechanism used.
+        mechanism: Mechanism,
+        /// The client's decoded response.
+        response: Option<Secret<Vec<u8>>>,
+    },
+}
+
+/// What the server machine reports to its driver.
+///
+/// Events marked "decision" stop the machine until the driver calls
+/// [`Server::accept`](super::Server::accept), [`Server::respond`](super::Server::respond) or [`Server::reject`](super::Server::reject) (or
+/// [`Server::auth_challenge`](super::Server::auth_challenge) for AUTH steps).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerEvent<'a> {
+    /// A connection is ready for its greeting (decision: accept sends 220,
+    /// reject with a 554 makes the server answer 503 to everything but
+    /// QUIT, RFC 5321 3.1).
+    Connected,
+    /// EHLO, HELO or LHLO (decision, RFC 5321 4.1.1.1). Accepting sends the
+    /// EHLO reply with the extensions in effect.
+    Hello {
+        /// The command.
+        kind: HelloKind,
+        /// Its argument.
+        domain: Domain<'a>,
+    },
+    /// MAIL FROM (decision; accept sends 250 2.1.0, RFC 5321 4.1.1.2).
+    Mail {
+        /// The reverse path.
+        from: ReversePath<'a>,
+        /// Its parameters.
+        params: MailParams<'a>,
+    },
+    /// RCPT TO (decision; accept sends 250 2.1.5, RFC 5321 4.1.1.3).
+    Rcpt {
+        /// The forward path.
+        to: ForwardPath<'a>,
+        /// Its parameters.
+        params: RcptParams<'a>,
+    },
+    /// Message content begins (after the 354, or with the first BDAT chunk).
+    MessageStart {
+        /// DATA or BDAT.
+        kind: ContentKind,
+    },
+    /// A piece of message content, unstuffed, in order (line endings as
+    /// received or normalized per policy). Pieces borrow the input buffer.
+    MessageData(&'a [u8]),
+    /// The whole message arrived (decision: accept sends 250 2.0.0; in LMTP
+    /// one reply per accepted recipient, see [`Server::respond_each`](super::Server::respond_each)).
+    MessageComplete {
+        /// Content size in octets.
+        size: u64,
+        /// Accepted recipients.
+        recipients: usize,
+    },
+    /// The message in progress was not delivered; the machine has replied.
+    /// Drop what was received of it.
+    MessageAborted(AbortReason),
+    /// An AUTH step (decision).
+    Auth(AuthRequest),
+    /// VRFY or EXPN (decision: accept sends 252 2.5.0, RFC 5321 3.5.3).
+    Verify {
+        /// The argument as sent.
+        arg: &'a [u8],
+        /// `true` for EXPN.
+        expand: bool,
+    },
+    /// ETRN (decision, RFC 1985).
+    Etrn {
+        /// The argument as sent.
+        node: &'a [u8],
+    },
+    /// The transaction was cleared (RSET, EHLO, STARTTLS, RFC 5321 4.1.1.5).
+    Reset,
+    /// STARTTLS was accepted: transmit the pending 220, run the TLS
+    /// handshake, then call [`Server::tls_established`](super::Server::tls_established) (RFC 3207 4).
+    StartTls,
+    /// A protocol violation (informative; the machine has acted).
+    Violation(Violation),
+    /// The connection is over: transmit what is pending, then close.
+    Closed,
+}
+
+impl ServerEvent<'_> {
+    /// Whether the machine waits for a decision on this event.
+    pub fn needs_decision(&self) -> bool {
+        matches!(
+            self,
+            ServerEvent::Connected
+                | ServerEvent::Hello { .. }
+                | ServerEvent::Mail { .. }
+                | ServerEvent::Rcpt { .. }
+                | ServerEvent::MessageComplete { .. }
+                | ServerEvent::Auth(_)
+                | ServerEvent::Verify { .. }
+                | ServerEvent::Etrn { .. }
+        )
+    }
+}

@@ -1,0 +1,1479 @@
+//! The server's states and transitions (RFC 5321 3 and 4.1.4, RFC 3207 4,
+//! RFC 4954 4, RFC 2920 3.1, RFC 3030 2, RFC 2033 4).
+//!
+//! Every (state, input) -> (next state, replies, events) of the server is a
+//! method of [`Machine`] in this file; `mod.rs` only forwards its public
+//! calls here. The state is:
+//!
+//! * [`Reading`]: what the next input bytes are. `Greeting` (waiting for
+//!   the greeting decision), `Commands`, `Refused` (after a 554 greeting:
+//!   only QUIT, RFC 5321 3.1), `Data` / `DataEnd`, `Bdat` / `BdatEnd`,
+//!   `SkipBdat` (a refused chunk read and discarded, RFC 3030 2),
+//!   `AuthResponse(AuthStage)` (a SASL line, RFC 4954 4), `AwaitTls` (after
+//!   the 220 to STARTTLS: input is never executed, RFC 3207 4), `Closed`.
+//! * [`Pending`]: the decision the application owes, if any.
+//! * [`Session`]: `Fresh` or `Greeted { kind, name, txn }`; a
+//!   [`Transaction`] exists only inside `Greeted`, from the accepted MAIL to
+//!   its end, and its [`Content`] is `None`, `Data` or `Bdat { dec, failed }`.
+//! * `tls` and `authenticated` (RFC 3207 4.2 and RFC 4954 4; STARTTLS
+//!   resets the session and `authenticated`).
+//!
+//! Inputs: [`Machine::on_receive`] (bytes), [`Machine::step`] (the event
+//! loop over buffered input: [`Machine::on_command`] for a command line,
+//! [`Machine::on_auth_line`], the content decoders), [`Machine::on_eof`],
+//! [`Machine::on_tls_established`], [`Machine::on_timeout`] and the
+//! decisions ([`Machine::decide`] -> [`Machine::apply_decision`],
+//! [`Machine::decide_each`], [`Machine::decide_challenge`]).
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use crate::command::Command;
+use crate::data::{BdatDecoder, DataDecoder, DataOutcome, DataStep, Piece};
+use crate::ext::Extensions;
+use crate::mode::PortMode;
+use crate::mutants::Mutant;
+use crate::options::{CommandOptions, LineEndingPolicy};
+use crate::params::Body;
+use crate::reply::OwnedReply;
+use crate::sasl::{self, Credentials, Mechanism, Secret};
+
+use super::config::ServerConfig;
+use super::event::{AbortReason, AuthRequest, ContentKind, ServerEvent, Violation};
+use super::reply::ReplyKind;
+use crate::line::{InputBuffer, LineStatus};
+use crate::session::{HelloKind, Misuse};
+
+/// See `Machine::content_step`.
+pub(super) enum ContentStep<'b> {
+    Deliver(&'b [u8]),
+    NeedInput,
+    Continue,
+}
+
+/// The decision the machine waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Pending {
+    Greeting,
+    Hello(HelloKind, Vec<u8>),
+    Mail { body: Option<Body>, smtputf8: bool },
+    Rcpt,
+    Message,
+    Auth(Mechanism),
+    AuthStep(Mechanism),
+    Verify,
+    Etrn,
+}
+
+/// What the machine is reading.
+#[derive(Debug, Clone)]
+pub(super) enum Reading {
+    /// Waiting for the greeting decision.
+    Greeting,
+    /// Command lines.
+    Commands,
+    /// After a 554 greeting: only QUIT (RFC 5321 3.1).
+    Refused,
+    /// DATA content (decoded by `Machine::data`).
+    Data,
+    /// A BDAT chunk.
+    Bdat { last: bool },
+    /// A BDAT chunk that was refused and is read and discarded (RFC 3030 2);
+    /// `refused`: go back to [`Reading::Refused`] afterwards.
+    SkipBdat { remaining: u64, refused: bool },
+    /// A SASL response line (RFC 4954 4).
+    AuthResponse(AuthStage),
+    /// After the 220 to STARTTLS, until `tls_established`.
+    AwaitTls,
+    /// DATA content ended; the outcome is handled on the next step.
+    DataEnd(Option<DataOutcome>, u64),
+    /// A BDAT chunk was read; its reply is written on the next step.
+    BdatEnd { last: bool },
+    /// Closed: nothing more is read; `reported`: [`ServerEvent::Closed`]
+    /// went out.
+    Closed { reported: bool },
+}
+
+/// Where a SASL exchange is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum AuthStage {
+    /// PLAIN / XOAUTH2 / OAUTHBEARER without an initial response.
+    Initial(Mechanism),
+    /// LOGIN, waiting for the user name.
+    LoginUser,
+    /// LOGIN, waiting for the password of the user name it read.
+    LoginPassword {
+        /// The decoded user name.
+        user: String,
+    },
+    /// An application-run mechanism.
+    Step(Mechanism),
+}
+
+/// What the session has established (RFC 5321 4.1.4, RFC 3207 4.2): a
+/// mail transaction exists only inside an accepted greeting command, and
+/// only once MAIL was accepted.
+#[derive(Debug, Clone)]
+pub(super) enum Session {
+    /// No EHLO/HELO/LHLO accepted yet, or forgotten (STARTTLS, a refused
+    /// or pending greeting command).
+    Fresh,
+    /// An EHLO/HELO/LHLO was accepted.
+    Greeted {
+        /// Which one.
+        kind: HelloKind,
+        /// Its argument (RFC 3207 4.2 forgets it with TLS).
+        name: Vec<u8>,
+        /// The mail transaction, from the accepted MAIL to its end
+        /// (RFC 5321 3.3).
+        txn: Option<Transaction>,
+    },
+}
+
+/// A mail transaction: MAIL was accepted (RFC 5321 3.3).
+#[derive(Debug, Clone)]
+pub(super) struct Transaction {
+    pub(super) body: Option<Body>,
+    smtputf8: bool,
+    pub(super) recipients: usize,
+    /// How the content arrives, once it started.
+    pub(super) content: Content,
+    /// A NUL octet arrived in the content under the `Reject` policy: the
+    /// rest is read but not delivered, and the message is refused.
+    pub(super) nul: bool,
+}
+
+/// The content of a transaction (RFC 3030 2: DATA or BDAT, never both).
+#[derive(Debug, Clone)]
+pub(super) enum Content {
+    /// Not started.
+    None,
+    /// DATA (its decoder is `Machine::data`, reused between messages).
+    Data,
+    /// BDAT chunks.
+    Bdat {
+        /// The chunk decoder, across the message's chunks.
+        dec: BdatDecoder,
+        /// A message that failed stays failed until LAST (RFC 3030 2).
+        failed: Option<AbortReason>,
+    },
+}
+
+/// Everything but the input buffer, so that events can borrow the buffer
+/// while the machine's state changes.
+#[derive(Debug, Clone)]
+pub(super) struct Machine {
+    /// Shared between sessions (issue 13): one copy per listener.
+    pub(super) cfg: Arc<ServerConfig>,
+    pub(super) out: Vec<u8>,
+    pub(super) reading: Reading,
+    pub(super) pending: Option<Pending>,
+    pub(super) tls: bool,
+    /// Greeting command and transaction.
+    pub(super) session: Session,
+    pub(super) authenticated: bool,
+    /// The DATA decoder of the message in progress (kept out of `Reading`,
+    /// whose other states are small).
+    pub(super) data: DataDecoder,
+    pub(super) errors: usize,
+    pub(super) auth_failures: usize,
+    /// The reply to a group-ending command has been queued but not yet
+    /// taken by `transmit`.
+    pub(super) group_end_unsent: bool,
+    /// Input bytes handed out in the last event, consumed on the next call.
+    pub(super) deferred_consume: usize,
+    /// Drop every buffered input byte at the next opportunity.
+    pub(super) discard_input: bool,
+    pub(super) info: VecDeque<ServerEvent<'static>>,
+}
+
+/// The commands RFC 3207 4 allows before TLS when TLS is required.
+pub(super) fn allowed_before_tls(cmd: &Command<'_>) -> bool {
+    matches!(
+        cmd,
+        Command::Ehlo { .. }
+            | Command::Helo { .. }
+            | Command::Lhlo { .. }
+            | Command::StartTls
+            | Command::Noop { .. }
+            | Command::Rset
+            | Command::Quit
+            | Command::Help { .. }
+    )
+}
+
+/// RFC 2920 3.1 (EHLO, DATA, VRFY, EXPN, TURN, QUIT, NOOP), HELO/LHLO,
+/// STARTTLS (RFC 3207 4) and AUTH unless it carries an initial response
+/// for a one-step mechanism (RFC 4954 4) end a pipelined group.
+pub(super) fn ends_group(cmd: &Command<'_>) -> bool {
+    match cmd {
+        Command::Ehlo { .. }
+        | Command::Helo { .. }
+        | Command::Lhlo { .. }
+        | Command::Data
+        | Command::Vrfy { .. }
+        | Command::Expn { .. }
+        | Command::Quit
+        | Command::Noop { .. }
+        | Command::StartTls => true,
+        Command::Auth {
+            mechanism,
+            initial_response,
+        } => {
+            !(initial_response.is_some()
+                && Mechanism::from_name(mechanism).is_some_and(Mechanism::one_step))
+        }
+        _ => false,
+    }
+}
+
+/// Whether a command line (or the start of one) has the verb BDAT
+/// (RFC 3030 4), compared case-insensitively: `BDAT` followed by the end
+/// of the line or by any octet that cannot continue a verb (SP, HTAB, CR,
+/// LF, NUL, ...). Used to end the session when such a line cannot be
+/// framed or parsed: its chunk size is unknown (RFC 3030 2).
+pub(super) fn is_bdat_verb(line: &[u8]) -> bool {
+    match line.get(..4) {
+        Some(v) if v.eq_ignore_ascii_case(b"BDAT") => {
+            !matches!(line.get(4), Some(b) if b.is_ascii_alphanumeric() || *b == b'-')
+        }
+        _ => false,
+    }
+}
+
+impl Machine {
+    /// A machine before the greeting. In implicit TLS mode TLS is up
+    /// before the first byte (RFC 8314 3.3).
+    pub(super) fn new(cfg: Arc<ServerConfig>) -> Machine {
+        let tls = cfg.mode.implicit_tls();
+        Machine {
+            cfg,
+            out: Vec::new(),
+            reading: Reading::Greeting,
+            pending: None,
+            tls,
+            session: Session::Fresh,
+            authenticated: false,
+            data: DataDecoder::new(LineEndingPolicy::Reject, &crate::limits::Limits::RFC),
+            errors: 0,
+            auth_failures: 0,
+            group_end_unsent: false,
+            deferred_consume: 0,
+            discard_input: false,
+            info: VecDeque::new(),
+        }
+    }
+
+    // ----- inputs: bytes, end of input, TLS, timeout, decisions ----------
+
+    /// The event loop's step: every transition driven by buffered input
+    /// (content, SASL lines, command lines) and the pending-event queue.
+    pub(super) fn step<'i>(&mut self, input: &'i InputBuffer) -> Option<ServerEvent<'i>> {
+        loop {
+            if let Some(ev) = self.info.pop_front() {
+                return Some(ev);
+            }
+            if self.pending.is_some() {
+                return None;
+            }
+            if self.discard_input {
+                input.discard_shared();
+                self.discard_input = false;
+            }
+            match &mut self.reading {
+                Reading::Closed { reported } => {
+                    if *reported {
+                        return None;
+                    }
+                    *reported = true;
+                    return Some(ServerEvent::Closed);
+                }
+                Reading::Greeting => {
+                    self.pending = Some(Pending::Greeting);
+                    return Some(ServerEvent::Connected);
+                }
+                Reading::AwaitTls => return None,
+                Reading::Data => {
+                    let avail = input.peek();
+                    let step = self.data.decode(avail);
+                    if step.done {
+                        let outcome = self.data.outcome();
+                        let size = self.data.size();
+                        self.reading = Reading::DataEnd(outcome, size);
+                    }
+                    match self.content_step(avail, &step) {
+                        ContentStep::Deliver(p) => return Some(ServerEvent::MessageData(p)),
+                        ContentStep::NeedInput => return None,
+                        ContentStep::Continue => input.consume_shared(step.consumed),
+                    }
+                }
+                Reading::DataEnd(outcome, size) => {
+                    let (outcome, size) = (*outcome, *size);
+                    self.end_content(outcome, size, true);
+                }
+                Reading::Bdat { last } => {
+                    let last = *last;
+                    let avail = input.peek();
+                    let Some(dec) = self.bdat_decoder() else {
+                        self.reading = Reading::Commands;
+                        continue;
+                    };
+                    let step = dec.decode(avail);
+                    if step.done {
+                        self.reading = Reading::BdatEnd { last };
+                    }
+                    match self.content_step(avail, &step) {
+                        ContentStep::Deliver(p) => return Some(ServerEvent::MessageData(p)),
+                        ContentStep::NeedInput => return None,
+                        ContentStep::Continue => input.consume_shared(step.consumed),
+                    }
+                }
+                Reading::BdatEnd { last } => {
+                    let last = *last;
+                    self.end_bdat_chunk(last);
+                }
+                Reading::SkipBdat { remaining, refused } => {
+                    let n = (input.len() as u64).min(*remaining);
+                    if n == 0 {
+                        return None;
+                    }
+                    *remaining -= n;
+                    input.consume_shared(n as usize);
+                    if *remaining == 0 {
+                        self.reading = if *refused {
+                            Reading::Refused
+                        } else {
+                            Reading::Commands
+                        };
+                    }
+                }
+                Reading::AuthResponse(stage) => {
+                    let stage = stage.clone();
+                    match input.next_line_shared(self.cfg.limits.auth_line, self.cfg.line_ending) {
+                        LineStatus::Pending => return None,
+                        LineStatus::TooLong => {
+                            self.fail(ReplyKind::AuthLineTooLong);
+                            self.reading = Reading::Commands;
+                        }
+                        LineStatus::BareLineEnding(_) => {
+                            self.info
+                                .push_back(ServerEvent::Violation(Violation::BareLineEnding));
+                            self.fail(ReplyKind::AuthBareLineEnding);
+                            self.reading = Reading::Commands;
+                        }
+                        LineStatus::Line(r) => {
+                            let line = input.get(r);
+                            if let Some(ev) = self.on_auth_line(stage, line) {
+                                return Some(ev);
+                            }
+                        }
+                    }
+                }
+                Reading::Commands | Reading::Refused => {
+                    let limit = self.line_limit();
+                    // Known before framing: an overlong line is dropped by
+                    // the framer, and a line with a bare line ending is
+                    // never parsed.
+                    let bdat_verb = is_bdat_verb(input.peek());
+                    match input.next_line_shared(limit, self.cfg.line_ending) {
+                        LineStatus::Pending => return None,
+                        LineStatus::TooLong => {
+                            self.info
+                                .push_back(ServerEvent::Violation(Violation::LineTooLong));
+                            if bdat_verb && self.bdat_unframable() {
+                                continue;
+                            }
+                            self.fail(ReplyKind::LineTooLong);
+                        }
+                        LineStatus::BareLineEnding(_) => {
+                            self.info
+                                .push_back(ServerEvent::Violation(Violation::BareLineEnding));
+                            if bdat_verb && self.bdat_unframable() {
+                                continue;
+                            }
+                            self.fail(ReplyKind::BareLineEnding);
+                        }
+                        LineStatus::Line(r) => {
+                            let more = !input.is_empty();
+                            let opts = self.command_options();
+                            let line = input.get(r);
+                            match Command::parse_line(line, &opts) {
+                                Ok(cmd) => {
+                                    if more
+                                        && cmd == Command::StartTls
+                                        && !self.cfg.mutant.is(Mutant::StartTlsInjection)
+                                    {
+                                        // Bytes behind STARTTLS in the same input are
+                                        // never executed, whatever the pipelining
+                                        // policy (CVE-2011-0411 class).
+                                        self.say(ReplyKind::StartTlsInjection);
+                                        self.violation(Violation::StartTlsInjection, true);
+                                        continue;
+                                    }
+                                    if more
+                                        && self.cfg.pipelining_sync
+                                        && ends_group(&cmd)
+                                        && !self.cfg.mutant.is(Mutant::PipeliningSync)
+                                    {
+                                        self.sync_violation();
+                                        continue;
+                                    }
+                                    if ends_group(&cmd) {
+                                        self.group_end_unsent = true;
+                                    }
+                                    let chunk = match cmd {
+                                        Command::Bdat { size, .. } => Some(size),
+                                        _ => None,
+                                    };
+                                    let ev = self.on_command(cmd);
+                                    if let Some(size) = chunk {
+                                        self.skip_refused_chunk(size);
+                                    }
+                                    if let Some(ev) = ev {
+                                        return Some(ev);
+                                    }
+                                }
+                                Err(_) if is_bdat_verb(line) && self.bdat_unframable() => {}
+                                Err(e) => {
+                                    if matches!(self.reading, Reading::Refused) {
+                                        self.fail(ReplyKind::BadSequence);
+                                    } else {
+                                        self.parse_error(e.error);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Bytes arrived (RFC 3207 4: never executed while awaiting TLS;
+    /// RFC 2920 3.1: not behind an unanswered group-ending command).
+    pub(super) fn on_receive(&mut self, input: &mut InputBuffer, bytes: &[u8]) {
+        match self.reading {
+            Reading::Closed { .. } => {}
+            Reading::AwaitTls if self.cfg.mutant.is(Mutant::StartTlsInjection) => {
+                input.receive(bytes);
+            }
+            Reading::AwaitTls => {
+                // Plaintext after the 220 to STARTTLS and before the
+                // handshake: never executed (CVE-2011-0411 class).
+                self.violation(Violation::StartTlsInjection, true);
+            }
+            Reading::Greeting if self.cfg.early_talker => {
+                self.say(ReplyKind::EarlyTalker);
+                self.violation(Violation::EarlyTalker, true);
+            }
+            _ => {
+                if self.group_end_unsent
+                    && self.cfg.pipelining_sync
+                    && !self.cfg.mutant.is(Mutant::PipeliningSync)
+                {
+                    // Bytes behind a group-ending command whose reply has
+                    // not gone out yet (RFC 2920 3.1).
+                    self.sync_violation();
+                } else {
+                    input.receive(bytes);
+                }
+            }
+        }
+    }
+
+    /// The client closed its sending side: any message in progress is
+    /// dropped and the machine closes without a reply.
+    pub(super) fn on_eof(&mut self) {
+        if matches!(self.reading, Reading::Closed { .. }) {
+            return;
+        }
+        if self.in_content() {
+            self.info
+                .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
+        }
+        self.close();
+    }
+
+    /// The TLS handshake asked for by STARTTLS is done (RFC 3207 4.2):
+    /// nothing received before it is kept. `false` if TLS was not asked for.
+    pub(super) fn on_tls_established(&mut self, input: &mut InputBuffer) -> bool {
+        if !matches!(self.reading, Reading::AwaitTls) {
+            return false;
+        }
+        self.tls = true;
+        if !self.cfg.mutant.is(Mutant::StartTlsInjection) {
+            input.clear();
+        }
+        self.reading = Reading::Commands;
+        true
+    }
+
+    /// The RFC 5321 4.5.3.2 timeout passed: 421 4.4.2 and close.
+    pub(super) fn on_timeout(&mut self) {
+        if matches!(self.reading, Reading::Closed { .. }) {
+            return;
+        }
+        self.say(ReplyKind::Timeout);
+        if self.in_content() {
+            self.info
+                .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
+        }
+        self.close();
+    }
+
+    /// Whether a decision (accept, respond, reject) is awaited.
+    pub(super) fn awaits_decision(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// The application's decision on the pending event: `None` accepts
+    /// with the default reply. Does nothing if none is pending.
+    pub(super) fn decide(&mut self, reply: Option<OwnedReply>) {
+        if let Some(p) = self.pending.take() {
+            self.apply_decision(p, reply);
+        }
+    }
+
+    /// LMTP (RFC 2033 4.2): one reply per accepted recipient.
+    pub(super) fn decide_each(
+        &mut self,
+        replies: Vec<OwnedReply>,
+    ) -> Result<(), Misuse<Vec<OwnedReply>>> {
+        if self.pending != Some(Pending::Message) || replies.len() != self.recipients() {
+            return Err(Misuse(replies));
+        }
+        self.pending = None;
+        for r in &replies {
+            self.write_owned(r);
+        }
+        self.finish_message();
+        Ok(())
+    }
+
+    /// A SASL challenge for an application-run mechanism (RFC 4954 4).
+    pub(super) fn decide_challenge(&mut self, challenge: &[u8]) -> Result<(), Misuse<()>> {
+        let Some(Pending::AuthStep(mech)) = self.pending else {
+            return Err(Misuse(()));
+        };
+        self.pending = None;
+        let enc = sasl::encode_base64(challenge);
+        self.reply_fmt(334, None, format_args!("{enc}"));
+        self.reading = Reading::AuthResponse(AuthStage::Step(mech));
+        Ok(())
+    }
+
+    /// An error reply that counts towards `max_errors`.
+    pub(super) fn fail(&mut self, kind: ReplyKind) {
+        self.say(kind);
+        self.count_error();
+    }
+
+    pub(super) fn count_error(&mut self) {
+        self.errors += 1;
+        if self.errors >= self.cfg.max_errors && !matches!(self.reading, Reading::Closed { .. }) {
+            self.say(ReplyKind::TooManyErrors);
+            self.violation(Violation::TooManyErrors, true);
+        }
+    }
+
+    pub(super) fn violation(&mut self, v: Violation, close: bool) {
+        self.info.push_back(ServerEvent::Violation(v));
+        if close {
+            self.close();
+        }
+    }
+
+    /// A line whose verb is BDAT was refused before its chunk size was
+    /// known (RFC 3030 2): the chunk cannot be skipped, so nothing after it
+    /// may be parsed. Answers [`ReplyKind::BdatUnframable`] and closes;
+    /// returns `false` (and does nothing) when the rule is disabled by a
+    /// self-test mutant.
+    pub(super) fn bdat_unframable(&mut self) -> bool {
+        if self.cfg.mutant.is(Mutant::BdatUnframable) {
+            return false;
+        }
+        if self.in_content() {
+            self.info
+                .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
+        }
+        self.say(ReplyKind::BdatUnframable);
+        self.violation(Violation::BdatUnframable, true);
+        true
+    }
+
+    /// After a well-formed `BDAT size` command (RFC 3030 2): if it did not
+    /// start reading its chunk (whichever check refused it: 530, 502, 503,
+    /// 554, 552, a refused greeting...), its `size` octets are read and
+    /// discarded, never parsed as commands.
+    pub(super) fn skip_refused_chunk(&mut self, size: u64) {
+        if size == 0 || self.cfg.mutant.is(Mutant::BdatChunkSkip) {
+            return;
+        }
+        let refused = match self.reading {
+            Reading::Commands => false,
+            Reading::Refused => true,
+            // Reading the chunk (accepted), or closed.
+            _ => return,
+        };
+        self.reading = Reading::SkipBdat {
+            remaining: size,
+            refused,
+        };
+    }
+
+    pub(super) fn sync_violation(&mut self) {
+        self.say(ReplyKind::PipeliningSync);
+        self.violation(Violation::PipeliningSync, true);
+    }
+
+    pub(super) fn close(&mut self) {
+        if !matches!(self.reading, Reading::Closed { .. }) {
+            self.reading = Reading::Closed { reported: false };
+        }
+        self.pending = None;
+        self.discard_input = true;
+        self.deferred_consume = 0;
+    }
+
+    pub(super) fn reset_transaction(&mut self) {
+        // A BDAT message in progress (not yet refused) ends here, whatever
+        // reset it (RSET, EHLO/HELO/LHLO): content events always end with
+        // MessageComplete or MessageAborted.
+        let Session::Greeted { txn, .. } = &mut self.session else {
+            return;
+        };
+        let Some(t) = txn.take() else {
+            return;
+        };
+        if matches!(t.content, Content::Bdat { failed: None, .. }) {
+            self.info
+                .push_back(ServerEvent::MessageAborted(AbortReason::Reset));
+        }
+        self.info.push_back(ServerEvent::Reset);
+    }
+
+    /// Ends the transaction without events (message answered or refused).
+    pub(super) fn end_transaction(&mut self) {
+        if let Session::Greeted { txn, .. } = &mut self.session {
+            *txn = None;
+        }
+    }
+
+    /// The accepted greeting command, if any.
+    pub(super) fn hello(&self) -> Option<HelloKind> {
+        match self.session {
+            Session::Greeted { kind, .. } => Some(kind),
+            Session::Fresh => None,
+        }
+    }
+
+    /// The accepted greeting command's argument, if any.
+    pub(super) fn client_name(&self) -> Option<&[u8]> {
+        match &self.session {
+            Session::Greeted { name, .. } => Some(name),
+            Session::Fresh => None,
+        }
+    }
+
+    /// The mail transaction, if MAIL was accepted.
+    pub(super) fn txn(&self) -> Option<&Transaction> {
+        match &self.session {
+            Session::Greeted { txn, .. } => txn.as_ref(),
+            Session::Fresh => None,
+        }
+    }
+
+    fn txn_mut(&mut self) -> Option<&mut Transaction> {
+        match &mut self.session {
+            Session::Greeted { txn, .. } => txn.as_mut(),
+            Session::Fresh => None,
+        }
+    }
+
+    /// Accepted recipients of the transaction (0 without one).
+    pub(super) fn recipients(&self) -> usize {
+        self.txn().map_or(0, |t| t.recipients)
+    }
+
+    /// Whether a message's content has started (DATA or BDAT).
+    pub(super) fn in_content(&self) -> bool {
+        self.txn()
+            .is_some_and(|t| !matches!(t.content, Content::None))
+    }
+
+    /// The BDAT decoder of the message in progress.
+    fn bdat_decoder(&mut self) -> Option<&mut BdatDecoder> {
+        match self.txn_mut().map(|t| &mut t.content) {
+            Some(Content::Bdat { dec, .. }) => Some(dec),
+            _ => None,
+        }
+    }
+
+    // ----- what is offered ------------------------------------------------
+
+    pub(super) fn starttls_offered(&self) -> bool {
+        self.cfg.starttls && !self.tls && !self.cfg.mode.implicit_tls()
+    }
+
+    pub(super) fn mechanism_offered(&self, m: Mechanism) -> bool {
+        self.cfg.mechanisms.contains(&m)
+            && (self.tls
+                || self.cfg.plaintext_auth_without_tls
+                || !m.is_plaintext()
+                || self.cfg.mutant.is(Mutant::TlsBeforeAuth))
+    }
+
+    /// Whether AUTH with mechanism `m` may run now: offered (RFC 4954 4),
+    /// or merely configured under the `AuthNotOffered` self-test mutant.
+    pub(super) fn mechanism_usable(&self, m: Mechanism) -> bool {
+        self.mechanism_offered(m)
+            || (self.cfg.mutant.is(Mutant::AuthNotOffered) && self.cfg.mechanisms.contains(&m))
+    }
+
+    pub(super) fn auth_offered(&self) -> bool {
+        self.cfg
+            .mechanisms
+            .iter()
+            .any(|&m| self.mechanism_offered(m))
+    }
+
+    /// The extensions in effect: what the EHLO reply advertises, or none
+    /// after HELO (RFC 5321 4.1.4).
+    pub(super) fn extensions_in_effect(&self) -> Extensions {
+        if self.hello() == Some(HelloKind::Helo) {
+            return Extensions::NONE;
+        }
+        let mut e = self.cfg.extensions;
+        e.remove(Extensions::STARTTLS | Extensions::AUTH);
+        if !self.tls {
+            // RFC 8689 4: REQUIRETLS is offered only under TLS.
+            e.remove(Extensions::REQUIRETLS);
+        }
+        if self.starttls_offered() {
+            e.insert(Extensions::STARTTLS);
+        }
+        if self.auth_offered() {
+            e.insert(Extensions::AUTH);
+        }
+        e
+    }
+
+    pub(super) fn command_options(&self) -> CommandOptions {
+        let mut o = CommandOptions::new();
+        o.limits = self.cfg.limits;
+        o.extensions = self.extensions_in_effect();
+        o.line_ending = self.cfg.line_ending;
+        o.lenient = self.cfg.lenient;
+        o.utf8_transaction = self.txn().is_some_and(|t| t.smtputf8);
+        o
+    }
+
+    /// The framing limit: the longest line any command may have now.
+    pub(super) fn line_limit(&self) -> usize {
+        let ext = self.extensions_in_effect();
+        let base = self.cfg.limits.command_line;
+        let mut n = ext.mail_line_limit(base).max(ext.rcpt_line_limit(base));
+        if ext.contains(Extensions::AUTH) {
+            n = n.max(self.cfg.limits.auth_line);
+        }
+        n
+    }
+
+    pub(super) fn auth_failed(&mut self) {
+        self.reading = Reading::Commands;
+        self.auth_failures += 1;
+        if self.auth_failures >= self.cfg.max_auth_failures {
+            self.say(ReplyKind::TooManyAuthFailures);
+            self.violation(Violation::TooManyAuthFailures, true);
+        }
+    }
+
+    pub(super) fn finish_message(&mut self) {
+        self.end_transaction();
+        if !matches!(self.reading, Reading::Closed { .. }) {
+            self.reading = Reading::Commands;
+        }
+    }
+
+    // ----- content ----------------------------------------------------------
+
+    /// DATA content ended (RFC 5321 4.1.1.4) with `outcome`.
+    pub(super) fn end_content(&mut self, outcome: Option<DataOutcome>, size: u64, _data: bool) {
+        self.reading = Reading::Commands;
+        match outcome {
+            Some(DataOutcome::Complete) | None if self.txn().is_some_and(|t| t.nul) => {
+                let reason = self.nul_failure(true);
+                self.info.push_back(ServerEvent::MessageAborted(reason));
+                self.end_transaction();
+            }
+            Some(DataOutcome::Complete) | None => {
+                self.pending = Some(Pending::Message);
+                self.info.push_back(ServerEvent::MessageComplete {
+                    size,
+                    recipients: self.recipients(),
+                });
+            }
+            Some(other) => {
+                let reason = self.content_failure(other, true);
+                self.info.push_back(ServerEvent::MessageAborted(reason));
+                self.end_transaction();
+            }
+        }
+    }
+
+    /// What one content decoder step (DATA or BDAT) means for the event
+    /// loop: a piece to hand out (its input is consumed on the next call),
+    /// a need for more input, or a step to consume and go on.
+    pub(super) fn content_step<'b>(&mut self, avail: &'b [u8], step: &DataStep) -> ContentStep<'b> {
+        let piece: &'b [u8] = match step.piece {
+            Piece::Input(ref r) => avail.get(r.clone()).unwrap_or(&[]),
+            Piece::Static(s) => s,
+            Piece::None if step.consumed == 0 && !step.done => return ContentStep::NeedInput,
+            Piece::None => &[],
+        };
+        if !piece.is_empty() && self.admit_content(piece) {
+            self.deferred_consume = step.consumed;
+            ContentStep::Deliver(piece)
+        } else {
+            ContentStep::Continue
+        }
+    }
+
+    /// Whether a content piece may be delivered: under the `Reject` policy
+    /// a NUL octet (RFC 5321 2.3.8 / RFC 5322 2.3: not allowed in text;
+    /// BINARYMIME content through BDAT excepted) stops delivery, and the
+    /// message is refused once its end has been read.
+    pub(super) fn admit_content(&mut self, piece: &[u8]) -> bool {
+        let reject = self.cfg.line_ending == LineEndingPolicy::Reject;
+        let Some(t) = self.txn_mut() else {
+            return true;
+        };
+        if t.nul {
+            return false;
+        }
+        if reject && t.body != Some(Body::BinaryMime) && memchr::memchr(0, piece).is_some() {
+            t.nul = true;
+            return false;
+        }
+        true
+    }
+
+    /// Replies to a message refused for a NUL octet (`per_recipient`: one
+    /// reply per recipient in LMTP, RFC 2033 4.2).
+    pub(super) fn nul_failure(&mut self, per_recipient: bool) -> AbortReason {
+        let n = if per_recipient && self.cfg.mode == PortMode::Lmtp {
+            self.recipients().max(1)
+        } else {
+            1
+        };
+        for _ in 0..n {
+            self.say(ReplyKind::ContentNul);
+        }
+        AbortReason::Nul
+    }
+
+    /// Replies to a content failure and names it (`per_recipient`: one
+    /// reply per recipient in LMTP, RFC 2033 4.2).
+    pub(super) fn content_failure(
+        &mut self,
+        outcome: DataOutcome,
+        per_recipient: bool,
+    ) -> AbortReason {
+        let n = if per_recipient && self.cfg.mode == PortMode::Lmtp {
+            self.recipients().max(1)
+        } else {
+            1
+        };
+        let (reason, kind) = match outcome {
+            DataOutcome::TooBig => (AbortReason::TooBig, ReplyKind::MessageTooBig),
+            DataOutcome::LineTooLong => (AbortReason::LineTooLong, ReplyKind::ContentLineTooLong),
+            _ => (
+                AbortReason::BareLineEnding,
+                ReplyKind::ContentBareLineEnding,
+            ),
+        };
+        for _ in 0..n {
+            self.say(kind);
+        }
+        reason
+    }
+
+    /// A BDAT chunk was read completely (RFC 3030 2).
+    ///
+    /// A failure (bare line ending, NUL, over the size limit) is refused at
+    /// the chunk where it becomes known, LAST or not (RFC 3030 2 allows a
+    /// 5xx to any BDAT). The transaction then stays open and failed: every
+    /// further BDAT of it (the client MUST NOT send any, but pipelined ones
+    /// may be on the way) is read, discarded and answered
+    /// [`ReplyKind::MessageAlreadyRefused`], until its LAST chunk or a
+    /// reset (RSET, EHLO, HELO, LHLO) ends the transaction.
+    pub(super) fn end_bdat_chunk(&mut self, last: bool) {
+        self.reading = Reading::Commands;
+        let Some(Transaction {
+            content: Content::Bdat { dec, failed },
+            nul,
+            ..
+        }) = self.txn()
+        else {
+            return;
+        };
+        let (size, failure, refused, nul) = (dec.size(), dec.failure(), failed.is_some(), *nul);
+        if refused {
+            self.say(ReplyKind::MessageAlreadyRefused);
+            if last {
+                self.finish_message();
+            }
+            return;
+        }
+        // In LMTP, one reply per recipient answers only the LAST chunk
+        // (RFC 2033 4.2); an earlier chunk gets one reply.
+        let reason = if let Some(o) = failure {
+            Some(self.content_failure(o, last))
+        } else if nul {
+            Some(self.nul_failure(last))
+        } else {
+            None
+        };
+        if let Some(r) = reason {
+            self.info.push_back(ServerEvent::MessageAborted(r));
+            if last {
+                self.finish_message();
+            } else {
+                if let Some(Transaction {
+                    content: Content::Bdat { failed, .. },
+                    ..
+                }) = self.txn_mut()
+                {
+                    *failed = Some(r);
+                }
+            }
+            return;
+        }
+        if !last {
+            self.reply_chunk_received(size);
+            return;
+        }
+        self.pending = Some(Pending::Message);
+        self.info.push_back(ServerEvent::MessageComplete {
+            size,
+            recipients: self.recipients(),
+        });
+    }
+
+    // ----- AUTH ---------------------------------------------------------------
+
+    pub(super) fn on_auth_line<'a>(
+        &mut self,
+        stage: AuthStage,
+        line: &'a [u8],
+    ) -> Option<ServerEvent<'a>> {
+        self.reading = Reading::Commands;
+        if line == b"*" {
+            // RFC 4954 4: the client cancels the exchange.
+            self.fail(ReplyKind::AuthCancelled);
+            return None;
+        }
+        let Ok(decoded) = sasl::decode_base64(line) else {
+            self.fail(ReplyKind::InvalidBase64);
+            return None;
+        };
+        match stage {
+            AuthStage::Initial(m) => self.auth_payload(m, decoded),
+            AuthStage::LoginUser => match String::from_utf8(decoded) {
+                Ok(u) if !u.is_empty() => {
+                    let p = sasl::encode_base64(sasl::LOGIN_PASSWORD_PROMPT);
+                    self.reply_fmt(334, None, format_args!("{p}"));
+                    self.reading = Reading::AuthResponse(AuthStage::LoginPassword { user: u });
+                    None
+                }
+                _ => {
+                    self.fail(ReplyKind::AuthMalformed);
+                    None
+                }
+            },
+            AuthStage::LoginPassword { user } => match String::from_utf8(decoded) {
+                Ok(p) => {
+                    self.pending = Some(Pending::Auth(Mechanism::Login));
+                    Some(ServerEvent::Auth(AuthRequest::Credentials {
+                        mechanism: Mechanism::Login,
+                        credentials: Credentials::Password {
+                            authzid: String::new(),
+                            username: user,
+                            password: Secret::new(p),
+                        },
+                    }))
+                }
+                Err(_) => {
+                    self.fail(ReplyKind::AuthMalformed);
+                    None
+                }
+            },
+            AuthStage::Step(m) => {
+                self.pending = Some(Pending::AuthStep(m));
+                Some(ServerEvent::Auth(AuthRequest::Step {
+                    mechanism: m,
+                    response: Some(Secret::new(decoded)),
+                }))
+            }
+        }
+    }
+
+    /// A decoded client-first payload of a built-in mechanism.
+    pub(super) fn auth_payload<'a>(
+        &mut self,
+        m: Mechanism,
+        payload: Vec<u8>,
+    ) -> Option<ServerEvent<'a>> {
+        let parsed = match m {
+            Mechanism::Plain => sasl::parse_plain(&payload),
+            Mechanism::XOAuth2 => sasl::parse_xoauth2(&payload),
+            Mechanism::OAuthBearer => sasl::parse_oauthbearer(&payload),
+            _ => {
+                self.pending = Some(Pending::AuthStep(m));
+                return Some(ServerEvent::Auth(AuthRequest::Step {
+                    mechanism: m,
+                    response: Some(Secret::new(payload)),
+                }));
+            }
+        };
+        match parsed {
+            Ok(credentials) => {
+                self.pending = Some(Pending::Auth(m));
+                Some(ServerEvent::Auth(AuthRequest::Credentials {
+                    mechanism: m,
+                    credentials,
+                }))
+            }
+            Err(_) => {
+                self.say(ReplyKind::AuthFailed);
+                self.auth_failed();
+                None
+            }
+        }
+    }
+
+    pub(super) fn on_auth<'a>(
+        &mut self,
+        mechanism: &[u8],
+        ir: Option<&[u8]>,
+    ) -> Option<ServerEvent<'a>> {
+        let usable = self.auth_offered()
+            || (self.cfg.mutant.is(Mutant::AuthNotOffered) && !self.cfg.mechanisms.is_empty());
+        if !usable {
+            if !self.cfg.mechanisms.is_empty() && !self.tls {
+                self.fail(ReplyKind::TlsRequired);
+            } else {
+                self.fail(ReplyKind::AuthNotAvailable);
+            }
+            return None;
+        }
+        if self.hello().is_none() {
+            self.fail(ReplyKind::HelloFirst);
+            return None;
+        }
+        if self.authenticated {
+            self.fail(ReplyKind::AlreadyAuthenticated);
+            return None;
+        }
+        if self.txn().is_some() {
+            self.fail(ReplyKind::AuthInTransaction);
+            return None;
+        }
+        let Some(m) = Mechanism::from_name(mechanism).filter(|&m| self.mechanism_usable(m)) else {
+            self.fail(ReplyKind::UnknownMechanism);
+            return None;
+        };
+        let Some(ir) = ir else {
+            return match m {
+                Mechanism::Login => {
+                    let p = sasl::encode_base64(sasl::LOGIN_USERNAME_PROMPT);
+                    self.reply_fmt(334, None, format_args!("{p}"));
+                    self.reading = Reading::AuthResponse(AuthStage::LoginUser);
+                    None
+                }
+                Mechanism::Plain | Mechanism::XOAuth2 | Mechanism::OAuthBearer => {
+                    self.reply_fmt(334, None, format_args!(""));
+                    self.reading = Reading::AuthResponse(AuthStage::Initial(m));
+                    None
+                }
+                _ => {
+                    self.pending = Some(Pending::AuthStep(m));
+                    Some(ServerEvent::Auth(AuthRequest::Step {
+                        mechanism: m,
+                        response: None,
+                    }))
+                }
+            };
+        };
+        if !m.client_first() {
+            // RFC 4954 4: an initial response to a server-first mechanism.
+            self.fail(ReplyKind::InitialResponseNotAllowed);
+            return None;
+        }
+        match sasl::decode_base64(ir) {
+            Ok(payload) => self.auth_payload(m, payload),
+            Err(_) => {
+                self.fail(ReplyKind::InvalidBase64);
+                None
+            }
+        }
+    }
+
+    // ----- the transition table ---------------------------------------------
+
+    /// One parsed command line (RFC 5321 4.1.4 ordering, 4.3.2 replies).
+    pub(super) fn on_command<'a>(&mut self, cmd: Command<'a>) -> Option<ServerEvent<'a>> {
+        if matches!(self.reading, Reading::Refused) {
+            // RFC 5321 3.1: after a 554 greeting only QUIT is answered.
+            if cmd == Command::Quit {
+                self.say(ReplyKind::Bye);
+                self.close();
+            } else {
+                self.fail(ReplyKind::BadSequence);
+            }
+            return None;
+        }
+        let exempt = allowed_before_tls(&cmd)
+            || (matches!(cmd, Command::Auth { .. }) && self.cfg.mutant.is(Mutant::TlsBeforeAuth));
+        if self.cfg.require_tls && !self.tls && !exempt {
+            self.fail(ReplyKind::TlsRequired);
+            return None;
+        }
+        let lmtp = self.cfg.mode == PortMode::Lmtp;
+        match cmd {
+            Command::Ehlo { domain } | Command::Helo { domain } | Command::Lhlo { domain } => {
+                let kind = match cmd {
+                    Command::Ehlo { .. } => HelloKind::Ehlo,
+                    Command::Helo { .. } => HelloKind::Helo,
+                    _ => HelloKind::Lhlo,
+                };
+                if lmtp != (kind == HelloKind::Lhlo) {
+                    self.fail(if lmtp {
+                        ReplyKind::UseLhlo
+                    } else {
+                        ReplyKind::UnknownCommand
+                    });
+                    return None;
+                }
+                // RFC 5321 4.1.4: EHLO/HELO resets the transaction.
+                self.reset_transaction();
+                // Until the decision the session has no greeting command.
+                self.session = Session::Fresh;
+                self.pending = Some(Pending::Hello(kind, domain.as_bytes().to_vec()));
+                Some(ServerEvent::Hello { kind, domain })
+            }
+            Command::Mail { from, params } => {
+                if self.hello().is_none() {
+                    self.fail(ReplyKind::HelloFirst);
+                } else if self.txn().is_some() {
+                    self.fail(ReplyKind::NestedMail);
+                } else if !self.cfg.accept_unknown_parameters && params.unknown().next().is_some() {
+                    self.fail(ReplyKind::UnsupportedParameter);
+                } else if self.cfg.require_auth
+                    && !self.authenticated
+                    && !self.cfg.mutant.is(Mutant::AuthBeforeMail)
+                {
+                    self.fail(ReplyKind::AuthRequired);
+                } else if params
+                    .size
+                    .is_some_and(|s| s > self.cfg.limits.message_size)
+                {
+                    self.fail(ReplyKind::MessageTooBig);
+                } else if params.requiretls && !self.tls {
+                    self.fail(ReplyKind::RequireTlsNeedsTls);
+                } else {
+                    self.pending = Some(Pending::Mail {
+                        body: params.body,
+                        smtputf8: params.smtputf8,
+                    });
+                    return Some(ServerEvent::Mail { from, params });
+                }
+                None
+            }
+            Command::Rcpt { to, params } => {
+                if self.txn().is_none() {
+                    self.fail(ReplyKind::NeedMail);
+                } else if !self.cfg.accept_unknown_parameters && params.unknown().next().is_some() {
+                    self.fail(ReplyKind::UnsupportedParameter);
+                } else if self.recipients() >= self.cfg.limits.recipients {
+                    // RFC 5321 4.5.3.1.10: 452 for too many recipients.
+                    self.say(ReplyKind::TooManyRecipients);
+                } else {
+                    self.pending = Some(Pending::Rcpt);
+                    return Some(ServerEvent::Rcpt { to, params });
+                }
+                None
+            }
+            Command::Data => {
+                let txn = self.txn();
+                if txn.is_none() {
+                    self.fail(ReplyKind::NeedMail);
+                } else if self.recipients() == 0 {
+                    self.fail(self.no_recipients());
+                } else if txn.is_some_and(|t| t.body == Some(Body::BinaryMime)) {
+                    // RFC 3030 3: BINARYMIME content only through BDAT.
+                    self.fail(ReplyKind::BinaryMimeNeedsBdat);
+                } else if self.in_content() {
+                    self.fail(ReplyKind::DataAfterBdat);
+                } else if let Some(t) = self.txn_mut() {
+                    t.content = Content::Data;
+                    self.say(ReplyKind::StartData);
+                    self.data = DataDecoder::new(self.cfg.line_ending, &self.cfg.limits);
+                    self.reading = Reading::Data;
+                    return Some(ServerEvent::MessageStart {
+                        kind: ContentKind::Data,
+                    });
+                }
+                None
+            }
+            Command::Bdat { size, last } => self.on_bdat(size, last),
+            Command::Rset => {
+                self.reset_transaction();
+                self.say(ReplyKind::ResetOk);
+                None
+            }
+            Command::Noop { .. } => {
+                self.say(ReplyKind::NoopOk);
+                None
+            }
+            Command::Quit => {
+                self.say(ReplyKind::Bye);
+                if self.in_content() {
+                    self.info
+                        .push_back(ServerEvent::MessageAborted(AbortReason::Closed));
+                }
+                self.close();
+                None
+            }
+            Command::Help { .. } => {
+                self.say(ReplyKind::Help);
+                None
+            }
+            Command::Vrfy { arg, .. } | Command::Expn { arg, .. } => {
+                let expand = matches!(cmd, Command::Expn { .. });
+                self.pending = Some(Pending::Verify);
+                Some(ServerEvent::Verify { arg, expand })
+            }
+            Command::StartTls => {
+                if self.tls {
+                    self.fail(ReplyKind::TlsAlreadyActive);
+                } else if !self.starttls_offered() {
+                    self.fail(ReplyKind::NotImplemented);
+                } else if self.txn().is_some() {
+                    self.fail(ReplyKind::StartTlsInTransaction);
+                } else {
+                    self.say(ReplyKind::ReadyToStartTls);
+                    // RFC 3207 4.2: forget everything learned so far.
+                    self.reset_transaction();
+                    self.session = Session::Fresh;
+                    self.authenticated = false;
+                    self.reading = Reading::AwaitTls;
+                    self.discard_input = !self.cfg.mutant.is(Mutant::StartTlsInjection);
+                    self.info.push_back(ServerEvent::StartTls);
+                }
+                None
+            }
+            Command::Auth {
+                mechanism,
+                initial_response,
+            } => self.on_auth(mechanism, initial_response.map(|r| *r.expose())),
+            Command::Etrn { node } => {
+                if self.cfg.extensions.contains(Extensions::ETRN) && self.hello().is_some() {
+                    self.pending = Some(Pending::Etrn);
+                    Some(ServerEvent::Etrn { node })
+                } else {
+                    self.fail(ReplyKind::NotImplemented);
+                    None
+                }
+            }
+            Command::Burl { .. } => {
+                self.fail(ReplyKind::NotImplemented);
+                None
+            }
+        }
+    }
+
+    /// DATA or BDAT without an accepted recipient: 554 (RFC 5321 3.3), but
+    /// 503 in LMTP (RFC 2033 4.2).
+    pub(super) fn no_recipients(&self) -> ReplyKind {
+        if self.cfg.mode == PortMode::Lmtp {
+            ReplyKind::LmtpNoValidRecipients
+        } else {
+            ReplyKind::NoValidRecipients
+        }
+    }
+
+    pub(super) fn on_bdat<'a>(&mut self, size: u64, last: bool) -> Option<ServerEvent<'a>> {
+        let refuse = if !self.extensions_in_effect().contains(Extensions::CHUNKING) {
+            Some(ReplyKind::NotImplemented)
+        } else if self.txn().is_none() {
+            Some(ReplyKind::NeedMail)
+        } else if self.recipients() == 0 {
+            Some(self.no_recipients())
+        } else if self
+            .txn()
+            .is_some_and(|t| matches!(t.content, Content::Data))
+        {
+            Some(ReplyKind::BdatAfterData)
+        } else {
+            None
+        };
+        if let Some(kind) = refuse {
+            // RFC 3030 2: the chunk is read and discarded all the same
+            // (`skip_refused_chunk`, for every refusal of a BDAT line).
+            self.fail(kind);
+            return None;
+        }
+        let (limits, line_ending) = (self.cfg.limits, self.cfg.line_ending);
+        let t = self.txn_mut()?;
+        let first = matches!(t.content, Content::None);
+        if first {
+            let policy = if t.body == Some(Body::BinaryMime) {
+                None
+            } else {
+                Some(line_ending)
+            };
+            t.content = Content::Bdat {
+                dec: BdatDecoder::new(policy, &limits),
+                failed: None,
+            };
+        }
+        if let Content::Bdat { dec, .. } = &mut t.content {
+            dec.start_chunk(size, last);
+        }
+        self.reading = Reading::Bdat { last };
+        if first {
+            Some(ServerEvent::MessageStart {
+                kind: ContentKind::Bdat,
+            })
+        } else {
+            None
+        }
+    }
+
+    // ----- decisions: the second half of Hello, Mail, Rcpt, message, AUTH,
+    // VRFY/EXPN and ETRN transitions (the command above, the decision here)
+
+    pub(super) fn apply_decision(&mut self, p: Pending, reply: Option<OwnedReply>) {
+        let positive = reply.as_ref().is_none_or(|r| r.code.get() / 100 == 2);
+        let custom_positive = positive && reply.is_some();
+        if let Some(r) = &reply {
+            // A custom positive EHLO reply would lose the capabilities:
+            // the machine writes its own.
+            if !(positive && matches!(p, Pending::Hello(HelloKind::Ehlo | HelloKind::Lhlo, _))) {
+                self.write_owned(r);
+            }
+        }
+        match p {
+            Pending::Greeting => {
+                if positive {
+                    if !custom_positive {
+                        let cfg = Arc::clone(&self.cfg);
+                        let host = &cfg.hostname;
+                        let proto = if self.cfg.mode == PortMode::Lmtp {
+                            "LMTP"
+                        } else {
+                            "ESMTP"
+                        };
+                        self.reply_fmt(220, None, format_args!("{host} {proto} ready"));
+                    }
+                    self.reading = Reading::Commands;
+                } else if reply.as_ref().is_some_and(|r| r.code.get() == 421) {
+                    self.close();
+                } else {
+                    self.reading = Reading::Refused;
+                }
+            }
+            Pending::Hello(kind, name) => {
+                if positive {
+                    self.session = Session::Greeted {
+                        kind,
+                        name,
+                        txn: None,
+                    };
+                    // A custom HELO reply was written above; EHLO and LHLO
+                    // always get the machine's, which lists the extensions.
+                    if !(custom_positive && kind == HelloKind::Helo) {
+                        self.write_hello_reply(kind);
+                    }
+                } else {
+                    self.session = Session::Fresh;
+                    self.count_error();
+                }
+            }
+            Pending::Mail { body, smtputf8 } => {
+                if positive {
+                    if !custom_positive {
+                        self.say(ReplyKind::SenderOk);
+                    }
+                    if let Session::Greeted { txn, .. } = &mut self.session {
+                        *txn = Some(Transaction {
+                            body,
+                            smtputf8,
+                            recipients: 0,
+                            content: Content::None,
+                            nul: false,
+                        });
+                    }
+                }
+            }
+            Pending::Rcpt => {
+                if positive {
+                    if !custom_positive {
+                        self.say(ReplyKind::RecipientOk);
+                    }
+                    if let Some(t) = self.txn_mut() {
+                        t.recipients += 1;
+                    }
+                }
+            }
+            Pending::Message => {
+                let n = if self.cfg.mode == PortMode::Lmtp {
+                    self.recipients()
+                } else {
+                    1
+                };
+                match &reply {
+                    None => {
+                        for _ in 0..n {
+                            self.say(ReplyKind::MessageAccepted);
+                        }
+                    }
+                    Some(r) => {
+                        // The same reply for every remaining recipient.
+                        for _ in 1..n {
+                            self.write_owned(r);
+                        }
+                    }
+                }
+                self.finish_message();
+            }
+            Pending::Auth(_) | Pending::AuthStep(_) => {
+                if positive {
+                    if !custom_positive {
+                        self.say(ReplyKind::AuthSucceeded);
+                    }
+                    self.authenticated = true;
+                    self.reading = Reading::Commands;
+                } else {
+                    if reply.is_none() {
+                        self.say(ReplyKind::AuthFailed);
+                    }
+                    self.auth_failed();
+                }
+            }
+            Pending::Verify => {
+                if reply.is_none() {
+                    self.say(ReplyKind::CannotVerify);
+                }
+            }
+            Pending::Etrn => {
+                if reply.is_none() {
+                    self.say(ReplyKind::EtrnStarted);
+                }
+            }
+        }
+    }
+}
