@@ -65,6 +65,182 @@ pub enum LineStatus {
     BareLineEnding(Range<usize>),
 }
 
+/// How a [`LineFramer`] reads a bare CR or a bare LF (RFC 5321 2.3.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endings {
+    /// [`LineEndingPolicy::Reject`]: only CRLF ends a line; a line holding
+    /// a bare CR or LF is reported whole ([`Framed::Bare`]) once its CRLF
+    /// arrives.
+    Reject,
+    /// [`LineEndingPolicy::Normalize`]: a bare CR and a bare LF each end a
+    /// line, like CRLF.
+    Normalize,
+    /// Replies (RFC 5321 4.2, 2.3.8): the first bare CR or LF is reported
+    /// at once ([`Framed::Bare`] at that octet); the line is not consumed.
+    Strict,
+}
+
+impl From<LineEndingPolicy> for Endings {
+    #[inline]
+    fn from(p: LineEndingPolicy) -> Endings {
+        match p {
+            LineEndingPolicy::Reject => Endings::Reject,
+            LineEndingPolicy::Normalize => Endings::Normalize,
+        }
+    }
+}
+
+/// What [`LineFramer::frame`] found (offsets index the framed buffer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framed {
+    /// A complete line: content `start..end`, the next line at `next`.
+    Line {
+        /// End of the content (its line ending starts here).
+        end: usize,
+        /// Start of the next line.
+        next: usize,
+    },
+    /// [`Endings::Reject`]: a complete line holding a bare CR or LF (content
+    /// `start..end`, next line at `next`). [`Endings::Strict`]: a bare CR or
+    /// LF at `end`.
+    Bare {
+        /// End of the content, or (Strict) the offending octet.
+        end: usize,
+        /// Start of the next line (Reject).
+        next: usize,
+    },
+    /// The line's content is longer than allowed (RFC 5321 4.5.3.1); no
+    /// line ending was found before `resume`, where the unread rest of the
+    /// line starts. The framer has not consumed anything: the owner decides
+    /// how to skip the rest.
+    TooLong {
+        /// First octet of the line not yet looked at.
+        resume: usize,
+    },
+    /// No complete line yet.
+    Pending,
+}
+
+/// The one incremental line framer of the crate (RFC 5321 2.3.8,
+/// 4.5.3.1): the server's command lines ([`InputBuffer`]) and the client's
+/// reply lines ([`crate::ReplyReader`], [`crate::Reply::parse`]) are
+/// framed by it, so one piece of code decides where a line ends and what a
+/// bare CR, a bare LF or an overlong line means.
+///
+/// It is a cursor: it remembers how far the current line was scanned, so
+/// each octet is looked at once however the input is split; it never
+/// scans more than `max_content + 1` octets of a line (plus the one after
+/// a CR), so an overlong line is known as soon as the limit is passed.
+/// Buffering (what is kept, what is skipped) stays with its owner.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LineFramer {
+    /// Octets before this offset (and at or after the line start) hold no
+    /// line ending, except bare ones passed over under `Reject`.
+    scanned: usize,
+    /// `Reject`: a bare CR or LF was passed over in the current line.
+    bare: bool,
+}
+
+impl LineFramer {
+    /// A framer whose next line starts at `at`.
+    #[inline]
+    pub(crate) const fn at(at: usize) -> LineFramer {
+        LineFramer {
+            scanned: at,
+            bare: false,
+        }
+    }
+
+    /// The buffer lost its first `n` octets (its offsets move down).
+    #[inline]
+    pub(crate) fn shift(&mut self, n: usize) {
+        self.scanned = self.scanned.saturating_sub(n);
+    }
+
+    /// Frames the line starting at `start` in `buf`. `window` is how many
+    /// octets of the line may hold the first octet of its line ending: the
+    /// longest content allowed plus one (RFC 5321 4.5.3.1: a `limit` that
+    /// counts the CRLF gives `limit - 1`); 0 when not even an empty line
+    /// fits. On
+    /// [`Framed::Line`] and [`Framed::Bare`] (Reject) the framer moves to
+    /// the next line; otherwise the owner repositions it with
+    /// [`LineFramer::at`] once it has consumed or skipped what it wants.
+    #[inline(always)]
+    pub(crate) fn frame(
+        &mut self,
+        buf: &[u8],
+        start: usize,
+        window: usize,
+        endings: Endings,
+    ) -> Framed {
+        let end = buf.len();
+        // Past this offset a line ending comes too late.
+        let window_end = start.saturating_add(window);
+        let mut pos = self.scanned.max(start);
+        loop {
+            let hay = buf.get(pos..end).unwrap_or(&[]);
+            // A few new octets (input arriving in small pieces): a plain
+            // loop costs less than setting up the vector search (and looks
+            // at most 15 octets past the window).
+            let found = if hay.len() < 16 {
+                hay.iter()
+                    .position(|&b| b == CR || b == LF)
+                    .filter(|&k| pos + k < window_end)
+            } else {
+                let room = window_end.saturating_sub(pos).min(hay.len());
+                memchr::memchr2(CR, LF, hay.get(..room).unwrap_or(hay))
+            };
+            let k = match found {
+                Some(k) => k,
+                None => {
+                    if end > start && end >= window_end {
+                        self.bare = false;
+                        return Framed::TooLong { resume: window_end };
+                    }
+                    self.scanned = end;
+                    return Framed::Pending;
+                }
+            };
+            let p = pos + k;
+            let (next, bare) = if buf.get(p) == Some(&LF) {
+                (p + 1, true)
+            } else {
+                match buf.get(p + 1) {
+                    // A CR as the last octet: wait for the next one.
+                    None => {
+                        self.scanned = p;
+                        return Framed::Pending;
+                    }
+                    Some(&LF) => (p + 2, false),
+                    Some(_) => (p + 1, true),
+                }
+            };
+            if bare {
+                match endings {
+                    Endings::Reject => {
+                        // Not a line ending (RFC 5321 2.3.8): the line goes
+                        // on to its CRLF and is refused as a whole.
+                        self.bare = true;
+                        pos = p + 1;
+                        continue;
+                    }
+                    Endings::Strict => {
+                        self.scanned = p;
+                        return Framed::Bare { end: p, next };
+                    }
+                    Endings::Normalize => {}
+                }
+            }
+            self.scanned = next;
+            return if core::mem::take(&mut self.bare) {
+                Framed::Bare { end: p, next }
+            } else {
+                Framed::Line { end: p, next }
+            };
+        }
+    }
+}
+
 /// How the rest of an overlong line is being discarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Skip {
@@ -89,11 +265,8 @@ pub struct InputBuffer {
     buf: Vec<u8>,
     /// Start of the unconsumed bytes (also the start of the current line).
     start: Cell<usize>,
-    /// Bytes before this offset (and at or after `start`) have been scanned
-    /// for line endings and hold none, except possibly a bare CR (Reject).
-    scanned: Cell<usize>,
-    /// Reject: a bare CR or bare LF was seen in the current line.
-    bare_cr: Cell<bool>,
+    /// The framer's cursor in the current line.
+    framer: Cell<LineFramer>,
     skip: Cell<Skip>,
 }
 
@@ -109,8 +282,7 @@ impl InputBuffer {
         InputBuffer {
             buf: Vec::new(),
             start: Cell::new(0),
-            scanned: Cell::new(0),
-            bare_cr: Cell::new(false),
+            framer: Cell::new(LineFramer::at(0)),
             skip: Cell::new(Skip::No),
         }
     }
@@ -123,51 +295,11 @@ impl InputBuffer {
     /// overlong line is being skipped, the bytes up to and including its line
     /// ending are dropped without being stored. Invalidates earlier ranges.
     pub fn receive(&mut self, bytes: &[u8]) {
-        let mut bytes = bytes;
-        loop {
-            match self.skip.get() {
-                Skip::No => break,
-                Skip::ToCrLf(after_cr) => {
-                    if after_cr && bytes.first() == Some(&LF) {
-                        bytes = bytes.get(1..).unwrap_or(&[]);
-                        self.skip.set(Skip::No);
-                        continue;
-                    }
-                    match memchr::memmem::find(bytes, b"\r\n") {
-                        Some(k) => {
-                            bytes = bytes.get(k + 2..).unwrap_or(&[]);
-                            self.skip.set(Skip::No);
-                        }
-                        None => {
-                            if !bytes.is_empty() {
-                                self.skip.set(Skip::ToCrLf(bytes.last() == Some(&CR)));
-                            }
-                            return;
-                        }
-                    }
-                }
-                Skip::ToLineEnd => match memchr::memchr2(CR, LF, bytes) {
-                    Some(k) => {
-                        self.skip.set(if bytes.get(k) == Some(&CR) {
-                            Skip::AfterCr
-                        } else {
-                            Skip::No
-                        });
-                        bytes = bytes.get(k + 1..).unwrap_or(&[]);
-                    }
-                    None => return,
-                },
-                Skip::AfterCr => match bytes.first() {
-                    None => return,
-                    Some(&b) => {
-                        if b == LF {
-                            bytes = bytes.get(1..).unwrap_or(&[]);
-                        }
-                        self.skip.set(Skip::No);
-                    }
-                },
-            }
-        }
+        let bytes = if self.skip.get() == Skip::No {
+            bytes
+        } else {
+            bytes.get(self.skip_prefix(bytes)..).unwrap_or(&[])
+        };
         if bytes.is_empty() {
             return;
         }
@@ -176,7 +308,9 @@ impl InputBuffer {
             let unconsumed = self.buf.len() - start;
             if start >= unconsumed || self.buf.len() + bytes.len() > self.buf.capacity() {
                 self.buf.drain(..start);
-                self.scanned.set(self.scanned.get() - start);
+                let mut f = self.framer.get();
+                f.shift(start);
+                self.framer.set(f);
                 self.start.set(0);
             }
         }
@@ -203,91 +337,91 @@ impl InputBuffer {
         if self.skip.get() != Skip::No {
             return LineStatus::Pending;
         }
-        let end = self.buf.len();
         let start = self.start.get();
-        let mut pos = self.scanned.get().max(start);
-        loop {
-            let hay = self.buf.get(pos..end).unwrap_or(&[]);
-            // A few new octets (input arriving in small pieces): a plain
-            // loop costs less than setting up the vector search.
-            let found = if hay.len() < 16 {
-                hay.iter().position(|&b| b == CR || b == LF)
-            } else {
-                memchr::memchr2(CR, LF, hay)
-            };
-            let Some(k) = found else {
-                self.scanned.set(end);
-                return self.unterminated(limit, policy, false);
-            };
-            let p = pos + k;
-            let (line_end, next, bare) = if self.buf.get(p) == Some(&LF) {
-                if policy == LineEndingPolicy::Reject {
-                    // Not a line ending (RFC 5321 2.3.8): the line goes on
-                    // to its CRLF and is refused as a whole.
-                    self.bare_cr.set(true);
-                    pos = p + 1;
-                    continue;
-                }
-                (p, p + 1, true)
-            } else {
-                match self.buf.get(p + 1) {
-                    None => {
-                        // A CR as the last byte: wait for the next one.
-                        self.scanned.set(p);
-                        return self.unterminated(limit, policy, true);
-                    }
-                    Some(&LF) => (p, p + 2, false),
-                    Some(_) => match policy {
-                        LineEndingPolicy::Reject => {
-                            self.bare_cr.set(true);
-                            pos = p + 1;
-                            continue;
-                        }
-                        LineEndingPolicy::Normalize => (p, p + 1, true),
-                    },
-                }
-            };
-            let range = start..line_end;
-            let bad = self.bare_cr.replace(false) || (bare && policy == LineEndingPolicy::Reject);
-            self.start.set(next);
-            self.scanned.set(next);
-            return if range.len().saturating_add(2) > limit {
-                LineStatus::TooLong
-            } else if bad {
-                LineStatus::BareLineEnding(range)
-            } else {
-                LineStatus::Line(range)
-            };
+        let mut framer = self.framer.get();
+        let framed = framer.frame(&self.buf, start, limit.saturating_sub(1), policy.into());
+        self.framer.set(framer);
+        match framed {
+            Framed::Line { end, next } => {
+                self.start.set(next);
+                LineStatus::Line(start..end)
+            }
+            Framed::Bare { end, next } => {
+                self.start.set(next);
+                LineStatus::BareLineEnding(start..end)
+            }
+            Framed::Pending => LineStatus::Pending,
+            Framed::TooLong { resume } => self.too_long(resume, policy),
         }
     }
 
-    /// No line ending among the buffered bytes (`trailing_cr`: except a CR
-    /// as the very last byte). Reports `TooLong` when the line cannot fit.
-    fn unterminated(
-        &self,
-        limit: usize,
-        policy: LineEndingPolicy,
-        trailing_cr: bool,
-    ) -> LineStatus {
-        let n = self.buf.len() - self.start.get();
-        // Shortest total the line can still have, ending counted as CRLF.
-        let min_total = if trailing_cr {
-            n + 1
-        } else {
-            n.saturating_add(2)
-        };
-        if n == 0 || min_total <= limit {
-            return LineStatus::Pending;
-        }
-        self.start.set(self.buf.len());
-        self.scanned.set(self.buf.len());
-        self.bare_cr.set(false);
-        self.skip.set(match (policy, trailing_cr) {
-            (LineEndingPolicy::Reject, trailing_cr) => Skip::ToCrLf(trailing_cr),
-            (LineEndingPolicy::Normalize, false) => Skip::ToLineEnd,
-            (LineEndingPolicy::Normalize, true) => Skip::AfterCr,
+    /// Drops what was buffered of an overlong line and skips its rest, in
+    /// the buffer now and in later input (DESIGN 3).
+    #[cold]
+    #[inline(never)]
+    fn too_long(&self, resume: usize, policy: LineEndingPolicy) -> LineStatus {
+        self.skip.set(match policy {
+            LineEndingPolicy::Reject => Skip::ToCrLf(false),
+            LineEndingPolicy::Normalize => Skip::ToLineEnd,
         });
+        let rest = self.buf.get(resume..).unwrap_or(&[]);
+        let at = resume + self.skip_prefix(rest);
+        self.start.set(at);
+        self.framer.set(LineFramer::at(at));
         LineStatus::TooLong
+    }
+
+    /// Skips the start of `bytes` that belongs to an overlong line being
+    /// discarded (up to and including its line ending); returns how many
+    /// octets that is and updates the skip state.
+    #[inline(never)]
+    fn skip_prefix(&self, bytes: &[u8]) -> usize {
+        let mut i = 0;
+        loop {
+            let rest = bytes.get(i..).unwrap_or(&[]);
+            match self.skip.get() {
+                Skip::No => return i,
+                Skip::ToCrLf(after_cr) => {
+                    if after_cr && rest.first() == Some(&LF) {
+                        i += 1;
+                        self.skip.set(Skip::No);
+                        continue;
+                    }
+                    match memchr::memmem::find(rest, b"\r\n") {
+                        Some(k) => {
+                            i += k + 2;
+                            self.skip.set(Skip::No);
+                        }
+                        None => {
+                            if !rest.is_empty() {
+                                self.skip.set(Skip::ToCrLf(rest.last() == Some(&CR)));
+                            }
+                            return bytes.len();
+                        }
+                    }
+                }
+                Skip::ToLineEnd => match memchr::memchr2(CR, LF, rest) {
+                    Some(k) => {
+                        self.skip.set(if rest.get(k) == Some(&CR) {
+                            Skip::AfterCr
+                        } else {
+                            Skip::No
+                        });
+                        i += k + 1;
+                    }
+                    None => return bytes.len(),
+                },
+                Skip::AfterCr => match rest.first() {
+                    None => return bytes.len(),
+                    Some(&b) => {
+                        if b == LF {
+                            i += 1;
+                        }
+                        self.skip.set(Skip::No);
+                    }
+                },
+            }
+        }
     }
 
     /// The bytes of a range returned by [`InputBuffer::next_line`]; empty if
@@ -313,8 +447,7 @@ impl InputBuffer {
         let n = n.min(self.len());
         if n > 0 {
             self.start.set(self.start.get() + n);
-            self.scanned.set(self.start.get());
-            self.bare_cr.set(false);
+            self.framer.set(LineFramer::at(self.start.get()));
         }
     }
 
@@ -344,8 +477,7 @@ impl InputBuffer {
     /// is reclaimed by the next `receive`.
     pub(crate) fn discard_shared(&self) {
         self.start.set(self.buf.len());
-        self.scanned.set(self.buf.len());
-        self.bare_cr.set(false);
+        self.framer.set(LineFramer::at(self.buf.len()));
         self.skip.set(Skip::No);
     }
 }
@@ -391,6 +523,87 @@ mod tests {
             let whole = lines(input, input.len(), 10, policy);
             for s in 1..input.len() {
                 assert_eq!(lines(input, s, 10, policy), whole, "split {s} {policy:?}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod framer_tests {
+    use super::*;
+
+    fn once(input: &[u8], window: usize, endings: Endings) -> Framed {
+        LineFramer::at(0).frame(input, 0, window, endings)
+    }
+
+    #[test]
+    fn strict_reports_the_first_bare_ending_at_once() {
+        assert_eq!(
+            once(b"250 a\nb\r\n", 10, Endings::Strict),
+            Framed::Bare { end: 5, next: 6 }
+        );
+        assert_eq!(
+            once(b"250 a\rb\r\n", 10, Endings::Strict),
+            Framed::Bare { end: 5, next: 6 }
+        );
+        // Reject passes over both and reports the whole line at its CRLF.
+        assert_eq!(
+            once(b"250 a\rb\nc\r\nX", 20, Endings::Reject),
+            Framed::Bare { end: 9, next: 11 }
+        );
+        assert_eq!(
+            once(b"250 a\nb\r\n", 10, Endings::Normalize),
+            Framed::Line { end: 5, next: 6 }
+        );
+    }
+
+    #[test]
+    fn the_window_decides_before_a_late_ending() {
+        // Content of 4 fits a window of 5; content of 5 does not, whatever
+        // ending (CRLF, bare LF, bare CR) comes after it.
+        assert_eq!(
+            once(b"abcd\r\n", 5, Endings::Strict),
+            Framed::Line { end: 4, next: 6 }
+        );
+        for input in [
+            &b"abcde\r\n"[..],
+            b"abcde\n",
+            b"abcde\rx",
+            b"abcdefghijklmnopqrstuvwxyz\n",
+        ] {
+            for endings in [Endings::Strict, Endings::Reject, Endings::Normalize] {
+                assert_eq!(
+                    once(input, 5, endings),
+                    Framed::TooLong { resume: 5 },
+                    "{input:?} {endings:?}"
+                );
+            }
+        }
+        // A CR as the last octet waits; nothing fits a window of 0.
+        assert_eq!(once(b"abcd\r", 5, Endings::Strict), Framed::Pending);
+        assert_eq!(once(b"", 0, Endings::Reject), Framed::Pending);
+        assert_eq!(
+            once(b"\r\n", 0, Endings::Reject),
+            Framed::TooLong { resume: 0 }
+        );
+    }
+
+    #[test]
+    fn split_input_gives_the_same_frames() {
+        let input: &[u8] = b"250-a\r\n250 b\r\nxyz\rq\r\n";
+        for endings in [Endings::Strict, Endings::Reject, Endings::Normalize] {
+            let mut whole = LineFramer::at(0);
+            let want = whole.frame(input, 0, 64, endings);
+            for cut in 1..input.len() {
+                let mut f = LineFramer::at(0);
+                let mut got = Framed::Pending;
+                for n in cut..=input.len() {
+                    got = f.frame(&input[..n], 0, 64, endings);
+                    if got != Framed::Pending {
+                        break;
+                    }
+                }
+                assert_eq!(got, want, "cut {cut} {endings:?}");
             }
         }
     }

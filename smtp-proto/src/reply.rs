@@ -74,6 +74,7 @@ use core::fmt;
 
 use crate::error::{EncodeError, ParseError};
 use crate::limits::Limits;
+use crate::line::{Endings, Framed, LineFramer};
 
 /// A three-digit reply code (RFC 5321 4.2: first digit 2-5, second 0-5,
 /// third 0-9).
@@ -371,29 +372,25 @@ pub(crate) enum Frame {
     Error(ParseError),
 }
 
-/// Frames one line at the start of `rest`, reading at most
-/// `limit - 1` octets (RFC 5321 4.5.3.1.5: the limit includes the CRLF).
+/// The framer window ([`LineFramer::frame`]) for a `reply_line` limit: the
+/// longest content, `limit - 2` (RFC 5321 4.5.3.1.5: the limit includes
+/// the CRLF), plus one. A limit under 2 still lets an empty line through
+/// (for the grammar to judge), as the reply parser always has.
 #[inline]
-pub(crate) fn frame_line(rest: &[u8], limit: usize) -> Frame {
-    let max_content = limit.saturating_sub(2);
-    let window = &rest[..rest.len().min(max_content + 1)];
-    match memchr::memchr2(b'\r', b'\n', window) {
-        Some(p) => frame_at(rest, p),
-        None if window.len() > max_content => Frame::Error(ParseError::LineTooLong),
-        None => Frame::Incomplete,
-    }
+fn reply_window(limit: usize) -> usize {
+    limit.max(2) - 1
 }
 
-/// Decides at the first CR or LF of a line, at `p`.
+/// Frames one line at the start of `rest` with the crate's line framer
+/// ([`LineFramer`], strict endings), reading at most `limit - 1` octets
+/// (RFC 5321 4.5.3.1.5: the limit includes the CRLF).
 #[inline]
-fn frame_at(rest: &[u8], p: usize) -> Frame {
-    if rest[p] == b'\n' {
-        return Frame::Error(ParseError::BareLineEnding);
-    }
-    match rest.get(p + 1) {
-        None => Frame::Incomplete,
-        Some(b'\n') => Frame::Line(p),
-        Some(_) => Frame::Error(ParseError::BareLineEnding),
+pub(crate) fn frame_line(rest: &[u8], limit: usize) -> Frame {
+    match LineFramer::at(0).frame(rest, 0, reply_window(limit), Endings::Strict) {
+        Framed::Line { end, .. } => Frame::Line(end),
+        Framed::Pending => Frame::Incomplete,
+        Framed::TooLong { .. } => Frame::Error(ParseError::LineTooLong),
+        Framed::Bare { .. } => Frame::Error(ParseError::BareLineEnding),
     }
 }
 
@@ -811,8 +808,8 @@ pub struct ReplyReader {
     start: usize,
     /// Start of the line being read.
     line_start: usize,
-    /// How far the line being read was scanned for CR/LF.
-    scanned: usize,
+    /// The framer's cursor in the line being read.
+    framer: LineFramer,
     asm: Assembler,
     resync: Option<Resync>,
 }
@@ -866,7 +863,7 @@ impl ReplyReader {
             buf: Vec::new(),
             start: 0,
             line_start: 0,
-            scanned: 0,
+            framer: LineFramer::at(0),
             asm: Assembler::default(),
             resync: None,
         }
@@ -899,7 +896,7 @@ impl ReplyReader {
             self.buf.drain(..s);
             self.start = 0;
             self.line_start = self.line_start.saturating_sub(s);
-            self.scanned = self.scanned.saturating_sub(s);
+            self.framer.shift(s);
         }
         self.buf.extend_from_slice(bytes);
     }
@@ -907,7 +904,7 @@ impl ReplyReader {
     fn reset_line(&mut self, at: usize) {
         self.start = at;
         self.line_start = at;
-        self.scanned = at;
+        self.framer = LineFramer::at(at);
         self.asm = Assembler::default();
     }
 
@@ -922,29 +919,17 @@ impl ReplyReader {
             self.resync = None;
             self.reset_line(self.start);
         }
-        let max_content = self.limits.reply_line.saturating_sub(2);
+        let window = reply_window(self.limits.reply_line);
         loop {
-            let window_end = self.buf.len().min(self.line_start + max_content + 1);
-            let found = memchr::memchr2(b'\r', b'\n', &self.buf[self.scanned..window_end]);
-            let p = match found {
-                Some(i) => self.scanned + i,
-                None => {
-                    if window_end - self.line_start > max_content {
-                        return Some(Err(self.fail(ParseError::LineTooLong)));
-                    }
-                    self.scanned = window_end;
-                    return None;
-                }
+            let start = self.line_start;
+            let (p, next) = match self.framer.frame(&self.buf, start, window, Endings::Strict) {
+                Framed::Line { end, next } => (end, next),
+                Framed::Pending => return None,
+                Framed::TooLong { .. } => return Some(Err(self.fail(ParseError::LineTooLong))),
+                Framed::Bare { .. } => return Some(Err(self.fail(ParseError::BareLineEnding))),
             };
-            let rest = &self.buf[self.line_start..];
-            let n = match frame_at(rest, p - self.line_start) {
-                Frame::Line(n) => n,
-                Frame::Incomplete => {
-                    self.scanned = p;
-                    return None;
-                }
-                Frame::Error(e) => return Some(Err(self.fail(e))),
-            };
+            let rest = &self.buf[start..];
+            let n = p - start;
             let info = match check_line(&rest[..n], self.detect_enhanced) {
                 Ok(i) => i,
                 Err(e) => return Some(Err(self.fail(e))),
@@ -953,9 +938,7 @@ impl ReplyReader {
                 Ok(d) => d,
                 Err(e) => return Some(Err(self.fail(e))),
             };
-            let next = p + 2;
             self.line_start = next;
-            self.scanned = next;
             if done {
                 let start = self.start;
                 let asm = self.asm;
