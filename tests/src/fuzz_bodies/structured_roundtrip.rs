@@ -248,8 +248,14 @@ fn command_line(u: &mut Unstructured<'_>) -> Result<(Vec<u8>, Expect)> {
                     }
                     5 => p.extend(any_case(u, "REQUIRETLS")?),
                     6 => {
-                        let sign = pick(u, &["", "+", "-"])?;
+                        // RFC 6710 7: priority-value = (["-"] NZDIGIT) / "0"
+                        // (no "+", no "-0").
                         let d = u.int_in_range(0..=9)?;
+                        let sign = if d != 0 && u.arbitrary::<bool>()? {
+                            "-"
+                        } else {
+                            ""
+                        };
                         p.extend(any_case(u, &format!("MT-PRIORITY={sign}{d}"))?);
                     }
                     7 => {
