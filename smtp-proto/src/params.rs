@@ -367,6 +367,22 @@ pub(crate) fn is_date_time(s: &[u8]) -> bool {
     if !head {
         return false;
     }
+    // RFC 3339 5.7: month 01-12, day within its month (leap years by the
+    // Gregorian rule), hour 00-23, minute 00-59, second 00-60 (leap second).
+    let n2 = |i: usize| u32::from(s[i] - b'0') * 10 + u32::from(s[i + 1] - b'0');
+    let year = n2(0) * 100 + n2(2);
+    let (month, day) = (n2(5), n2(8));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    if day == 0 || day > month_days || n2(11) > 23 || n2(14) > 59 || n2(17) > 60 {
+        return false;
+    }
     let mut i = 19;
     if c(i, b'.') {
         i += 1;
@@ -388,6 +404,8 @@ pub(crate) fn is_date_time(s: &[u8]) -> bool {
         && d(i + 4)
         && d(i + 5)
         && i + 6 == s.len()
+        && n2(i + 1) <= 23
+        && n2(i + 4) <= 59
 }
 
 /// The bits of [`Notify`].

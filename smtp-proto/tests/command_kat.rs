@@ -300,6 +300,62 @@ const TABLE: &[(&[u8], Result<&str, ParseError>)] = &[
         b"RCPT TO:<a@b> RRVS=2014-04-03T23:01:00Z;X\r\n",
         Err(InvalidParameter),
     ),
+    // RFC 3339 5.7: each field within its range, the day within its month
+    // (found by the differential fuzz target: day 51 was accepted).
+    (
+        b"RCPT TO:<a@b> RRVS=2024-01-51T00:00:00Z;C\r\n",
+        Err(InvalidParameter),
+    ),
+    (
+        b"RCPT TO:<a@b> RRVS=2023-02-29T00:00:00Z\r\n",
+        Err(InvalidParameter),
+    ),
+    (b"RCPT TO:<a@b> RRVS=2024-02-29T00:00:00Z\r\n", Ok("RCPT")),
+    (
+        b"RCPT TO:<a@b> RRVS=1900-02-29T00:00:00Z\r\n",
+        Err(InvalidParameter),
+    ),
+    (b"RCPT TO:<a@b> RRVS=2000-02-29T23:59:60Z\r\n", Ok("RCPT")),
+    (
+        b"RCPT TO:<a@b> RRVS=2014-13-03T23:01:00Z\r\n",
+        Err(InvalidParameter),
+    ),
+    (
+        b"RCPT TO:<a@b> RRVS=2014-04-00T23:01:00Z\r\n",
+        Err(InvalidParameter),
+    ),
+    (
+        b"RCPT TO:<a@b> RRVS=2014-04-31T23:01:00Z\r\n",
+        Err(InvalidParameter),
+    ),
+    (
+        b"RCPT TO:<a@b> RRVS=2014-04-03T24:01:00Z\r\n",
+        Err(InvalidParameter),
+    ),
+    (
+        b"RCPT TO:<a@b> RRVS=2014-04-03T23:60:00Z\r\n",
+        Err(InvalidParameter),
+    ),
+    (
+        b"RCPT TO:<a@b> RRVS=2014-04-03T23:01:61Z\r\n",
+        Err(InvalidParameter),
+    ),
+    (
+        b"RCPT TO:<a@b> RRVS=2014-04-03T23:01:00+24:00\r\n",
+        Err(InvalidParameter),
+    ),
+    (
+        b"RCPT TO:<a@b> RRVS=2014-04-03T23:01:00-05:60\r\n",
+        Err(InvalidParameter),
+    ),
+    (
+        b"RCPT TO:<a@b> RRVS=2014-04-03T23:01:00-05:30\r\n",
+        Ok("RCPT"),
+    ),
+    (
+        b"MAIL FROM:<a@b> HOLDUNTIL=2007-05-32T15:30:00Z\r\n",
+        Err(InvalidParameter),
+    ),
     // Issue 11 item 6: a repeat with the same value is one parameter
     // (NOTIFY compared as a set); conflicting values are refused
     // (RFC 3461 4.5).
