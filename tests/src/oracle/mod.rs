@@ -32,7 +32,7 @@ use nom::combinator::{all_consuming, opt};
 use nom::sequence::{preceded, terminated};
 
 use smtp_sansio::command::Command;
-use smtp_sansio::{ForwardPath, ReversePath};
+use smtp_sansio::{ForwardPath, ParseError, ReversePath};
 
 use abnf::{R, crlf, sp};
 
@@ -595,6 +595,20 @@ pub fn check(line: &[u8], utf8_transaction: bool) -> Result<(), String> {
             Some(_) => Ok(()),
             None => Err(format!("only ours accepts {}: {c:?}", show())),
         },
+        // The ABNF has no size limits; RFC 5321 4.5.3.1 sets them apart
+        // (local part 64, domain 255, path 256, line 512), and the core
+        // enforces them wherever an address appears (a VRFY argument too).
+        (Err(e), Verdict::Accept(_))
+            if matches!(
+                e.error,
+                ParseError::LocalPartTooLong
+                    | ParseError::DomainTooLong
+                    | ParseError::PathTooLong
+                    | ParseError::LineTooLong
+            ) =>
+        {
+            Ok(())
+        }
         (Err(e), Verdict::Accept(o)) => match known_disagreement(line, true) {
             Some(_) => Ok(()),
             None => Err(format!(
