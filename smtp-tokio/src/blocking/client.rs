@@ -1,0 +1,1 @@
+//! Placeholder: filled by the driver work of issue 14.

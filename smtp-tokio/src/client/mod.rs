@@ -1,0 +1,1 @@
+//! The async client driver (placeholder, filled by the driver work of issue 14).

@@ -1,0 +1,1 @@
+//! The async server driver (placeholder, filled by the driver work of issue 14).
