@@ -1269,7 +1269,6 @@ impl Machine {
         let mutant = cfg.mutant;
         let lmtp = cfg.mode == PortMode::Lmtp;
         let tls = self.security.tls();
-        let unknown_params = |unknown: bool| !cfg.accept_unknown_parameters && unknown;
         let exempt_before_tls = |c: &Command<'_>| {
             allowed_before_tls(c)
                 || (matches!(c, Command::Auth { .. }) && mutant.is(Mutant::TlsBeforeAuth))
@@ -1303,7 +1302,9 @@ impl Machine {
             Command::Mail { .. } if self.hello().is_none() => Fail(K::HelloFirst),
             Command::Mail { .. } if self.txn().is_some() => Fail(K::NestedMail),
             // RFC 5321 4.1.1.11: parameters of extensions not offered.
-            Command::Mail { params, .. } if unknown_params(params.unknown().next().is_some()) => {
+            Command::Mail { params, .. }
+                if !cfg.accept_unknown_parameters && params.unknown().next().is_some() =>
+            {
                 Fail(K::UnsupportedParameter)
             }
             // RFC 4954 6, RFC 6409 4.3: AUTH before MAIL where required.
@@ -1326,7 +1327,9 @@ impl Machine {
             }
             // RFC 5321 3.3: RCPT inside a transaction.
             Command::Rcpt { .. } if self.txn().is_none() => Fail(K::NeedMail),
-            Command::Rcpt { params, .. } if unknown_params(params.unknown().next().is_some()) => {
+            Command::Rcpt { params, .. }
+                if !cfg.accept_unknown_parameters && params.unknown().next().is_some() =>
+            {
                 Fail(K::UnsupportedParameter)
             }
             // RFC 5321 4.5.3.1.10: 452 for too many recipients.
