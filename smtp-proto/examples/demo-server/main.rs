@@ -47,7 +47,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use smtp_sansio::mode::PortMode;
+use smtp_sansio::PortMode;
 use tokio::net::TcpListener;
 
 struct Args {

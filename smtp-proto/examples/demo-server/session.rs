@@ -1,5 +1,5 @@
 //! The demo server's listeners and session loop: a tokio driver of the
-//! [`smtp_sansio::server::Server`] machine with STARTTLS and implicit TLS
+//! [`smtp_sansio::Server`] machine with STARTTLS and implicit TLS
 //! (tokio-rustls, ring provider) and durable storage of accepted messages.
 //!
 //! This file is shared: `examples/demo-server/main.rs` wraps it in a
@@ -35,9 +35,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use smtp_sansio::reply::{EnhancedCode, OwnedReply, ReplyCode};
-use smtp_sansio::sasl::Credentials;
-use smtp_sansio::server::{AuthRequest, Server, ServerEvent};
+use smtp_sansio::Credentials;
+use smtp_sansio::{AuthRequest, Server, ServerEvent};
+use smtp_sansio::{EnhancedCode, OwnedReply, ReplyCode};
 use smtp_sansio::{ForwardPath, Mailbox, ReversePath};
 use smtp_sansio::{PortMode, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -1,10 +1,10 @@
 //! `dissect command`: one client command line, fields per dissect.md
 //! "Command fields", "Canonical mailbox" and "Parameters".
 use crate::Outcome;
-use smtp_sansio::address::{ForwardPath, ReversePath};
-use smtp_sansio::line::{InputBuffer, LineStatus};
-use smtp_sansio::params::{ByMode, MailAuth, MailParams, Param, RcptParams};
+use smtp_sansio::{ByMode, MailAuth, MailParams, Param, RcptParams};
 use smtp_sansio::{Command, CommandOptions, LineEndingPolicy, LocalPart, Mailbox};
+use smtp_sansio::{ForwardPath, ReversePath};
+use smtp_sansio::{InputBuffer, LineStatus};
 
 /// Dissects one input: the bytes go through the server's incremental
 /// framer ([`InputBuffer`]) `split` bytes at a time (all at once without

@@ -3,7 +3,7 @@
 //! must encode ([`Command::write_to`]), the encoding must parse back to the
 //! same value under the same options, and encoding is idempotent.
 
-use smtp_sansio::command::Command;
+use smtp_sansio::Command;
 use smtp_sansio::{CommandOptions, Extensions, LineEndingPolicy, ParseError};
 
 fn option_sets() -> [CommandOptions; 4] {

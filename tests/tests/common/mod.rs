@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use smtp_sansio::mode::PortMode;
+use smtp_sansio::PortMode;
 
 /// How long one peer process may run.
 pub const PEER_TIMEOUT: Duration = Duration::from_secs(30);
