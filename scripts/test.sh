@@ -19,6 +19,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
+echo "== cargo package (both published crates, each verified on its own)"
+bash scripts/package.sh
+
+echo "== MSRV (rust-version of the workspace Cargo.toml)"
+bash scripts/msrv.sh
+
 echo "== cargo test"
 cargo test --workspace --locked --release -- --include-ignored
 

@@ -51,8 +51,3 @@ pub use server::{
     AbortReason, AuthRequest, ContentKind, HelloKind, ReplyKind, Server, ServerConfig, ServerEvent,
     Violation,
 };
-
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
