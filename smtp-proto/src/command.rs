@@ -839,3 +839,53 @@ fn is_absolute_uri(url: &[u8]) -> bool {
         && !rest.is_empty()
         && rest.iter().all(|b| (0x21..=0x7e).contains(b))
 }
+
+// ---------------------------------------------------------------------------
+// Display: the wire form.
+
+/// The command line as [`Command::write_to`] writes it, without the final
+/// CRLF (RFC 5321 4.1.1): `format!("{cmd}\r\n")` is the encoded line and
+/// parses back equal.
+///
+/// One exception keeps logs safe: the initial response of `AUTH`
+/// (RFC 4954 4), a credential, is shown as `<redacted>` (as `Debug` does);
+/// use [`Command::write_to`] for the bytes to send. A hand-built value that
+/// does not encode is shown with its CR, LF and other control octets as
+/// `\xNN`, so the output is always one line.
+///
+/// ```
+/// use smtp_sansio::{Command, CommandOptions};
+///
+/// let opts = CommandOptions::new();
+/// let cmd = Command::parse(b"mail from:<alice@example.org> size=1024\r\n", &opts).unwrap();
+/// assert_eq!(cmd.to_string(), "MAIL FROM:<alice@example.org> SIZE=1024");
+///
+/// let auth = Command::parse(b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n", &opts).unwrap();
+/// assert_eq!(auth.to_string(), "AUTH PLAIN <redacted>");
+/// ```
+impl core::fmt::Display for Command<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let shown = match *self {
+            Command::Auth {
+                mechanism,
+                initial_response: Some(_),
+            } => Command::Auth {
+                mechanism,
+                initial_response: Some(Secret::new(b"<redacted>")),
+            },
+            cmd => cmd,
+        };
+        let mut line = Vec::new();
+        shown.write_unchecked(&mut line);
+        let body = line.strip_suffix(b"\r\n").unwrap_or(&line);
+        crate::address::display_bytes(f, body)
+    }
+}
+
+/// The stored command line without its CRLF; see the `Display` of
+/// [`Command`] (an AUTH initial response is redacted).
+impl core::fmt::Display for OwnedCommand {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.command().fmt(f)
+    }
+}
