@@ -184,7 +184,8 @@ pub struct ServerModel {
 
 impl ServerModel {
     pub fn new(mode: PortMode, slot: MutantSlot) -> ServerModel {
-        let mut cfg = ServerConfig::new(mode, "mx.example.net");
+        // The explored driver runs TLS when asked (STARTTLS offered).
+        let mut cfg = ServerConfig::new(mode, "mx.example.net").with_tls();
         cfg.limits.message_size = MESSAGE_SIZE;
         if mode == PortMode::Relay {
             // AUTH configured on port 25 but offered only under TLS (and
