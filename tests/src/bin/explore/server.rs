@@ -588,7 +588,7 @@ impl Model for ServerModel {
                         Decision::Auth => reply(535, (5, 7, 8), "Bad credentials"),
                         _ => reply(550, (5, 7, 1), "Refused"),
                     };
-                    s.srv.reject(r).map(|_| ()).map_err(|_| ())
+                    s.srv.reject(r).map_err(|_| ())
                 };
                 if r.is_err() {
                     return Err(Broken::new(
