@@ -7,6 +7,23 @@ use crate::sasl::Secret;
 /// One client command, borrowing the line it was parsed from
 /// (RFC 5321 4.1.1, RFC 2033 4.1, RFC 3030 2, RFC 3207 4, RFC 4954 4,
 /// RFC 1985, RFC 4468).
+///
+/// # Examples
+///
+/// ```
+/// use smtp_sansio::{Command, CommandOptions, ForwardPath};
+///
+/// let opts = CommandOptions::new();
+/// let cmd = Command::parse(b"RCPT TO:<bob@example.net>\r\n", &opts).unwrap();
+/// let Command::Rcpt { to: ForwardPath::Mailbox(rcpt), .. } = cmd else { panic!() };
+/// assert_eq!(rcpt.domain.as_bytes(), b"example.net");
+///
+/// // Encoding writes the canonical line; Display is that line without CRLF.
+/// let mut line = Vec::new();
+/// Command::Quit.write_to(&mut line).unwrap();
+/// assert_eq!(line, b"QUIT\r\n");
+/// assert_eq!(cmd.to_string(), "RCPT TO:<bob@example.net>");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command<'a> {
     /// `EHLO` (RFC 5321 4.1.1.1).

@@ -607,6 +607,22 @@ impl Assembler {
 
 /// A parsed reply, single- or multi-line, borrowing the input
 /// (RFC 5321 4.2.1).
+///
+/// # Examples
+///
+/// ```
+/// use smtp_sansio::{EnhancedCode, Limits, Reply, ReplyCode};
+///
+/// let input = b"250-2.1.0 Sender ok\r\n250 2.1.0 Really\r\nleft over";
+/// let (reply, used) = Reply::parse(input, &Limits::RFC)?;
+/// assert_eq!(used, input.len() - b"left over".len());
+/// assert_eq!(reply.code(), ReplyCode::OK);
+/// assert_eq!(reply.enhanced(), EnhancedCode::new(2, 1, 0));
+/// assert_eq!(reply.line_count(), 2);
+/// // An owned copy to keep or to send again.
+/// assert_eq!(reply.to_owned_reply().to_string(), "250-2.1.0 Sender ok\r\n250 2.1.0 Really");
+/// # Ok::<(), smtp_sansio::ParseError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reply<'a> {
     pub(crate) code: ReplyCode,

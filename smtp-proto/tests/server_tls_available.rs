@@ -135,7 +135,10 @@ fn client_hello_as_a_command_is_named_and_closes() {
         }
         let (out, v) = run(&mut s, CLIENT_HELLO);
         assert_eq!(v, [Violation::TlsHandshakeAsCommand], "{mode:?}");
-        assert!(out.is_empty(), "{mode:?}: no reply the peer cannot read: {out}");
+        assert!(
+            out.is_empty(),
+            "{mode:?}: no reply the peer cannot read: {out}"
+        );
         assert!(s.is_closed(), "{mode:?}");
     }
     // Split after the first octet: the same verdict once the second comes.

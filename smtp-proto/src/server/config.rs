@@ -16,6 +16,25 @@ use super::reply::ReplyKind;
 
 /// Server configuration: each field defaults from the [`PortMode`] and the
 /// RFCs (see [`ServerConfig::new`]).
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use smtp_sansio::{PortMode, Server, ServerConfig};
+///
+/// // Submission on 587: STARTTLS (the driver runs TLS), AUTH required.
+/// let mut cfg = ServerConfig::new(PortMode::Submission, "mail.example.net").with_tls();
+/// cfg.limits.message_size = 25 * 1024 * 1024;
+/// cfg.limits.recipients = 50;
+/// assert!(cfg.require_tls && cfg.require_auth);
+///
+/// // One shared copy for every connection of the listener.
+/// let shared = Arc::new(cfg);
+/// let a = Server::new(shared.clone());
+/// let b = Server::new(shared);
+/// assert_eq!(a.config().limits.recipients, b.config().limits.recipients);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// The port mode.

@@ -152,6 +152,25 @@ pub enum AuthRequest {
 
 /// What the server machine reports to its driver.
 ///
+/// # Examples
+///
+/// ```
+/// use smtp_sansio::{PortMode, Server, ServerConfig, ServerEvent};
+///
+/// let mut server = Server::new(ServerConfig::new(PortMode::Relay, "mx.example.net"));
+/// server.receive(b"HELO client.example.org\r\n");
+/// let mut seen = Vec::new();
+/// while let Some(event) = server.next_event() {
+///     match event {
+///         ServerEvent::Hello { domain, .. } => seen.push(domain.to_string()),
+///         ServerEvent::Connected => seen.push("connected".into()),
+///         _ => {}
+///     }
+///     server.accept(); // both events ask for a decision
+/// }
+/// assert_eq!(seen, ["connected", "client.example.org"]);
+/// ```
+///
 /// Events marked "decision" stop the machine until the driver calls
 /// [`Server::accept`](super::Server::accept), [`Server::respond`](super::Server::respond) or [`Server::reject`](super::Server::reject) (or
 /// [`Server::auth_challenge`](super::Server::auth_challenge) for AUTH steps).
