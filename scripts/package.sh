@@ -9,8 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if grep -rn --include=Cargo.toml "example.invalid" . --exclude-dir=target --exclude-dir=corpus; then
-    echo "package: placeholder metadata (example.invalid) in a Cargo.toml" >&2
+# No placeholder metadata (the reserved .invalid domain) in a manifest.
+placeholder='example[.]invalid'
+if grep -rnE --include=Cargo.toml "$placeholder" . --exclude-dir=target --exclude-dir=corpus; then
+    echo "package: placeholder metadata in a Cargo.toml" >&2
     exit 1
 fi
 cargo package --locked --allow-dirty -p smtp-sansio -p smtp-sansio-tokio
