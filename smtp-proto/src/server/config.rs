@@ -52,7 +52,7 @@ pub struct ServerConfig {
     /// Ignored in implicit TLS mode.
     pub starttls: bool,
     /// The driver can run a TLS handshake when the machine asks for one
-    /// ([`ServerEvent::StartTls`](super::ServerEvent::StartTls)). Off by
+    /// ([`ServerEvent::StartTls`](crate::ServerEvent::StartTls)). Off by
     /// default: STARTTLS (RFC 3207 4) is offered only when this and
     /// [`ServerConfig::starttls`] are both set, so a driver without TLS
     /// never answers `220` to STARTTLS and then reads the client's TLS
@@ -60,8 +60,8 @@ pub struct ServerConfig {
     ///
     /// Without it, STARTTLS is answered `502 5.5.1` like any command not
     /// offered, and a ClientHello that arrives anyway is reported as
-    /// [`Violation::TlsHandshakeAsCommand`](super::Violation::TlsHandshakeAsCommand)
-    /// (or [`Violation::TlsNotUpgraded`](super::Violation::TlsNotUpgraded)
+    /// [`Violation::TlsHandshakeAsCommand`](crate::Violation::TlsHandshakeAsCommand)
+    /// (or [`Violation::TlsNotUpgraded`](crate::Violation::TlsNotUpgraded)
     /// after a `220` to STARTTLS), naming the cause, and the session closes.
     ///
     /// Submission without TLS: [`ServerConfig::require_tls`] stays on

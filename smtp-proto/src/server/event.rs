@@ -49,7 +49,7 @@ pub enum Violation {
     /// after the `220` to STARTTLS: the driver gave the machine the bytes
     /// its TLS library should have read, that is it did not upgrade the
     /// connection (or it set
-    /// [`ServerConfig::tls_available`](super::ServerConfig::tls_available)
+    /// [`ServerConfig::tls_available`](crate::ServerConfig::tls_available)
     /// without being able to run TLS). Other bytes there are
     /// [`Violation::StartTlsInjection`]. RFC 3207 4. Closes.
     TlsNotUpgraded,
