@@ -29,6 +29,7 @@ pub mod mode;
 pub mod mutants;
 pub mod options;
 pub mod params;
+mod proxy;
 pub mod reply;
 pub mod sasl;
 pub mod server;
@@ -46,6 +47,11 @@ pub use limits::Limits;
 pub use mode::PortMode;
 pub use options::{CommandOptions, Lenient, LineEndingPolicy};
 pub use params::{MailParams, Param, RcptParams, XText};
+pub use proxy::{
+    PROXY_V1_MAX_LEN, PROXY_V2_FIXED_LEN, PROXY_V2_SIGNATURE, ProxyAddresses, ProxyCommand,
+    ProxyConfig, ProxyDecoder, ProxyError, ProxyHeader, ProxyStatus, ProxyTlv, ProxyTlvIter,
+    ProxyTlvs, ProxyTransport, ProxyVersion,
+};
 pub use reply::{EnhancedCode, Greeting, OwnedReply, Reply, ReplyClass, ReplyCode, ReplyReader};
 pub use server::{
     AbortReason, AuthRequest, ContentKind, HelloKind, ReplyKind, Server, ServerConfig, ServerEvent,
