@@ -34,6 +34,7 @@ pub mod reply;
 pub mod sasl;
 pub mod server;
 mod session;
+mod xclient;
 
 pub use address::{AddressLiteral, Domain, ForwardPath, LocalPart, Mailbox, ReversePath};
 pub use capability::{
@@ -57,6 +58,7 @@ pub use server::{
     AbortReason, AuthRequest, ContentKind, HelloKind, ReplyKind, Server, ServerConfig, ServerEvent,
     Violation,
 };
+pub use xclient::{XAttr, XAttrIter, XAttrName, XAttrValue, XAttrs};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -41,9 +41,7 @@ pub fn proxy_header(data: &[u8]) {
     if let Ok(ProxyStatus::Complete { header, len }) = whole {
         assert!(len <= payload.len());
         let mut out = Vec::new();
-        header
-            .write_to(&mut out)
-            .expect("a decoded header encodes");
+        header.write_to(&mut out).expect("a decoded header encodes");
         assert_eq!(
             ProxyDecoder::new(cfg).decode(&out),
             Ok(ProxyStatus::Complete {
@@ -57,9 +55,18 @@ pub fn proxy_header(data: &[u8]) {
     for (narrow, refusal) in [
         (ProxyConfig { v1: false, ..cfg }, ProxyError::VersionRefused),
         (ProxyConfig { v2: false, ..cfg }, ProxyError::VersionRefused),
-        (ProxyConfig { max_v2_len: max, ..cfg }, ProxyError::V2TooLong),
+        (
+            ProxyConfig {
+                max_v2_len: max,
+                ..cfg
+            },
+            ProxyError::V2TooLong,
+        ),
     ] {
         let got = ProxyDecoder::new(narrow).decode(payload);
-        assert!(got == whole || got == Err(refusal), "{narrow:?}: {got:?} vs {whole:?}");
+        assert!(
+            got == whole || got == Err(refusal),
+            "{narrow:?}: {got:?} vs {whole:?}"
+        );
     }
 }
