@@ -584,10 +584,12 @@ fn parse_fields_inner<'a>(
         }
         return Err(ParseError::UnknownCommand);
     }
-    if v == V_XCLI || v == V_XFOR {
-        return parse_xcommand(v, rest, line_len, opts);
-    }
     if !four {
+        // XCLIENT and XFORWARD are the longer verbs here (off the hot path:
+        // every four-letter verb has been dispatched by now).
+        if v == V_XCLI || v == V_XFOR {
+            return parse_xcommand(v, rest, line_len, opts);
+        }
         return Err(ParseError::UnknownCommand);
     }
     match v {
