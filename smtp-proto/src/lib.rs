@@ -230,8 +230,10 @@ mod mode;
 mod mutants;
 mod options;
 mod params;
+mod proxy;
 mod reply;
 mod session;
+mod xclient;
 
 // Curated public namespaces, for secondary items that read better with a
 // prefix (as `rustls::client` / `rustls::server`): each holds only API,
@@ -265,6 +267,11 @@ pub use params::{
     Body, ByMode, DeliverBy, Hold, MailAuth, MailParams, Notify, Orcpt, Param,
     Params as EsmtpParams, RcptParams, Ret, Rrvs, XText,
 };
+pub use proxy::{
+    PROXY_V1_MAX_LEN, PROXY_V2_FIXED_LEN, PROXY_V2_SIGNATURE, ProxyAddresses, ProxyCommand,
+    ProxyConfig, ProxyDecoder, ProxyError, ProxyHeader, ProxyStatus, ProxyTlv, ProxyTlvIter,
+    ProxyTlvs, ProxyTransport, ProxyVersion,
+};
 pub use reply::{
     EnhancedCode, Greeting, Lines as ReplyLines, MAX_REPLY_LINE, OwnedReply, Reply, ReplyClass,
     ReplyCode, ReplyReader,
@@ -274,6 +281,7 @@ pub use server::{
     AbortReason, AuthRequest, ContentKind, ReplyKind, Server, ServerConfig, ServerEvent, Violation,
 };
 pub use session::{Decided, HelloKind, Misuse};
+pub use xclient::{XAttr, XAttrIter, XAttrName, XAttrValue, XAttrs};
 
 // Public only for the benchmarks, the fuzz targets and the explorer.
 #[doc(hidden)]
