@@ -679,7 +679,7 @@ fn parse_mail<'a>(content: &'a [u8], opts: &CommandOptions) -> Result<Command<'a
         lenient.missing_brackets,
     )?;
     let raw = params_raw(content, end)?;
-    let params = crate::params::MailParams::parse(raw, opts.extensions, utf8, &mut seen)?;
+    let params = crate::params::MailParams::parse_with(raw, opts.extensions, utf8, &mut seen)?;
     if seen && !params.smtputf8 {
         return Err(ParseError::Utf8NotAllowed);
     }
@@ -708,7 +708,7 @@ fn parse_rcpt<'a>(content: &'a [u8], opts: &CommandOptions) -> Result<Command<'a
         opts.lenient.missing_brackets,
     )?;
     let raw = params_raw(content, end)?;
-    let params = crate::params::RcptParams::parse(raw, opts.extensions, utf8, &mut seen)?;
+    let params = crate::params::RcptParams::parse_with(raw, opts.extensions, utf8, &mut seen)?;
     let to = match path {
         PathKind::Mailbox(m) => crate::address::ForwardPath::Mailbox(m),
         _ => crate::address::ForwardPath::Postmaster,
