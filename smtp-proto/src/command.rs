@@ -106,7 +106,8 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::address::{
-    C_ALNUM, C_ATEXT, C_LDH, Mailbox, PathKind, is, scan_domain, scan_local, scan_path, scan_quoted, utf8_non_ascii,
+    C_ALNUM, C_ATEXT, C_LDH, Mailbox, PathKind, is, scan_domain, scan_local, scan_path,
+    scan_quoted, utf8_non_ascii,
 };
 use crate::error::{EncodeError, ParseError};
 use crate::ext::Extensions;

@@ -174,6 +174,20 @@ pub(crate) const fn pack(s: &[u8]) -> u128 {
     v
 }
 
+/// [`pack`] of `raw[start..end]`, reading eight octets at a time when the
+/// text has them (the octets after `end` are masked off).
+#[inline(always)]
+fn pack_fast(raw: &[u8], start: usize, end: usize) -> u128 {
+    let len = end - start;
+    if (1..=8).contains(&len) {
+        if let Some(w) = raw.get(start..).and_then(|t| t.first_chunk::<8>()) {
+            let v = u64::from_be_bytes(*w) & 0xDFDF_DFDF_DFDF_DFDF;
+            return u128::from(v >> (8 * (8 - len)));
+        }
+    }
+    raw.get(start..end).map_or(0, pack)
+}
+
 const K_SIZE: u128 = pack(b"SIZE");
 const K_BODY: u128 = pack(b"BODY");
 const K_SMTPUTF8: u128 = pack(b"SMTPUTF8");
@@ -232,18 +246,13 @@ fn scan_params<'a>(
             Some(&b) if is(b, C_ALNUM) => {}
             _ => return Err(ParseError::Syntax),
         }
-        let mut packed = 0u128;
         while let Some(&b) = raw.get(i) {
             if !is(b, C_LDH) {
                 break;
             }
-            packed = (packed << 8) | u128::from(b & 0xDF);
             i += 1;
         }
-        let kw_end = i;
-        if kw_end - start > 16 {
-            packed = 0;
-        }
+        let packed = pack_fast(raw, start, i);
         let mut value = None;
         if raw.get(i) == Some(&b'=') {
             i += 1;
@@ -912,46 +921,86 @@ impl<'a> MailParams<'a> {
         let mut dup = 0u16;
         let mut hold = false;
         scan_params(raw, utf8, seen, |s| {
-            let Some(idx) = MAIL_KEYWORDS.iter().position(|&k| k == s.packed) else {
-                // A RCPT parameter on MAIL is known to be misplaced, not
-                // an unknown extension (RFC 5321 4.1.1.11: 555).
-                if RCPT_KEYWORDS.contains(&s.packed) {
-                    return Err(ParseError::UnsupportedParameter);
-                }
-                return Ok(());
+            let idx = match s.packed {
+                K_SIZE => 0,
+                K_BODY => 1,
+                K_SMTPUTF8 => 2,
+                K_REQUIRETLS => 6,
+                _ => match MAIL_KEYWORDS.iter().position(|&k| k == s.packed) {
+                    Some(idx) => idx,
+                    // A RCPT parameter on MAIL is known to be misplaced,
+                    // not an unknown extension (RFC 5321 4.1.1.11: 555).
+                    None if RCPT_KEYWORDS.contains(&s.packed) => {
+                        return Err(ParseError::UnsupportedParameter);
+                    }
+                    None => return Ok(()),
+                },
             };
             let bit = 1u16 << idx;
-            if dup & bit != 0 {
-                // A repeat is the same parameter only if its value is the
-                // same by that parameter's own rules (issue 11: Python's
-                // smtplib repeats SIZE); conflicting values stay refused
-                // (RFC 1870 6, RFC 3461 4.5).
-                let again = mail_value(s.packed, s.value, ext)?;
-                let first = find_param(raw, s.packed, s.packed)
-                    .and_then(|(k, v)| mail_value(k, v, ext).ok().flatten());
-                return if again == first {
+            let again = dup & bit != 0;
+            dup |= bit;
+            // A repeat is the same parameter only if its value is the same
+            // by that parameter's own rules (issue 11: Python's smtplib
+            // repeats SIZE); conflicting values stay refused (RFC 1870 6,
+            // RFC 3461 4.5). The common parameters compare with their
+            // field, the rare ones with their first occurrence.
+            let same = |same: bool| {
+                if same {
                     Ok(())
                 } else {
                     Err(ParseError::DuplicateParameter)
-                };
-            }
-            dup |= bit;
-            if s.packed == K_HOLDFOR || s.packed == K_HOLDUNTIL {
-                require(Extensions::FUTURERELEASE, ext)?;
-                // HOLDFOR and HOLDUNTIL exclude each other (RFC 4865 4).
-                if hold {
-                    return Err(ParseError::DuplicateParameter);
                 }
-                hold = true;
+            };
+            match s.packed {
+                K_SIZE => {
+                    // As in `mail_value`, inline for the common case.
+                    require(Extensions::SIZE, ext)?;
+                    let n = parse_decimal(value(s.value)?, 20, ParseError::InvalidParameter)?;
+                    if again {
+                        return same(p.size == Some(n));
+                    }
+                    p.size = Some(n);
+                    Ok(())
+                }
+                K_BODY | K_SMTPUTF8 | K_REQUIRETLS => match mail_value(s.packed, s.value, ext)? {
+                    Some(Known::Size(n)) if again => same(p.size == Some(n)),
+                    Some(Known::Size(n)) => {
+                        p.size = Some(n);
+                        Ok(())
+                    }
+                    Some(Known::Body(b)) if again => same(p.body == Some(b)),
+                    Some(Known::Body(b)) => {
+                        p.body = Some(b);
+                        Ok(())
+                    }
+                    Some(Known::SmtpUtf8) => {
+                        p.smtputf8 = true;
+                        Ok(())
+                    }
+                    Some(Known::RequireTls) => {
+                        p.requiretls = true;
+                        Ok(())
+                    }
+                    _ => Ok(()),
+                },
+                _ if again => {
+                    let value = mail_value(s.packed, s.value, ext)?;
+                    let first = find_param(raw, s.packed, s.packed)
+                        .and_then(|(k, v)| mail_value(k, v, ext).ok().flatten());
+                    same(value == first)
+                }
+                _ => {
+                    if s.packed == K_HOLDFOR || s.packed == K_HOLDUNTIL {
+                        require(Extensions::FUTURERELEASE, ext)?;
+                        // HOLDFOR and HOLDUNTIL exclude each other (RFC 4865 4).
+                        if hold {
+                            return Err(ParseError::DuplicateParameter);
+                        }
+                        hold = true;
+                    }
+                    mail_value(s.packed, s.value, ext).map(|_| ())
+                }
             }
-            match mail_value(s.packed, s.value, ext)? {
-                Some(Known::Size(n)) => p.size = Some(n),
-                Some(Known::Body(b)) => p.body = Some(b),
-                Some(Known::SmtpUtf8) => p.smtputf8 = true,
-                Some(Known::RequireTls) => p.requiretls = true,
-                _ => {}
-            }
-            Ok(())
         })?;
         Ok(p)
     }
