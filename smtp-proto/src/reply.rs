@@ -325,6 +325,18 @@ fn digits3(input: &[u8]) -> Option<(u16, usize)> {
 /// Reads `class "." 1*3DIGIT "." 1*3DIGIT` (class 2/4/5) at the start of
 /// `input`, returning the code and its length (RFC 3463 2).
 fn scan_enhanced(input: &[u8]) -> Option<(EnhancedCode, usize)> {
+    // The common form, one digit each (`2.0.0`, `5.7.1`), read at once; a
+    // digit after it (a longer detail) takes the general path below.
+    if let Some(&[c @ (b'2' | b'4' | b'5'), b'.', s, b'.', d, next]) = input.first_chunk::<6>() {
+        if s.is_ascii_digit() && d.is_ascii_digit() && !next.is_ascii_digit() {
+            let code = EnhancedCode {
+                class: c - b'0',
+                subject: u16::from(s - b'0'),
+                detail: u16::from(d - b'0'),
+            };
+            return Some((code, 5));
+        }
+    }
     let class = match input.first() {
         Some(&c @ (b'2' | b'4' | b'5')) => c - b'0',
         _ => return None,

@@ -621,3 +621,27 @@ fn enhanced_code_from_the_first_line_only() {
     assert_eq!(r.enhanced(), None);
     assert_eq!(r.line_enhanced(b"2.1.5 b"), EnhancedCode::new(2, 1, 5));
 }
+
+/// The one-digit enhanced code form is read at once; longer subjects and
+/// details, and codes at the very end of the text, give the same values as
+/// the general reading (RFC 3463 2: 1*3digit each).
+#[test]
+fn enhanced_code_forms() {
+    use smtp_sansio::{EnhancedCode, Limits, Reply};
+    let cases: [(&[u8], Option<(u8, u16, u16)>); 9] = [
+        (b"250 2.0.0 Ok\r\n", Some((2, 0, 0))),
+        (b"550 5.7.1 no\r\n", Some((5, 7, 1))),
+        (b"250 2.0.10 Ok\r\n", Some((2, 0, 10))),
+        (b"250 2.10.0 Ok\r\n", Some((2, 10, 0))),
+        (b"250 2.1.234 Ok\r\n", Some((2, 1, 234))),
+        (b"250 2.0.0\r\n", None),
+        (b"250 2.0.0x\r\n", None),
+        (b"250 4.0.0 class differs\r\n", None),
+        (b"450 4.2.0\tx\r\n", None),
+    ];
+    for (wire, want) in cases {
+        let (r, _) = Reply::parse(wire, &Limits::RFC).unwrap();
+        let want = want.and_then(|(c, s, d)| EnhancedCode::new(c, s, d));
+        assert_eq!(r.enhanced(), want, "{:?}", String::from_utf8_lossy(wire));
+    }
+}
