@@ -566,11 +566,17 @@ fn parse_fields_inner<'a>(
     }
     match v {
         V_MAIL => {
-            check(opts.extensions.mail_line_limit(limits.command_line))?;
+            // The extensions only raise the limit: reckon it only for a
+            // line over the base one.
+            if line_len > limits.command_line {
+                check(opts.extensions.mail_line_limit(limits.command_line))?;
+            }
             parse_mail(content, opts)
         }
         V_RCPT => {
-            check(opts.extensions.rcpt_line_limit(limits.command_line))?;
+            if line_len > limits.command_line {
+                check(opts.extensions.rcpt_line_limit(limits.command_line))?;
+            }
             parse_rcpt(content, opts)
         }
         V_AUTH => {
