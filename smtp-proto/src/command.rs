@@ -831,48 +831,44 @@ fn simple_domain(s: &[u8], mut i: usize) -> Option<usize> {
     }
 }
 
+/// Every string of up to six octets over an alphabet with every
+/// separator of the path grammar: where the fast path accepts, the
+/// general scan gives the same mailbox and end (under the RFC limits
+/// and under tiny ones); the fast domain agrees with `scan_domain`.
 #[cfg(test)]
-mod fast_path_tests {
-    use super::*;
-
-    /// Every string of up to six octets over an alphabet with every
-    /// separator of the path grammar: where the fast path accepts, the
-    /// general scan gives the same mailbox and end (under the RFC limits
-    /// and under tiny ones); the fast domain agrees with `scan_domain`.
-    #[test]
-    fn fast_path_agrees_with_general_scan() {
-        const ALPHABET: &[u8] = b"a1.-@<>\"[";
-        let tiny = Limits {
-            local_part: 2,
-            domain: 3,
-            path: 7,
-            ..Limits::RFC
-        };
-        let mut s = Vec::new();
-        let mut checked = 0;
-        for len in 0..=6u32 {
-            for mut n in 0..ALPHABET.len().pow(len) {
-                s.clear();
-                for _ in 0..len {
-                    s.push(ALPHABET[n % ALPHABET.len()]);
-                    n /= ALPHABET.len();
-                }
-                for limits in [&Limits::RFC, &tiny] {
-                    if let Some((m, end)) = simple_path(&s, 0, limits) {
-                        let mut seen = false;
-                        let general = scan_path(&s, 0, false, &mut seen, limits, true, true, false);
-                        assert_eq!(general, Ok((PathKind::Mailbox(m), end)), "{s:?}");
-                        checked += 1;
-                    }
-                }
-                if let Some(end) = simple_domain(&s, 0) {
+#[test]
+fn fast_path_agrees_with_general_scan() {
+    const ALPHABET: &[u8] = b"a1.-@<>\"[";
+    let tiny = Limits {
+        local_part: 2,
+        domain: 3,
+        path: 7,
+        ..Limits::RFC
+    };
+    let mut s = Vec::new();
+    let mut checked = 0;
+    for len in 0..=6u32 {
+        for mut n in 0..ALPHABET.len().pow(len) {
+            s.clear();
+            for _ in 0..len {
+                s.push(ALPHABET[n % ALPHABET.len()]);
+                n /= ALPHABET.len();
+            }
+            for limits in [&Limits::RFC, &tiny] {
+                if let Some((m, end)) = simple_path(&s, 0, limits) {
                     let mut seen = false;
-                    assert_eq!(scan_domain(&s, 0, false, &mut seen), Ok(end), "{s:?}");
+                    let general = scan_path(&s, 0, false, &mut seen, limits, true, true, false);
+                    assert_eq!(general, Ok((PathKind::Mailbox(m), end)), "{s:?}");
+                    checked += 1;
                 }
             }
+            if let Some(end) = simple_domain(&s, 0) {
+                let mut seen = false;
+                assert_eq!(scan_domain(&s, 0, false, &mut seen), Ok(end), "{s:?}");
+            }
         }
-        assert!(checked > 100, "{checked}");
     }
+    assert!(checked > 100, "{checked}");
 }
 
 /// Checks `kw` (case-insensitive) after the four-letter verb and returns the

@@ -628,7 +628,8 @@ fn enhanced_code_from_the_first_line_only() {
 #[test]
 fn enhanced_code_forms() {
     use smtp_sansio::{EnhancedCode, Limits, Reply};
-    let cases: [(&[u8], Option<(u8, u16, u16)>); 9] = [
+    type Case = (&'static [u8], Option<(u8, u16, u16)>);
+    let cases: [Case; 9] = [
         (b"250 2.0.0 Ok\r\n", Some((2, 0, 0))),
         (b"550 5.7.1 no\r\n", Some((5, 7, 1))),
         (b"250 2.0.10 Ok\r\n", Some((2, 0, 10))),
