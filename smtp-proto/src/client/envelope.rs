@@ -13,7 +13,7 @@ use crate::command::Command;
 use crate::data::{self, DataEncoder};
 use crate::ext::Extensions;
 use crate::options::LineEndingPolicy;
-use crate::params::{Body, MailParams, Notify, Orcpt, RcptParams, Ret, XText};
+use crate::params::{Body, MailParams, Notify, RcptParams, Ret, XText};
 use crate::session::Misuse;
 
 use super::config::ClientConfig;
@@ -246,24 +246,29 @@ pub(super) fn prepare(
         size_param = Some(size);
     }
 
-    // MAIL.
-    let mut envid = Vec::new();
-    if let Some(id) = env.dsn.as_ref().and_then(|d| d.envid.as_ref()) {
-        XText::encode(id.as_bytes(), &mut envid);
+    // MAIL. The rare parameters (RET, ENVID) are written as parameter
+    // text and parsed, as on the wire; the common ones are fields.
+    let mut rare = Vec::new();
+    if let Some(ret) = env.dsn.as_ref().and_then(|d| d.ret) {
+        rare.extend_from_slice(match ret {
+            Ret::Full => b"RET=FULL",
+            Ret::Hdrs => b"RET=HDRS",
+        });
     }
-    let params = MailParams {
-        size: size_param,
-        body: info.eight_bit.then_some(Body::EightBitMime),
-        smtputf8: utf8,
-        ret: env.dsn.as_ref().and_then(|d| d.ret),
-        envid: if envid.is_empty() {
-            None
-        } else {
-            Some(XText::new(&envid).map_err(|_| MessageError::DsnUnsupported)?)
-        },
-        requiretls: env.requiretls,
-        ..MailParams::default()
-    };
+    let envid = env.dsn.as_ref().and_then(|d| d.envid.as_ref());
+    if let Some(id) = envid.filter(|id| !id.is_empty()) {
+        if !rare.is_empty() {
+            rare.push(b' ');
+        }
+        rare.extend_from_slice(b"ENVID=");
+        XText::encode(id.as_bytes(), &mut rare);
+    }
+    let mut params = MailParams::parse(&rare, Extensions::ALL, false)
+        .map_err(|_| MessageError::InvalidSender)?;
+    params.size = size_param;
+    params.body = info.eight_bit.then_some(Body::EightBitMime);
+    params.smtputf8 = utf8;
+    params.requiretls = env.requiretls;
     let mut mail = Vec::new();
     Command::Mail { from, params }
         .write_to(&mut mail)
@@ -277,23 +282,19 @@ pub(super) fn prepare(
         if dsn.is_some_and(|d| d.orcpt) {
             let addr = env.to.get(i).map(String::as_str).unwrap_or("");
             if addr.is_ascii() {
+                orcpt.extend_from_slice(b"ORCPT=rfc822;");
                 XText::encode(addr.as_bytes(), &mut orcpt);
             } else {
+                orcpt.extend_from_slice(b"ORCPT=utf-8;");
                 utf8_addr_xtext(addr, &mut orcpt);
             }
         }
-        let params = RcptParams {
-            notify: dsn.and_then(|d| d.notify),
-            orcpt: (!orcpt.is_empty()).then(|| Orcpt {
-                addr_type: if env.to.get(i).is_some_and(|a| a.is_ascii()) {
-                    &b"rfc822"[..]
-                } else {
-                    &b"utf-8"[..]
-                },
-                addr: XText(&orcpt),
-            }),
-            ..RcptParams::default()
-        };
+        // An empty ORCPT address (no recipient text) is left out, as
+        // before; the parameter text is parsed as on the wire.
+        let text: &[u8] = if orcpt.ends_with(b";") { &[] } else { &orcpt };
+        let mut params = RcptParams::parse(text, Extensions::ALL, true)
+            .map_err(|_| MessageError::InvalidRecipient(i))?;
+        params.notify = dsn.and_then(|d| d.notify);
         let mut line = Vec::new();
         Command::Rcpt { to: path, params }
             .write_to(&mut line)
