@@ -63,6 +63,7 @@ pub enum Piece {
 
 impl Piece {
     /// The content octets of this piece, given the input of its call.
+    #[inline]
     pub fn bytes<'a>(&self, input: &'a [u8]) -> &'a [u8] {
         match self {
             Piece::None => &[],
@@ -72,6 +73,7 @@ impl Piece {
     }
 
     /// Number of content octets.
+    #[inline]
     pub fn len(&self) -> usize {
         match self {
             Piece::None => 0,
@@ -81,6 +83,7 @@ impl Piece {
     }
 
     /// Whether the piece holds no octet.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
