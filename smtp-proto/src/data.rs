@@ -537,6 +537,19 @@ fn bare_free(r: &[u8]) -> bool {
     }
     let (_, next) = r.split_first().unwrap_or((&0, &[]));
     let (_, prev) = r.split_last().unwrap_or((&0, &[]));
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = pulp::x86::V3::try_new() {
+        return simd.vectorize(
+            #[inline(always)]
+            || pairs_clean(next, prev),
+        );
+    }
+    pairs_clean(next, prev)
+}
+
+/// Whether no octet pair `prev[i]`, `next[i]` is a bare CR or LF.
+#[inline(always)]
+fn pairs_clean(next: &[u8], prev: &[u8]) -> bool {
     // Large blocks: the OR-reduction to one flag and its branch run once
     // per 512 octets (64-octet blocks spent ~0.1 instruction per octet on
     // them); a bare ending still stops the scan within a block.
