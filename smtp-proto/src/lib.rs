@@ -209,10 +209,12 @@ pub mod mode;
 pub mod mutants;
 pub mod options;
 pub mod params;
+mod proxy;
 pub mod reply;
 pub mod sasl;
 pub mod server;
 mod session;
+mod xclient;
 
 pub use address::{AddressLiteral, Domain, ForwardPath, LocalPart, Mailbox, ReversePath};
 pub use capability::{
@@ -226,8 +228,14 @@ pub use limits::Limits;
 pub use mode::PortMode;
 pub use options::{CommandOptions, Lenient, LineEndingPolicy};
 pub use params::{MailParams, Param, RcptParams, XText};
+pub use proxy::{
+    PROXY_V1_MAX_LEN, PROXY_V2_FIXED_LEN, PROXY_V2_SIGNATURE, ProxyAddresses, ProxyCommand,
+    ProxyConfig, ProxyDecoder, ProxyError, ProxyHeader, ProxyStatus, ProxyTlv, ProxyTlvIter,
+    ProxyTlvs, ProxyTransport, ProxyVersion,
+};
 pub use reply::{EnhancedCode, Greeting, OwnedReply, Reply, ReplyClass, ReplyCode, ReplyReader};
 pub use server::{
     AbortReason, AuthRequest, ContentKind, HelloKind, ReplyKind, Server, ServerConfig, ServerEvent,
     Violation,
 };
+pub use xclient::{XAttr, XAttrIter, XAttrName, XAttrValue, XAttrs};

@@ -1371,6 +1371,13 @@ impl Machine {
                 self.fail(ReplyKind::NotImplemented);
                 None
             }
+            // Parsed only when the application puts their opt-in bits in
+            // the configured extensions; the machine does not act on them
+            // yet, so they are refused like any unknown verb.
+            Command::Xclient { .. } | Command::Xforward { .. } => {
+                self.fail(ReplyKind::UnknownCommand);
+                None
+            }
         }
     }
 

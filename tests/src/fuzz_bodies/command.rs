@@ -13,6 +13,8 @@ fn option_sets() -> [CommandOptions; 4] {
     lenient.lenient.space_after_colon = true;
     lenient.lenient.missing_brackets = true;
     lenient.lenient.trailing_whitespace = true;
+    // The opt-in Postfix extensions (XCLIENT_README, XFORWARD_README).
+    lenient.extensions |= Extensions::XCLIENT | Extensions::XFORWARD;
     let mut none = CommandOptions::new();
     none.extensions = Extensions::NONE;
     let mut utf8 = CommandOptions::new();
