@@ -632,11 +632,7 @@ fn clean_pairs(next: &[u8], prev: &[u8]) -> usize {
     for (&n, &p) in a.remainder().iter().zip(b.remainder()) {
         m |= flagged(p, n) as u8;
     }
-    if m != 0 {
-        j
-    } else {
-        next.len() + 1
-    }
+    if m != 0 { j } else { next.len() + 1 }
 }
 
 /// Whether `r`, read in state `Mid` (the octet before it is not a pending

@@ -109,7 +109,11 @@ fn decodes_to(wire: &[u8], want: &[u8], what: &str) {
         assert_eq!(used, wire.len(), "{what}, {policy:?}");
         for read in [4096, 512, 777, 33] {
             let (got, outcome) = content_in_reads(wire, read, policy);
-            assert_eq!(outcome, Some(DataOutcome::Complete), "{what}, reads of {read}");
+            assert_eq!(
+                outcome,
+                Some(DataOutcome::Complete),
+                "{what}, reads of {read}"
+            );
             assert_eq!(got, want, "{what}, {policy:?}, reads of {read}");
         }
     }
