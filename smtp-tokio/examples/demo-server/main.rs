@@ -70,12 +70,10 @@ fn num(o: &HashMap<String, String>, flag: &str) -> Result<Option<u64>, String> {
     })
 }
 
-/// Every session shares the users and the mail folder.
-struct Demo(Arc<(Vec<(String, String)>, Option<Arc<MailDir>>)>);
-struct Demoed(
-    Arc<(Vec<(String, String)>, Option<Arc<MailDir>>)>,
-    Option<MessageWriter>,
-);
+/// What every session shares: the users and the mail folder (`--discard`: none).
+type Shared = Arc<(Vec<(String, String)>, Option<Arc<MailDir>>)>;
+struct Demo(Shared);
+struct Demoed(Shared, Option<MessageWriter>);
 
 impl Handler for Demo {
     type Session = Demoed;

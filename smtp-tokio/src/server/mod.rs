@@ -172,6 +172,8 @@ struct Shared<H> {
     live: AtomicUsize,
 }
 
+type Configure = Box<dyn Fn(&mut ServerConfig) + Send + Sync>;
+
 enum Listener {
     Tcp(TcpListener),
     #[cfg(unix)]
@@ -188,7 +190,7 @@ pub struct Server<H: Handler> {
     timeouts: Timeouts,
     max_connections: usize,
     message_size: Option<u64>,
-    configure: Option<Box<dyn Fn(&mut ServerConfig) + Send + Sync>>,
+    configure: Option<Configure>,
     trace: Option<PathBuf>,
     listeners: Vec<(PortMode, Listener, Arc<ServerConfig>)>,
     stop: watch::Sender<u8>,
@@ -331,7 +333,8 @@ impl<H: Handler> Server<H> {
     pub fn listen_unix(&mut self, path: impl AsRef<std::path::Path>) -> io::Result<()> {
         let cfg = self.core_config(PortMode::Lmtp)?;
         let l = tokio::net::UnixListener::bind(path)?;
-        self.listeners.push((PortMode::Lmtp, Listener::Unix(l), cfg));
+        self.listeners
+            .push((PortMode::Lmtp, Listener::Unix(l), cfg));
         Ok(())
     }
 
@@ -437,7 +440,10 @@ enum Stream {
 
 async fn accept(l: &Listener) -> io::Result<(Stream, Peer)> {
     match l {
-        Listener::Tcp(t) => t.accept().await.map(|(s, a)| (Stream::Tcp(s), Peer::Tcp(a))),
+        Listener::Tcp(t) => t
+            .accept()
+            .await
+            .map(|(s, a)| (Stream::Tcp(s), Peer::Tcp(a))),
         #[cfg(unix)]
         Listener::Unix(u) => u.accept().await.map(|(s, _)| (Stream::Unix(s), Peer::Unix)),
     }

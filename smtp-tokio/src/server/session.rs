@@ -132,7 +132,15 @@ where
             None
         }
     };
-    let r = drive(&mut conn, &info, &mut machine, sess.as_mut(), shared, &mut stop).await;
+    let r = drive(
+        &mut conn,
+        &info,
+        &mut machine,
+        sess.as_mut(),
+        shared,
+        &mut stop,
+    )
+    .await;
     if let Some(s) = sess.as_mut() {
         s.closed();
     }
@@ -293,7 +301,9 @@ where
                     // user's own is refused.
                     let d = match secret {
                         Some(p) => s.auth(user, p).await,
-                        None => Decision::reply(535, (5, 7, 8), "Authentication credentials invalid"),
+                        None => {
+                            Decision::reply(535, (5, 7, 8), "Authentication credentials invalid")
+                        }
                     };
                     let shown = escape(user.as_bytes());
                     if decide(m, d) {
@@ -404,7 +414,8 @@ where
         // (RFC 5321 3.8); one inside a message finishes it first.
         let boundary = !in_message && m.buffered() == 0;
         if *stop.borrow() >= STOPPING && boundary {
-            conn.write_all(b"421 4.3.2 Service shutting down\r\n").await?;
+            conn.write_all(b"421 4.3.2 Service shutting down\r\n")
+                .await?;
             if let Some(tr) = &mut trace {
                 tr.server(b"421 4.3.2 Service shutting down\r\n");
             }

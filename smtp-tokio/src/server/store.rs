@@ -29,6 +29,9 @@ use super::trace::{escape, mode_name};
 /// Content kept in memory before it is spilled to the message's file.
 const SPILL: usize = 64 * 1024;
 
+/// A file [`MailDir::open`] removed, with the reason.
+pub type Leftover = (String, &'static str);
+
 type Waiter = oneshot::Sender<Result<(), String>>;
 
 /// A mail folder with a group committer (see the [module docs](self)).
@@ -44,7 +47,7 @@ impl MailDir {
     /// temporary file, an `.eml` without its `.env`, an `.env` without its
     /// `.eml`: none of them got a 250) and starts the committer thread.
     /// Returns the removed names with the reason.
-    pub fn open(dir: impl Into<PathBuf>) -> io::Result<(Arc<MailDir>, Vec<(String, &'static str)>)> {
+    pub fn open(dir: impl Into<PathBuf>) -> io::Result<(Arc<MailDir>, Vec<Leftover>)> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
         let removed = recover(&dir)?;
@@ -247,7 +250,7 @@ pub(crate) fn unique_id() -> String {
     )
 }
 
-fn recover(dir: &Path) -> io::Result<Vec<(String, &'static str)>> {
+fn recover(dir: &Path) -> io::Result<Vec<Leftover>> {
     let names: std::collections::BTreeSet<String> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))

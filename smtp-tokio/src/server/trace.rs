@@ -171,7 +171,8 @@ impl Verbs {
             };
             bytes = rest;
             let room = 8usize.saturating_sub(self.partial.len());
-            self.partial.extend_from_slice(&line[..line.len().min(room)]);
+            self.partial
+                .extend_from_slice(&line[..line.len().min(room)]);
             if !complete {
                 return;
             }

@@ -186,7 +186,10 @@ impl TestServer {
         let mut addrs = Vec::new();
         rt.block_on(async {
             for mode in [PortMode::Relay, PortMode::Submission, PortMode::ImplicitTls] {
-                let a = srv.listen(mode, "127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+                let a = srv
+                    .listen(mode, "127.0.0.1:0")
+                    .await
+                    .expect("bind 127.0.0.1:0");
                 addrs.push((mode, a));
             }
         });
