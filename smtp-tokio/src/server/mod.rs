@@ -70,7 +70,9 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
+pub(crate) use handler::reply as handler_reply;
 pub use handler::{AuthStep, Connection, Decision, Handler, Message, Peer, Session};
+pub(crate) use session::{canonical_forward, canonical_reverse, into_reply as decision_reply};
 pub use trace::{escape, mode_name};
 
 /// Content octets that count as one data block: the data-block timeout

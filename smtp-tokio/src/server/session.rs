@@ -76,14 +76,14 @@ fn decide(m: &mut Machine, d: Decision) -> bool {
     }
 }
 
-fn canonical_reverse(p: &ReversePath<'_>) -> Vec<u8> {
+pub(crate) fn canonical_reverse(p: &ReversePath<'_>) -> Vec<u8> {
     match p {
         ReversePath::Null => b"<>".to_vec(),
         ReversePath::Mailbox(m) => bracketed(m),
     }
 }
 
-fn canonical_forward(p: &ForwardPath<'_>) -> Vec<u8> {
+pub(crate) fn canonical_forward(p: &ForwardPath<'_>) -> Vec<u8> {
     match p {
         ForwardPath::Postmaster => b"<Postmaster>".to_vec(),
         ForwardPath::Mailbox(m) => bracketed(m),
@@ -473,7 +473,7 @@ fn accepted(d: &Decision) -> bool {
     }
 }
 
-fn into_reply(d: Decision) -> OwnedReply {
+pub(crate) fn into_reply(d: Decision) -> OwnedReply {
     match d {
         Decision::Accept => reply(250, (2, 0, 0), "OK"),
         Decision::Reply(r) => r,
