@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use smtp_sansio::{LineEndingPolicy, PortMode};
-use smtp_sansio_tokio::server::store::{MailDir, MessageWriter, envelope_text};
+use smtp_sansio_tokio::server::store::{Inbox, MailDir};
 use smtp_sansio_tokio::server::{self, Connection, Decision, Handler, Message, Session};
 use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -73,47 +73,34 @@ fn num(o: &HashMap<String, String>, flag: &str) -> Result<Option<u64>, String> {
 /// What every session shares: the users and the mail folder (`--discard`: none).
 type Shared = Arc<(Vec<(String, String)>, Option<Arc<MailDir>>)>;
 struct Demo(Shared);
-struct Demoed(Shared, Option<MessageWriter>);
+struct Demoed(Shared, Option<Inbox>);
 
 impl Handler for Demo {
     type Session = Demoed;
     async fn connect(&self, _: &Connection) -> Result<Demoed, smtp_sansio::OwnedReply> {
-        Ok(Demoed(self.0.clone(), None))
+        Ok(Demoed(self.0.clone(), self.0.1.as_ref().map(|d| d.inbox())))
     }
 }
 
 impl Session for Demoed {
     async fn auth(&mut self, user: &str, password: &str) -> Decision {
-        match self.0.0.iter().any(|(u, p)| u == user && p == password) {
-            true => Decision::Accept,
-            false => Decision::reply(535, (5, 7, 8), "Authentication credentials invalid"),
-        }
-    }
-    async fn data_start(&mut self, _: smtp_sansio::ContentKind) {
-        self.1 = self.0.1.as_ref().map(|d| d.writer());
+        Decision::credentials(self.0.0.iter().any(|(u, p)| u == user && p == password))
     }
     async fn data(&mut self, piece: &[u8]) {
-        if let Some(w) = &mut self.1 {
-            w.write(piece).await;
+        if let Some(inbox) = &mut self.1 {
+            inbox.write(piece).await;
         }
     }
     async fn message(&mut self, msg: &Message<'_>) -> Decision {
-        let Some(w) = self.1.take() else {
-            return Decision::Accept; // --discard
-        };
-        match w.commit(envelope_text(msg)).await {
-            Ok(id) => {
-                tracing::info!("stored {id}");
-                Decision::Accept
-            }
-            Err(e) => {
-                tracing::error!("storage failed: {e}");
-                Decision::reply(451, (4, 3, 0), "Local error in processing, try again later")
-            }
+        match &mut self.1 {
+            Some(inbox) => inbox.commit(msg).await.into(),
+            None => Decision::Accept, // --discard
         }
     }
     fn aborted(&mut self, _: smtp_sansio::AbortReason) {
-        self.1 = None;
+        if let Some(inbox) = &mut self.1 {
+            inbox.discard();
+        }
     }
 }
 

@@ -30,6 +30,29 @@ impl Decision {
     }
 }
 
+impl Decision {
+    /// The answer to a credential check (RFC 4954 4, 6): accept (`235`) or
+    /// `535 5.7.8 Authentication credentials invalid`.
+    pub fn credentials(valid: bool) -> Decision {
+        match valid {
+            true => Decision::Accept,
+            false => Decision::reply(535, (5, 7, 8), "Authentication credentials invalid"),
+        }
+    }
+}
+
+/// The outcome of storing or relaying a message: `Ok` accepts (the
+/// message is the server's responsibility, RFC 5321 6.1), `Err` answers
+/// `451 4.3.0` so that the client tries again later (RFC 5321 4.2.3).
+impl<T> From<std::io::Result<T>> for Decision {
+    fn from(r: std::io::Result<T>) -> Decision {
+        match r {
+            Ok(_) => Decision::Accept,
+            Err(_) => Decision::reply(451, (4, 3, 0), "Local error in processing, try again later"),
+        }
+    }
+}
+
 /// A one-line reply with an enhanced code (RFC 5321 4.2, RFC 3463); an
 /// invalid code becomes `451 4.3.0` (RFC 5321 4.2.2).
 pub(crate) fn reply(code: u16, enh: (u8, u16, u16), text: &'static str) -> OwnedReply {
@@ -126,6 +149,20 @@ pub trait Handler: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Self::Session, OwnedReply>> + Send;
 }
 
+/// A closure that makes a session per connection is a handler (every
+/// connection is greeted with `220`).
+impl<F, S> Handler for F
+where
+    F: Fn(&Connection) -> S + Send + Sync + 'static,
+    S: Session,
+{
+    type Session = S;
+
+    fn connect(&self, conn: &Connection) -> impl Future<Output = Result<S, OwnedReply>> + Send {
+        std::future::ready(Ok(self(conn)))
+    }
+}
+
 /// One connection's decisions (RFC 5321 4.1, RFC 4954, RFC 3030, RFC 2033).
 /// Every method has a default that accepts, except AUTH (see
 /// [`Session::auth`]).
@@ -152,7 +189,7 @@ pub trait Session: Send + 'static {
     /// with `535 5.7.8`: a server that accepts any password is never a safe
     /// default (the one method whose default refuses).
     fn auth(&mut self, user: &str, password: &str) -> impl Future<Output = Decision> + Send {
-        async { Decision::reply(535, (5, 7, 8), "Authentication credentials invalid") }
+        async { Decision::credentials(false) }
     }
 
     /// One step of a mechanism the application runs (CRAM-MD5, SCRAM,

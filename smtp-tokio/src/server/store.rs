@@ -99,6 +99,14 @@ impl MailDir {
         }
     }
 
+    /// A per-session spool of messages into this folder ([`Inbox`]).
+    pub fn inbox(self: &Arc<Self>) -> Inbox {
+        Inbox {
+            dir: self.clone(),
+            writer: None,
+        }
+    }
+
     async fn folder_sync(&self) -> io::Result<()> {
         let (tx, rx) = oneshot::channel();
         self.tx
@@ -213,6 +221,43 @@ impl Drop for MessageWriter {
             self.file = None;
             let _ = std::fs::remove_file(self.tmp("eml"));
         }
+    }
+}
+
+/// One session's messages on their way into a [`MailDir`]: the content
+/// pieces of [`Session::data`](super::Session::data) go to
+/// [`Inbox::write`], the message decision to [`Inbox::commit`], an abort
+/// to [`Inbox::discard`]. Memory stays bounded (see [`MessageWriter`]).
+#[derive(Debug)]
+pub struct Inbox {
+    dir: Arc<MailDir>,
+    writer: Option<MessageWriter>,
+}
+
+impl Inbox {
+    /// Appends content to the message in progress (starting one).
+    pub async fn write(&mut self, piece: &[u8]) {
+        let dir = &self.dir;
+        self.writer
+            .get_or_insert_with(|| dir.writer())
+            .write(piece)
+            .await;
+    }
+
+    /// Stores the message in progress durably with the envelope of `m`
+    /// (RFC 5321 6.1) and returns its id; the next write starts a new one.
+    pub async fn commit(&mut self, m: &Message<'_>) -> io::Result<String> {
+        let w = self.writer.take().unwrap_or_else(|| self.dir.writer());
+        let r = w.commit(envelope_text(m)).await;
+        if let Err(e) = &r {
+            tracing::error!(dir = %self.dir.dir.display(), "storing a message failed: {e}");
+        }
+        r
+    }
+
+    /// Drops the message in progress (its partial file goes).
+    pub fn discard(&mut self) {
+        self.writer = None;
     }
 }
 
