@@ -149,7 +149,8 @@ stop_server "$DISCARD_PID"
 # Resident memory per idle connection: IDLE connections that read the
 # greeting and then stay silent.
 PORT=$(free_port)
-"$DEMO" --quiet --discard --relay "127.0.0.1:$PORT" --submission off --implicit-tls off &
+# (--max-connections: the default 500 would refuse part of them.)
+"$DEMO" --quiet --discard --max-connections $((IDLE + 16)) --relay "127.0.0.1:$PORT" --submission off --implicit-tls off &
 PID=$!
 pids+=("$PID")
 wait_port "$PORT"
