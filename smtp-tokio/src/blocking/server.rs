@@ -194,7 +194,7 @@ impl<H: Handler> Server<H> {
             ));
         }
         let mut cfg = ServerConfig::new(mode, self.hostname.clone());
-        cfg.starttls = cfg.starttls && self.tls.is_some();
+        cfg.tls_available = self.tls.is_some();
         if let Some(n) = self.message_size {
             cfg.limits.message_size = n;
         }
