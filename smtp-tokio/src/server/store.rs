@@ -12,7 +12,7 @@
 //!
 //! The `.env` format ([`envelope_text`]): one `key: value` field per line
 //! (`mode`, `peer`, `helo`, `tls`, `auth`, `from`, one `to` per recipient,
-//! `size`), each value escaped by [`escape`](super::escape) to printable
+//! `size`), each value escaped by [`super::escape`] to printable
 //! ASCII, so one field is one line whatever the client sent.
 
 use std::io::{self, Write as _};
