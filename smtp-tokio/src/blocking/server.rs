@@ -9,6 +9,9 @@
 //! Timeouts (RFC 5321 4.5.3.2) are socket read timeouts set to what is left
 //! of the deadline, so partial input does not push it back; a session
 //! checks [`Shutdown`] between reads (every 100 ms at most).
+//! [`Timeouts::data_end`] is not enforced here: a blocking handler's
+//! [`Session::message`] cannot be interrupted, so keep it within the
+//! client's 10 minutes (RFC 5321 4.5.3.2.6).
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
