@@ -4,8 +4,8 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use smtp_sansio::InputBuffer;
 use smtp_sansio::Limits;
-use smtp_sansio::line::InputBuffer;
 use smtp_sansio_benches as b;
 
 fn commands(c: &mut Criterion) {

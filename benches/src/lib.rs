@@ -10,9 +10,9 @@
 use std::slice::Iter;
 
 use smtp_proto_peer as peer;
-use smtp_sansio::data::{DataDecoder, DataEncoder};
-use smtp_sansio::line::{InputBuffer, LineStatus};
 use smtp_sansio::{Command, CommandOptions, EhloReply, Limits, LineEndingPolicy, Reply};
+use smtp_sansio::{DataDecoder, DataEncoder};
+use smtp_sansio::{InputBuffer, LineStatus};
 
 // ---------------------------------------------------------------------------
 // Commands.
@@ -588,10 +588,7 @@ pub fn ours_decode(wire: &[u8], limits: &Limits) -> (usize, usize) {
             "decoder stalled"
         );
     }
-    assert_eq!(
-        dec.outcome(),
-        Some(smtp_sansio::data::DataOutcome::Complete)
-    );
+    assert_eq!(dec.outcome(), Some(smtp_sansio::DataOutcome::Complete));
     (total, pos)
 }
 
@@ -703,8 +700,8 @@ pub const MIB: usize = 1 << 20;
 // ---------------------------------------------------------------------------
 // Server transactions.
 
-use smtp_sansio::server::{Server, ServerEvent};
 use smtp_sansio::{PortMode, ServerConfig};
+use smtp_sansio::{Server, ServerEvent};
 
 /// What a client sends for one session of `txns` transactions, as the
 /// groups it writes before waiting for replies (RFC 2920 pipelining): the
@@ -781,7 +778,7 @@ pub fn server_config() -> ServerConfig {
 // ---------------------------------------------------------------------------
 // Client + server pair.
 
-use smtp_sansio::client::{Client, ClientConfig, ClientEvent, Envelope};
+use smtp_sansio::{Client, ClientConfig, ClientEvent, Envelope};
 
 /// One relay session between our `Client` and our `Server` in memory
 /// (EHLO, STARTTLS with the handshake taken as done, EHLO, then `txns`

@@ -3,7 +3,7 @@
 //! the crate's own property-test inputs): feeding one octet at a time never
 //! reaches them, so it must give exactly what one large buffer gives.
 
-use smtp_sansio::data::{DataDecoder, DataEncoder, DataOutcome};
+use smtp_sansio::{DataDecoder, DataEncoder, DataOutcome};
 use smtp_sansio::{Limits, LineEndingPolicy};
 
 struct Rng(u64);

@@ -712,6 +712,15 @@ I("future", "MAIL FROM:<a@example.org> HOLDUNTIL=2030-01-01T00:00:00Z")
 I("future", "MAIL FROM:<a@example.org> HOLDFOR=abc")
 I("rrvs", "RCPT TO:<b@example.net> RRVS=2014-04-03T23:01:00Z")
 I("rrvs", "RCPT TO:<b@example.net> RRVS=2014-04-03T23:01:00Z;C")
+# Postfix XCLIENT_README / XFORWARD_README: opt-in extensions, not in
+# dissect's context (Extensions::ALL), so implementation-defined here
+I("xclient", "XCLIENT NAME=spike.porcupine.org ADDR=168.100.189.2")
+I("xclient", "XCLIENT NAME=[TEMPUNAVAIL] ADDR=IPV6:2001:db8::1 PORT=25 LOGIN=[UNAVAILABLE]")
+I("xclient", "XCLIENT NAME=a+2")
+I("xclient", "XCLIENT IDENT=x")
+I("xforward", "XFORWARD NAME=spike.porcupine.org ADDR=168.100.189.2 PROTO=ESMTP")
+I("xforward", "XFORWARD HELO=spike.porcupine.org")
+I("xforward", "XFORWARD SOURCE=elsewhere")
 # RFC 1985 ETRN
 Y("etrn", "ETRN example.com", "ETRN", "node=example.com")
 Y("etrn", "etrn example.com", "ETRN", "node=example.com")

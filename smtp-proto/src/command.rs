@@ -3,6 +3,7 @@
 use crate::address::{Domain, ForwardPath, ReversePath};
 use crate::params::{MailParams, RcptParams};
 use crate::sasl::Secret;
+use crate::xclient::XAttrs;
 
 /// One client command, borrowing the line it was parsed from
 /// (RFC 5321 4.1.1, RFC 2033 4.1, RFC 3030 2, RFC 3207 4, RFC 4954 4,
@@ -114,6 +115,18 @@ pub enum Command<'a> {
         /// `LAST` was given.
         last: bool,
     },
+    /// `XCLIENT attribute-name=value ...` (Postfix XCLIENT_README),
+    /// parsed only when [`Extensions::XCLIENT`] is in effect.
+    Xclient {
+        /// The attributes, as sent.
+        attrs: XAttrs<'a>,
+    },
+    /// `XFORWARD attribute-name=value ...` (Postfix XFORWARD_README),
+    /// parsed only when [`Extensions::XFORWARD`] is in effect.
+    Xforward {
+        /// The attributes, as sent.
+        attrs: XAttrs<'a>,
+    },
 }
 
 // ---------------------------------------------------------------------------
@@ -170,6 +183,8 @@ const V_TTLS: u32 = verb4(b"TTLS");
 const V_AUTH: u32 = verb4(b"AUTH");
 const V_ETRN: u32 = verb4(b"ETRN");
 const V_BURL: u32 = verb4(b"BURL");
+const V_XCLI: u32 = verb4(b"XCLI");
+const V_XFOR: u32 = verb4(b"XFOR");
 
 /// Options under which an encoded command is read back: every extension,
 /// UTF-8 transaction, no length limits (encoding checks syntax, not size).
@@ -185,6 +200,9 @@ const READBACK: CommandOptions = {
         ..Limits::RFC
     };
     o.utf8_transaction = true;
+    o.extensions = Extensions::ALL
+        .union(Extensions::XCLIENT)
+        .union(Extensions::XFORWARD);
     o
 };
 
@@ -357,6 +375,8 @@ impl<'a> Command<'a> {
             Command::Auth { .. } => "AUTH",
             Command::Etrn { .. } => "ETRN",
             Command::Burl { .. } => "BURL",
+            Command::Xclient { .. } => "XCLIENT",
+            Command::Xforward { .. } => "XFORWARD",
         }
     }
 
@@ -459,6 +479,10 @@ impl<'a> Command<'a> {
                 if last {
                     out.extend_from_slice(b" LAST");
                 }
+            }
+            Command::Xclient { attrs } | Command::Xforward { attrs } => {
+                out.push(b' ');
+                out.extend_from_slice(attrs.as_bytes());
             }
         }
         out.extend_from_slice(b"\r\n");
@@ -578,6 +602,11 @@ fn parse_fields_inner<'a>(
         return Err(ParseError::UnknownCommand);
     }
     if !four {
+        // XCLIENT and XFORWARD are the longer verbs here (off the hot path:
+        // every four-letter verb has been dispatched by now).
+        if v == V_XCLI || v == V_XFOR {
+            return parse_xcommand(v, rest, line_len, opts);
+        }
         return Err(ParseError::UnknownCommand);
     }
     match v {
@@ -673,6 +702,44 @@ fn parse_fields_inner<'a>(
             Ok(Command::Burl { url, last })
         }
         _ => Err(ParseError::UnknownCommand),
+    }
+}
+
+/// `XCLIENT` / `XFORWARD` `1*( SP attribute-name "=" attribute-value )`
+/// (Postfix XCLIENT_README, XFORWARD_README), `rest` following the first
+/// four letters of the verb. Either verb is an unknown command unless its
+/// extension is in effect.
+#[cold]
+fn parse_xcommand<'a>(
+    v: u32,
+    rest: &'a [u8],
+    line_len: usize,
+    opts: &CommandOptions,
+) -> Result<Command<'a>, ParseError> {
+    let (tail, ext): (&[u8], _) = if v == V_XCLI {
+        (b"ENT", Extensions::XCLIENT)
+    } else {
+        (b"WARD", Extensions::XFORWARD)
+    };
+    let verb_ok = rest
+        .get(..tail.len())
+        .is_some_and(|t| t.eq_ignore_ascii_case(tail))
+        && matches!(rest.get(tail.len()), None | Some(b' '));
+    if !verb_ok || !opts.extensions.contains(ext) {
+        return Err(ParseError::UnknownCommand);
+    }
+    if line_len > opts.limits.command_line {
+        return Err(ParseError::LineTooLong);
+    }
+    let arg = sp_arg(&rest[tail.len()..])?;
+    if v == V_XCLI {
+        Ok(Command::Xclient {
+            attrs: XAttrs::xclient(arg, &opts.limits)?,
+        })
+    } else {
+        Ok(Command::Xforward {
+            attrs: XAttrs::xforward(arg, &opts.limits)?,
+        })
     }
 }
 

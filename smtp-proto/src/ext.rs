@@ -70,6 +70,18 @@ extensions! {
 }
 
 impl Extensions {
+    /// XCLIENT (Postfix XCLIENT_README): the command is parsed only when
+    /// this bit is in effect. Opt-in: not part of [`Extensions::ALL`] and
+    /// not listed by [`Extensions::iter`] (its EHLO keyword carries an
+    /// attribute list and is offered only to authorized clients), so a
+    /// set that holds it writes no keyword for it.
+    pub const XCLIENT: Extensions = Extensions(1 << 30);
+    /// XFORWARD (Postfix XFORWARD_README), opt-in like
+    /// [`Extensions::XCLIENT`].
+    pub const XFORWARD: Extensions = Extensions(1 << 31);
+}
+
+impl Extensions {
     /// The empty set.
     pub const NONE: Extensions = Extensions(0);
 

@@ -5,10 +5,10 @@
 //! machine closed; nothing panics.
 
 use proptest::prelude::*;
-use smtp_sansio::client::{
+use smtp_sansio::PortMode;
+use smtp_sansio::{
     Client, ClientConfig, ClientCredentials, ClientError, ClientEvent, Envelope, TlsPolicy,
 };
-use smtp_sansio::mode::PortMode;
 
 fn token() -> impl Strategy<Value = Vec<u8>> {
     let fixed: Vec<&'static [u8]> = vec![
@@ -47,10 +47,7 @@ fn required_config(mode: PortMode) -> ClientConfig {
         .with_tls_policy(TlsPolicy::Required)
         .expect("required is allowed everywhere")
         .with_credentials(ClientCredentials::new("alice", "secret"));
-    c.mechanisms = vec![
-        smtp_sansio::sasl::Mechanism::Plain,
-        smtp_sansio::sasl::Mechanism::Login,
-    ];
+    c.mechanisms = vec![smtp_sansio::Mechanism::Plain, smtp_sansio::Mechanism::Login];
     c
 }
 

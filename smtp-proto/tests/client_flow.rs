@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
+use smtp_sansio::Mechanism;
+use smtp_sansio::PortMode;
 use smtp_sansio::client::{
     self, Client, ClientConfig, ClientCredentials, ClientError, ClientEvent, ConfigError, Dsn,
     Envelope, MessageError, PlanOptions, SendError, TlsPolicy, TransactionStage, WrongPort,
 };
-use smtp_sansio::mode::PortMode;
-use smtp_sansio::params::{Notify, Ret};
-use smtp_sansio::sasl::Mechanism;
+use smtp_sansio::{Notify, Ret};
 
 fn step(c: &mut Client, input: &[u8]) -> (String, Vec<ClientEvent>) {
     c.receive(input);
@@ -378,10 +378,10 @@ fn wrong_port_detection() {
 /// 2.3); the machine stays Ready.
 #[test]
 fn nul_in_body_is_refused_locally() {
-    use smtp_sansio::client::{
+    use smtp_sansio::PortMode;
+    use smtp_sansio::{
         Client, ClientConfig, ClientEvent, Envelope, MessageError, SendError, TlsPolicy,
     };
-    use smtp_sansio::mode::PortMode;
     let cfg = ClientConfig::new(PortMode::Relay, "c.example")
         .with_tls_policy(TlsPolicy::None)
         .unwrap();

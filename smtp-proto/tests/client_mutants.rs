@@ -6,9 +6,9 @@
 //! `cargo test -p smtp-sansio --features mutants --test client_mutants`
 #![cfg(feature = "mutants")]
 
-use smtp_sansio::client::{Client, ClientConfig, ClientError, ClientEvent, Envelope};
-use smtp_sansio::mode::PortMode;
-use smtp_sansio::mutants::{Mutant, MutantSlot};
+use smtp_sansio::PortMode;
+use smtp_sansio::{Client, ClientConfig, ClientError, ClientEvent, Envelope};
+use smtp_sansio::{Mutant, MutantSlot};
 
 fn step(c: &mut Client, input: &[u8]) -> (String, Vec<ClientEvent>) {
     c.receive(input);

@@ -4,13 +4,13 @@
 //! server accepts arrives byte-exact.
 
 use proptest::prelude::*;
+use smtp_sansio::Credentials;
 use smtp_sansio::ForwardPath;
-use smtp_sansio::client::{
+use smtp_sansio::{AuthRequest, Server, ServerEvent};
+use smtp_sansio::{
     Client, ClientConfig, ClientCredentials, ClientEvent, Envelope, TransactionStage,
 };
-use smtp_sansio::reply::{EnhancedCode, OwnedReply, ReplyCode};
-use smtp_sansio::sasl::Credentials;
-use smtp_sansio::server::{AuthRequest, Server, ServerEvent};
+use smtp_sansio::{EnhancedCode, OwnedReply, ReplyCode};
 use smtp_sansio::{PortMode, ServerConfig};
 
 /// What one message should look like on the server side.

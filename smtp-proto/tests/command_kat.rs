@@ -1,7 +1,7 @@
 //! Known-answer tables for the command grammar (RFC 5321 4.1 and the
 //! extension RFCs): every line is `(input, expected)`.
-use smtp_sansio::address::{AddressLiteral, ForwardPath, ReversePath};
-use smtp_sansio::params::{Body, ByMode, Hold, MailAuth, Ret};
+use smtp_sansio::{AddressLiteral, ForwardPath, ReversePath};
+use smtp_sansio::{Body, ByMode, Hold, MailAuth, Ret};
 use smtp_sansio::{Command, CommandOptions, Extensions, LineEndingPolicy, ParseError};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -457,7 +457,7 @@ fn values() {
         parse(b"AUTH plain =\r\n"),
         Ok(Command::Auth {
             mechanism: b"plain",
-            initial_response: Some(smtp_sansio::sasl::Secret::new(b"="))
+            initial_response: Some(smtp_sansio::Secret::new(b"="))
         })
     );
 }

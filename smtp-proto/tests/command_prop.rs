@@ -2,11 +2,11 @@
 //! strategies, and `parse` never panics on arbitrary bytes.
 #![allow(clippy::field_reassign_with_default)]
 use proptest::prelude::*;
-use smtp_sansio::address::{ForwardPath, ReversePath};
-use smtp_sansio::params::{
+use smtp_sansio::{
     Body, ByMode, DeliverBy, Hold, MailAuth, MailParams, Notify, RcptParams, Ret, XText,
 };
 use smtp_sansio::{Command, CommandOptions, Domain, Mailbox};
+use smtp_sansio::{ForwardPath, ReversePath};
 
 fn leak(s: String) -> &'static [u8] {
     Box::leak(s.into_bytes().into_boxed_slice())
@@ -143,7 +143,7 @@ fn command() -> impl Strategy<Value = Command<'static>> {
         )
             .prop_map(|(mechanism, initial_response)| Command::Auth {
                 mechanism,
-                initial_response: initial_response.map(smtp_sansio::sasl::Secret::new)
+                initial_response: initial_response.map(smtp_sansio::Secret::new)
             }),
         domain()
             .prop_filter("no literal", |d| d[0] != b'[')

@@ -1,8 +1,8 @@
 //! BDAT (RFC 3030): exact chunk counting, line endings across chunks,
 //! size limit, `BDAT 0 LAST`, and the client-side chunker.
 use proptest::prelude::*;
+use smtp_sansio::InputBuffer;
 use smtp_sansio::data::{BdatDecoder, BdatHeader, DataOutcome, bdat_chunks, write_bdat};
-use smtp_sansio::line::InputBuffer;
 use smtp_sansio::{Limits, LineEndingPolicy};
 
 /// Server-like loop: the wire holds `BDAT`-less chunks back to back

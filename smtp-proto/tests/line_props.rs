@@ -2,7 +2,7 @@
 //! bounded memory, no panics.
 use proptest::prelude::*;
 use smtp_sansio::LineEndingPolicy;
-use smtp_sansio::line::{InputBuffer, LineStatus};
+use smtp_sansio::{InputBuffer, LineStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Ev {

@@ -4,9 +4,9 @@
 //! `cargo test -p smtp-sansio --features mutants --test mutants`.
 #![cfg(feature = "mutants")]
 
-use smtp_sansio::mutants::{Mutant, MutantSlot};
-use smtp_sansio::sasl::Mechanism;
-use smtp_sansio::server::Server;
+use smtp_sansio::Mechanism;
+use smtp_sansio::Server;
+use smtp_sansio::{Mutant, MutantSlot};
 use smtp_sansio::{PortMode, ServerConfig};
 
 /// One step of a session.

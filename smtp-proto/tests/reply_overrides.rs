@@ -2,11 +2,11 @@
 //! through the one reply writer, so a `ServerConfig::replies` override of
 //! any `ReplyKind` is what goes on the wire.
 
-use smtp_sansio::ext::Extensions;
-use smtp_sansio::reply::{EnhancedCode, OwnedReply, ReplyCode};
-use smtp_sansio::sasl::Mechanism;
-use smtp_sansio::server::{ReplyKind, Server};
+use smtp_sansio::Extensions;
+use smtp_sansio::Mechanism;
+use smtp_sansio::{EnhancedCode, OwnedReply, ReplyCode};
 use smtp_sansio::{PortMode, ServerConfig};
+use smtp_sansio::{ReplyKind, Server};
 
 /// Kinds no input can reach today, with the reason. They are overridable
 /// like the others but cannot be seen on the wire.

@@ -1,8 +1,8 @@
 //! The server's decision API: overrides, misuse handing values back, LMTP
 //! per-recipient replies, secrets in Debug, timeouts.
 
-use smtp_sansio::reply::{EnhancedCode, OwnedReply, ReplyCode};
-use smtp_sansio::server::{AuthRequest, ReplyKind, Server, ServerEvent};
+use smtp_sansio::{AuthRequest, ReplyKind, Server, ServerEvent};
+use smtp_sansio::{EnhancedCode, OwnedReply, ReplyCode};
 use smtp_sansio::{PortMode, ServerConfig};
 
 fn reply(code: u16, e: Option<(u8, u16, u16)>, text: &'static str) -> OwnedReply {

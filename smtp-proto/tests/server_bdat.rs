@@ -3,7 +3,7 @@
 //! size is known ends the session; a failure inside a non-LAST chunk is
 //! refused at that chunk.
 
-use smtp_sansio::server::{AbortReason, Server, ServerEvent, Violation};
+use smtp_sansio::{AbortReason, Server, ServerEvent, Violation};
 use smtp_sansio::{PortMode, ServerConfig};
 
 /// What one input produced: the output, the events (as text) and whether
@@ -209,8 +209,8 @@ fn every_refused_bdat_skips_its_chunk() {
     // After a refused greeting (554): 503, and the chunk is skipped there too.
     let mut s = Server::new(relay());
     assert_eq!(s.next_event(), Some(ServerEvent::Connected));
-    s.reject(smtp_sansio::reply::OwnedReply {
-        code: smtp_sansio::reply::ReplyCode::new(554).unwrap(),
+    s.reject(smtp_sansio::OwnedReply {
+        code: smtp_sansio::ReplyCode::new(554).unwrap(),
         enhanced: None,
         lines: vec!["no".into()],
     })

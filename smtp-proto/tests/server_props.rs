@@ -4,9 +4,9 @@
 //! every split of the input.
 
 use proptest::prelude::*;
-use smtp_sansio::reply::{EnhancedCode, OwnedReply, ReplyCode};
-use smtp_sansio::sasl::Credentials;
-use smtp_sansio::server::{AuthRequest, Server, ServerEvent};
+use smtp_sansio::Credentials;
+use smtp_sansio::{AuthRequest, Server, ServerEvent};
+use smtp_sansio::{EnhancedCode, OwnedReply, ReplyCode};
 use smtp_sansio::{PortMode, ServerConfig};
 
 const TOKENS: &[&[u8]] = &[

@@ -1,9 +1,9 @@
 //! Fixed tests of security rules that the mutation check of issue 11
 //! found unguarded (items 15 and 16): each fails when its rule is disabled.
 
-use smtp_sansio::sasl::Mechanism;
-use smtp_sansio::server::{Server, ServerEvent, Violation};
+use smtp_sansio::Mechanism;
 use smtp_sansio::{PortMode, ServerConfig};
+use smtp_sansio::{Server, ServerEvent, Violation};
 
 /// Handles every event (accepting each decision) without transmitting;
 /// returns the events as text.

@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
-use smtp_sansio::mode::PortMode;
+use smtp_sansio::PortMode;
 
 fn relay_txn(w: &mut Wire) {
     let r = w.cmd("EHLO client.example.org");

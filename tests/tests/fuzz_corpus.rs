@@ -89,6 +89,7 @@ replay_tests!(
     differential,
     client_session,
     pair,
+    proxy_header,
 );
 
 #[test]
@@ -106,6 +107,7 @@ fn every_target_is_replayed() {
         "differential",
         "client_session",
         "pair",
+        "proxy_header",
     ];
     for (name, _) in TARGETS {
         assert!(listed.contains(name), "{name} is not replayed");

@@ -1,9 +1,9 @@
 //! Unit tests for bugs the fuzz targets found (each also has a reproducer in
 //! `corpus/fuzz/<target>/regressions/`).
 
+use smtp_sansio::Limits;
 use smtp_sansio::LineEndingPolicy;
-use smtp_sansio::data::{DataDecoder, DataOutcome};
-use smtp_sansio::limits::Limits;
+use smtp_sansio::{DataDecoder, DataOutcome};
 
 fn outcome(input: &[u8], chunk: usize, limits: &Limits) -> (Option<DataOutcome>, u64) {
     let mut dec = DataDecoder::new(LineEndingPolicy::Reject, limits);
@@ -61,7 +61,7 @@ fn size_limit_passed_before_line_limit_wins_for_every_chunking() {
 /// `MessageStart` was never ended by `MessageAborted` (RSET did send it).
 #[test]
 fn ehlo_between_bdat_chunks_aborts_the_message() {
-    use smtp_sansio::server::{AbortReason, Server, ServerEvent};
+    use smtp_sansio::{AbortReason, Server, ServerEvent};
     use smtp_sansio::{PortMode, ServerConfig};
 
     let mut s = Server::new(ServerConfig::new(PortMode::Relay, "mx.example.org").with_tls());

@@ -16,8 +16,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use smtp_sansio::client::{ClientConfig, ClientCredentials, ClientError, Envelope, TlsPolicy};
-use smtp_sansio::mode::PortMode;
+use smtp_sansio::PortMode;
+use smtp_sansio::{ClientConfig, ClientCredentials, ClientError, Envelope, TlsPolicy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::rustls::pki_types::ServerName;

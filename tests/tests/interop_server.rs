@@ -10,7 +10,7 @@ mod common;
 use std::process::Command;
 
 use common::*;
-use smtp_sansio::mode::PortMode;
+use smtp_sansio::PortMode;
 
 const SWAKS: (&str, &str) = ("swaks", "apt-get install -y swaks");
 const CURL: (&str, &str) = ("curl", "apt-get install -y curl");

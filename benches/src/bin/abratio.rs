@@ -10,8 +10,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use smtp_sansio::InputBuffer;
 use smtp_sansio::Limits;
-use smtp_sansio::line::InputBuffer;
 use smtp_sansio_benches as b;
 
 /// Per-iteration time of `f`, run `n` times.

@@ -32,7 +32,7 @@ fn main() {
     let dlimits = b::data_limits();
     let mut out = Vec::with_capacity(wire.len());
     let mut sum = 0usize;
-    let mut ibuf = smtp_sansio::line::InputBuffer::new();
+    let mut ibuf = smtp_sansio::InputBuffer::new();
     let cstream = b::captured_command_stream();
     let cehlo = b::captured_ehlo();
     let creplies = b::captured_replies();

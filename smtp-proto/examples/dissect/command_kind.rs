@@ -1,10 +1,10 @@
 //! `dissect command`: one client command line, fields per dissect.md
 //! "Command fields", "Canonical mailbox" and "Parameters".
 use crate::Outcome;
-use smtp_sansio::address::{ForwardPath, ReversePath};
-use smtp_sansio::line::{InputBuffer, LineStatus};
-use smtp_sansio::params::{ByMode, MailAuth, MailParams, Param, RcptParams};
-use smtp_sansio::{Command, CommandOptions, LineEndingPolicy, LocalPart, Mailbox};
+use smtp_sansio::{ByMode, MailAuth, MailParams, Param, RcptParams};
+use smtp_sansio::{Command, CommandOptions, LineEndingPolicy, LocalPart, Mailbox, XAttrValue};
+use smtp_sansio::{ForwardPath, ReversePath};
+use smtp_sansio::{InputBuffer, LineStatus};
 
 /// Dissects one input: the bytes go through the server's incremental
 /// framer ([`InputBuffer`]) `split` bytes at a time (all at once without
@@ -124,6 +124,16 @@ fn fields(cmd: &Command<'_>) -> Vec<Vec<u8>> {
         Command::Burl { url, last } => {
             f.push(kv("url", url));
             f.push(kv("last", if last { b"yes" } else { b"no" }));
+        }
+        Command::Xclient { attrs } | Command::Xforward { attrs } => {
+            for a in attrs {
+                let value = match a.value {
+                    XAttrValue::Unavailable => b"[UNAVAILABLE]".to_vec(),
+                    XAttrValue::TempUnavail => b"[TEMPUNAVAIL]".to_vec(),
+                    XAttrValue::Value(x) => x.decode().into_owned(),
+                };
+                f.push(param_field(a.name.as_str().as_bytes(), Some(&value)));
+            }
         }
     }
     f

@@ -6,8 +6,8 @@
 //! limits are [`Limits::RFC`] except `message_size`, raised to `u64::MAX`
 //! so that real messages of any size are dissected.
 use crate::Outcome;
-use smtp_sansio::data::{DataDecoder, DataOutcome};
-use smtp_sansio::line::InputBuffer;
+use smtp_sansio::InputBuffer;
+use smtp_sansio::{DataDecoder, DataOutcome};
 use smtp_sansio::{Limits, LineEndingPolicy};
 
 /// Dissects one input.

@@ -5,11 +5,11 @@
 use crate::transcript::{
     self, ClientSettings, ClientSplitState, Mode, Step, TlsPolicy, Transcript,
 };
-use smtp_sansio::client::{
+use smtp_sansio::Mechanism;
+use smtp_sansio::PortMode;
+use smtp_sansio::{
     Client, ClientConfig, ClientCredentials, ClientEvent, Envelope, SendError, TlsPolicy as Policy,
 };
-use smtp_sansio::mode::PortMode;
-use smtp_sansio::sasl::Mechanism;
 
 fn port_mode(m: Mode) -> PortMode {
     match m {

@@ -3,10 +3,10 @@
 #![allow(dead_code)]
 
 use crate::transcript::{self, BareLf, Mode, ServerSettings, Side, Step, Transcript};
-use smtp_sansio::options::LineEndingPolicy;
-use smtp_sansio::reply::{EnhancedCode, OwnedReply, ReplyCode};
-use smtp_sansio::sasl::{Credentials, Mechanism};
-use smtp_sansio::server::{AuthRequest, Server, ServerEvent};
+use smtp_sansio::LineEndingPolicy;
+use smtp_sansio::{AuthRequest, Server, ServerEvent};
+use smtp_sansio::{Credentials, Mechanism};
+use smtp_sansio::{EnhancedCode, OwnedReply, ReplyCode};
 use smtp_sansio::{ForwardPath, Mailbox};
 use smtp_sansio::{PortMode, ServerConfig};
 

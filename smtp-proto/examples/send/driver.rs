@@ -1,4 +1,4 @@
-//! A tokio driver of the [`smtp_sansio::client::Client`] machine: sends one
+//! A tokio driver of the [`smtp_sansio::Client`] machine: sends one
 //! message over a TCP stream, with STARTTLS or implicit TLS through
 //! tokio-rustls (ring provider).
 //!
@@ -10,8 +10,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use smtp_sansio::client::{Client, ClientConfig, ClientError, ClientEvent, Envelope};
-use smtp_sansio::reply::OwnedReply;
+use smtp_sansio::OwnedReply;
+use smtp_sansio::{Client, ClientConfig, ClientError, ClientEvent, Envelope};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -250,7 +250,7 @@ pub async fn send(
 
 /// A reply as the user should see it: code, enhanced code and every text
 /// line (RFC 5321 4.2), lines joined by " / ".
-pub fn reply_text(r: &smtp_sansio::reply::OwnedReply) -> String {
+pub fn reply_text(r: &smtp_sansio::OwnedReply) -> String {
     let mut s = r.code.to_string();
     if let Some(e) = r.enhanced {
         s.push_str(&format!(" {e}"));

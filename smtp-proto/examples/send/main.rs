@@ -29,8 +29,8 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use smtp_sansio::client::{ClientConfig, ClientCredentials, Envelope, TlsPolicy};
-use smtp_sansio::mode::PortMode;
+use smtp_sansio::PortMode;
+use smtp_sansio::{ClientConfig, ClientCredentials, Envelope, TlsPolicy};
 use tokio_rustls::rustls::pki_types::ServerName;
 
 struct Args {

@@ -61,7 +61,7 @@ impl ClientCredentials {
 /// # Examples
 ///
 /// ```
-/// use smtp_sansio::client::{ClientCredentials, TlsPolicy};
+/// use smtp_sansio::{ClientCredentials, TlsPolicy};
 /// use smtp_sansio::{Client, ClientConfig, PortMode};
 ///
 /// // Submission (587): STARTTLS is required before AUTH and MAIL.

@@ -192,7 +192,7 @@ impl core::error::Error for ClientError {}
 /// # Examples
 ///
 /// ```
-/// use smtp_sansio::client::TlsPolicy;
+/// use smtp_sansio::TlsPolicy;
 /// use smtp_sansio::{Client, ClientConfig, ClientEvent, PortMode};
 ///
 /// let cfg = ClientConfig::new(PortMode::Relay, "client.example.org")

@@ -98,7 +98,7 @@ use state::{Awaited, Incoming, Input, Machine, Phase, Refused, Txn};
 /// # Examples
 ///
 /// ```
-/// use smtp_sansio::client::TlsPolicy;
+/// use smtp_sansio::TlsPolicy;
 /// use smtp_sansio::{Client, ClientConfig, ClientEvent, PortMode};
 ///
 /// let cfg = ClientConfig::new(PortMode::Relay, "client.example.org")

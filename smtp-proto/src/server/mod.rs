@@ -111,12 +111,12 @@ impl Server {
 
     /// Whether TLS is active.
     pub fn is_tls(&self) -> bool {
-        self.m.tls
+        self.m.security.tls()
     }
 
     /// Whether AUTH succeeded in this session.
     pub fn is_authenticated(&self) -> bool {
-        self.m.authenticated
+        self.m.security.authenticated()
     }
 
     /// Whether the machine has closed (or asked its driver to close).
@@ -145,9 +145,8 @@ impl Server {
             self.input.consume(self.m.deferred_consume);
             self.m.deferred_consume = 0;
         }
-        if self.m.discard_input {
+        if self.m.drops_input() {
             self.input.clear();
-            self.m.discard_input = false;
         }
     }
 
@@ -200,7 +199,7 @@ impl Server {
     pub fn transmit(&mut self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.m.out);
         self.m.out.clear();
-        self.m.group_end_unsent = false;
+        self.m.sync = state::Sync::Open;
     }
 
     /// Whether output is waiting for [`Server::transmit`].

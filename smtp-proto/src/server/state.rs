@@ -5,8 +5,8 @@
 //! method of [`Machine`] in this file; `mod.rs` only forwards its public
 //! calls here. The state is:
 //!
-//! * [`Reading`]: what the next input bytes are. `Greeting` (waiting for
-//!   the greeting decision), `Commands`, `Refused` (after a 554 greeting:
+//! * [`Reading`]: what the next input bytes are. `Connecting` (before the
+//!   `Connected` event), `Commands`, `Refused` (after a 554 greeting:
 //!   only QUIT, RFC 5321 3.1), `Data` / `DataEnd`, `Bdat` / `BdatEnd`,
 //!   `SkipBdat` (a refused chunk read and discarded, RFC 3030 2),
 //!   `AuthResponse(AuthStage)` (a SASL line, RFC 4954 4), `AwaitTls` (after
@@ -15,8 +15,14 @@
 //! * [`Session`]: `Fresh` or `Greeted { kind, name, txn }`; a
 //!   [`Transaction`] exists only inside `Greeted`, from the accepted MAIL to
 //!   its end, and its [`Content`] is `None`, `Data` or `Bdat { dec, failed }`.
-//! * `tls` and `authenticated` (RFC 3207 4.2 and RFC 4954 4; STARTTLS
-//!   resets the session and `authenticated`).
+//! * [`Security`]: plaintext or TLS, authenticated or not, as one value
+//!   (RFC 3207 4.2 and RFC 4954 4; STARTTLS forgets AUTH).
+//! * [`Sync`]: whether a group-ending command's reply is still unsent
+//!   (RFC 2920 3.1).
+//!
+//! Every check on a command line is one ordered table, [`Machine::guard`];
+//! the command's transition ([`Machine::on_command`]) runs only if no
+//! guard stops it.
 //!
 //! Inputs: [`Machine::on_receive`] (bytes), [`Machine::step`] (the event
 //! loop over buffered input: [`Machine::on_command`] for a command line,
@@ -53,12 +59,17 @@ pub(super) enum ContentStep<'b> {
     Continue,
 }
 
-/// The decision the machine waits for.
+/// The decision the machine waits for (the only representation of "a
+/// decision is owed": [`Machine::awaits_decision`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Pending {
+    /// The greeting (RFC 5321 3.1): 220, 554 (only QUIT then) or 421.
     Greeting,
     Hello(HelloKind, Vec<u8>),
-    Mail { body: Option<Body>, smtputf8: bool },
+    Mail {
+        body: Option<Body>,
+        smtputf8: bool,
+    },
     Rcpt,
     Message,
     Auth(Mechanism),
@@ -70,8 +81,10 @@ pub(super) enum Pending {
 /// What the machine is reading.
 #[derive(Debug, Clone)]
 pub(super) enum Reading {
-    /// Waiting for the greeting decision.
-    Greeting,
+    /// A new connection: the next step reports [`ServerEvent::Connected`]
+    /// and waits for [`Pending::Greeting`] (reading [`Reading::Commands`]
+    /// meanwhile: bytes are buffered, or refused as an early talker).
+    Connecting,
     /// Command lines.
     Commands,
     /// After a 554 greeting: only QUIT (RFC 5321 3.1).
@@ -114,6 +127,89 @@ pub(super) enum AuthStage {
     },
     /// An application-run mechanism.
     Step(Mechanism),
+}
+
+/// The connection's security (RFC 3207 4.2, RFC 8314 3.3, RFC 4954 4, 6):
+/// one value, so that no combination the rules forbid can be written.
+///
+/// * A connection starts in [`Security::Plain`], or in [`Security::Tls`] in
+///   implicit TLS mode ([`Security::start`]).
+/// * AUTH success moves to the authenticated state of the same transport
+///   ([`Security::authenticate`]). [`Security::PlainAuthenticated`] is
+///   reachable only through a mechanism offered in plaintext: a mechanism
+///   that carries no password, or any under
+///   [`ServerConfig::plaintext_auth_without_tls`] (the AUTH guard of
+///   [`Machine::guard`] refuses every other one).
+/// * The 220 to STARTTLS forgets AUTH ([`Security::Plain`] until the
+///   handshake) and the handshake moves to [`Security::Tls`], never to an
+///   authenticated state (RFC 3207 4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Security {
+    /// Plaintext, not authenticated.
+    Plain,
+    /// Plaintext, AUTH succeeded with this mechanism (offered in plaintext).
+    PlainAuthenticated(Mechanism),
+    /// TLS is up (STARTTLS then the handshake, or implicit TLS), not
+    /// authenticated.
+    Tls,
+    /// TLS is up and AUTH succeeded with this mechanism.
+    TlsAuthenticated(Mechanism),
+}
+
+impl Security {
+    /// The state of a new connection: TLS before the first byte in
+    /// implicit TLS mode (RFC 8314 3.3), else plaintext.
+    pub(super) fn start(mode: PortMode) -> Security {
+        if mode.implicit_tls() {
+            Security::Tls
+        } else {
+            Security::Plain
+        }
+    }
+
+    /// Whether TLS is up.
+    pub(super) fn tls(self) -> bool {
+        matches!(self, Security::Tls | Security::TlsAuthenticated(_))
+    }
+
+    /// Whether AUTH succeeded.
+    pub(super) fn authenticated(self) -> bool {
+        matches!(
+            self,
+            Security::PlainAuthenticated(_) | Security::TlsAuthenticated(_)
+        )
+    }
+
+    /// AUTH succeeded with `m` (RFC 4954 4, 235).
+    fn authenticate(self, m: Mechanism) -> Security {
+        if self.tls() {
+            Security::TlsAuthenticated(m)
+        } else {
+            Security::PlainAuthenticated(m)
+        }
+    }
+}
+
+/// Whether more input may be buffered (RFC 2920 3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Sync {
+    /// Input is buffered as it arrives.
+    Open,
+    /// A group-ending command was read and its reply has not been taken
+    /// by `transmit`: bytes arriving now were sent without waiting for it,
+    /// a synchronization violation when `pipelining_sync` is on.
+    GroupEndUnsent,
+}
+
+/// What a guard of [`Machine::guard`] does with a command it stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Refusal {
+    /// An error reply, counted towards `max_errors`.
+    Fail(ReplyKind),
+    /// A reply that is not an error of the client's (RFC 5321 4.5.3.1.10).
+    Say(ReplyKind),
+    /// A reply, then the violation is reported and the session closed.
+    Close(ReplyKind, Violation),
 }
 
 /// What the session has established (RFC 5321 4.1.4, RFC 3207 4.2): a
@@ -174,22 +270,19 @@ pub(super) struct Machine {
     pub(super) out: Vec<u8>,
     pub(super) reading: Reading,
     pub(super) pending: Option<Pending>,
-    pub(super) tls: bool,
+    /// TLS and AUTH.
+    pub(super) security: Security,
     /// Greeting command and transaction.
     pub(super) session: Session,
-    pub(super) authenticated: bool,
     /// The DATA decoder of the message in progress (kept out of `Reading`,
     /// whose other states are small).
     pub(super) data: DataDecoder,
     pub(super) errors: usize,
     pub(super) auth_failures: usize,
-    /// The reply to a group-ending command has been queued but not yet
-    /// taken by `transmit`.
-    pub(super) group_end_unsent: bool,
+    /// RFC 2920 3.1 synchronization.
+    pub(super) sync: Sync,
     /// Input bytes handed out in the last event, consumed on the next call.
     pub(super) deferred_consume: usize,
-    /// Drop every buffered input byte at the next opportunity.
-    pub(super) discard_input: bool,
     pub(super) info: VecDeque<ServerEvent<'static>>,
 }
 
@@ -314,21 +407,18 @@ impl Machine {
     /// A machine before the greeting. In implicit TLS mode TLS is up
     /// before the first byte (RFC 8314 3.3).
     pub(super) fn new(cfg: Arc<ServerConfig>) -> Machine {
-        let tls = cfg.mode.implicit_tls();
         Machine {
+            security: Security::start(cfg.mode),
             cfg,
             out: Vec::new(),
-            reading: Reading::Greeting,
+            reading: Reading::Connecting,
             pending: None,
-            tls,
             session: Session::Fresh,
-            authenticated: false,
             data: DataDecoder::new(LineEndingPolicy::Reject, &crate::limits::Limits::RFC),
             errors: 0,
             auth_failures: 0,
-            group_end_unsent: false,
+            sync: Sync::Open,
             deferred_consume: 0,
-            discard_input: false,
             info: VecDeque::new(),
         }
     }
@@ -345,9 +435,8 @@ impl Machine {
             if self.pending.is_some() {
                 return None;
             }
-            if self.discard_input {
+            if self.drops_input() {
                 input.discard_shared();
-                self.discard_input = false;
             }
             match &mut self.reading {
                 Reading::Closed { reported } => {
@@ -357,7 +446,8 @@ impl Machine {
                     *reported = true;
                     return Some(ServerEvent::Closed);
                 }
-                Reading::Greeting => {
+                Reading::Connecting => {
+                    self.reading = Reading::Commands;
                     self.pending = Some(Pending::Greeting);
                     return Some(ServerEvent::Connected);
                 }
@@ -475,33 +565,11 @@ impl Machine {
                             let line = input.get(r);
                             match Command::parse_line(line, &opts) {
                                 Ok(cmd) => {
-                                    if more
-                                        && cmd == Command::StartTls
-                                        && !self.cfg.mutant.is(Mutant::StartTlsInjection)
-                                    {
-                                        // Bytes behind STARTTLS in the same input are
-                                        // never executed, whatever the pipelining
-                                        // policy (CVE-2011-0411 class).
-                                        self.say(ReplyKind::StartTlsInjection);
-                                        self.violation(Violation::StartTlsInjection, true);
-                                        continue;
-                                    }
-                                    if more
-                                        && self.cfg.pipelining_sync
-                                        && ends_group(&cmd)
-                                        && !self.cfg.mutant.is(Mutant::PipeliningSync)
-                                    {
-                                        self.sync_violation();
-                                        continue;
-                                    }
-                                    if ends_group(&cmd) {
-                                        self.group_end_unsent = true;
-                                    }
                                     let chunk = match cmd {
                                         Command::Bdat { size, .. } => Some(size),
                                         _ => None,
                                     };
-                                    let ev = self.on_command(cmd);
+                                    let ev = self.on_command_line(cmd, more);
                                     if let Some(size) = chunk {
                                         self.skip_refused_chunk(size);
                                     }
@@ -543,12 +611,12 @@ impl Machine {
                 // handshake: never executed (CVE-2011-0411 class).
                 self.violation(Violation::StartTlsInjection, true);
             }
-            Reading::Greeting if self.cfg.early_talker => {
+            _ if self.cfg.early_talker && self.before_greeting() => {
                 self.say(ReplyKind::EarlyTalker);
                 self.violation(Violation::EarlyTalker, true);
             }
             _ => {
-                if self.group_end_unsent
+                if self.sync == Sync::GroupEndUnsent
                     && self.cfg.pipelining_sync
                     && !self.cfg.mutant.is(Mutant::PipeliningSync)
                 {
@@ -581,7 +649,9 @@ impl Machine {
         if !matches!(self.reading, Reading::AwaitTls) {
             return false;
         }
-        self.tls = true;
+        // RFC 3207 4.2: TLS, and nothing learned before (AUTH was forgotten
+        // at the 220).
+        self.security = Security::Tls;
         if !self.cfg.mutant.is(Mutant::StartTlsInjection) {
             input.clear();
         }
@@ -707,12 +777,27 @@ impl Machine {
         self.violation(Violation::PipeliningSync, true);
     }
 
+    /// Whether buffered input is dropped unread: once closed, and while
+    /// waiting for the TLS handshake (RFC 3207 4: nothing received before
+    /// it is acted on).
+    pub(super) fn drops_input(&self) -> bool {
+        match self.reading {
+            Reading::Closed { .. } => true,
+            Reading::AwaitTls => !self.cfg.mutant.is(Mutant::StartTlsInjection),
+            _ => false,
+        }
+    }
+
+    /// Whether the greeting has not been answered yet (RFC 5321 3.1).
+    pub(super) fn before_greeting(&self) -> bool {
+        matches!(self.reading, Reading::Connecting) || self.pending == Some(Pending::Greeting)
+    }
+
     pub(super) fn close(&mut self) {
         if !matches!(self.reading, Reading::Closed { .. }) {
             self.reading = Reading::Closed { reported: false };
         }
         self.pending = None;
-        self.discard_input = true;
         self.deferred_consume = 0;
     }
 
@@ -793,12 +878,15 @@ impl Machine {
     // ----- what is offered ------------------------------------------------
 
     pub(super) fn starttls_offered(&self) -> bool {
-        self.cfg.starttls && self.cfg.tls_available && !self.tls && !self.cfg.mode.implicit_tls()
+        self.cfg.starttls
+            && self.cfg.tls_available
+            && !self.security.tls()
+            && !self.cfg.mode.implicit_tls()
     }
 
     pub(super) fn mechanism_offered(&self, m: Mechanism) -> bool {
         self.cfg.mechanisms.contains(&m)
-            && (self.tls
+            && (self.security.tls()
                 || self.cfg.plaintext_auth_without_tls
                 || !m.is_plaintext()
                 || self.cfg.mutant.is(Mutant::TlsBeforeAuth))
@@ -826,7 +914,7 @@ impl Machine {
         }
         let mut e = self.cfg.extensions;
         e.remove(Extensions::STARTTLS | Extensions::AUTH);
-        if !self.tls {
+        if !self.security.tls() {
             // RFC 8689 4: REQUIRETLS is offered only under TLS.
             e.remove(Extensions::REQUIRETLS);
         }
@@ -1133,34 +1221,16 @@ impl Machine {
         }
     }
 
+    /// AUTH that passed the guards (RFC 4954 4): a 334 prompt, an
+    /// application-run step, or the decoded initial response.
     pub(super) fn on_auth<'a>(
         &mut self,
         mechanism: &[u8],
         ir: Option<&[u8]>,
     ) -> Option<ServerEvent<'a>> {
-        let usable = self.auth_offered()
-            || (self.cfg.mutant.is(Mutant::AuthNotOffered) && !self.cfg.mechanisms.is_empty());
-        if !usable {
-            if !self.cfg.mechanisms.is_empty() && !self.tls {
-                self.fail(ReplyKind::TlsRequired);
-            } else {
-                self.fail(ReplyKind::AuthNotAvailable);
-            }
-            return None;
-        }
-        if self.hello().is_none() {
-            self.fail(ReplyKind::HelloFirst);
-            return None;
-        }
-        if self.authenticated {
-            self.fail(ReplyKind::AlreadyAuthenticated);
-            return None;
-        }
-        if self.txn().is_some() {
-            self.fail(ReplyKind::AuthInTransaction);
-            return None;
-        }
         let Some(m) = Mechanism::from_name(mechanism).filter(|&m| self.mechanism_usable(m)) else {
+            // Refused by the guard already; kept so that no path runs an
+            // unusable mechanism.
             self.fail(ReplyKind::UnknownMechanism);
             return None;
         };
@@ -1202,25 +1272,179 @@ impl Machine {
 
     // ----- the transition table ---------------------------------------------
 
-    /// One parsed command line (RFC 5321 4.1.4 ordering, 4.3.2 replies).
-    pub(super) fn on_command<'a>(&mut self, cmd: Command<'a>) -> Option<ServerEvent<'a>> {
-        if matches!(self.reading, Reading::Refused) {
-            // RFC 5321 3.1: after a 554 greeting only QUIT is answered.
-            if cmd == Command::Quit {
-                self.say(ReplyKind::Bye);
-                self.close();
-            } else {
-                self.fail(ReplyKind::BadSequence);
+    /// The guards, in the order they apply: the first that stops a command
+    /// line answers it, and the command has no other effect (RFC 5321
+    /// 4.1.4 ordering, 4.3.2 replies). `more`: input follows the line in
+    /// the buffer. `None`: the command runs ([`Machine::on_command`]).
+    ///
+    /// One table for every check on a command, so that the rules can be
+    /// read (and audited) in one place: connection-level rules first
+    /// (STARTTLS injection, pipelining synchronization, a refused
+    /// greeting, TLS required), then each verb's sequence and policy rules.
+    pub(super) fn guard(&self, cmd: &Command<'_>, more: bool) -> Option<Refusal> {
+        use Refusal::{Close, Fail, Say};
+        use ReplyKind as K;
+        let cfg = &*self.cfg;
+        let mutant = cfg.mutant;
+        let lmtp = cfg.mode == PortMode::Lmtp;
+        let tls = self.security.tls();
+        let exempt_before_tls = |c: &Command<'_>| {
+            allowed_before_tls(c)
+                || (matches!(c, Command::Auth { .. }) && mutant.is(Mutant::TlsBeforeAuth))
+        };
+        Some(match cmd {
+            // RFC 3207 4, CVE-2011-0411 class: bytes behind STARTTLS in the
+            // same input are never executed, whatever the pipelining policy.
+            Command::StartTls if more && !mutant.is(Mutant::StartTlsInjection) => {
+                Close(K::StartTlsInjection, Violation::StartTlsInjection)
             }
+            // RFC 2920 3.1: nothing may follow a group-ending command before
+            // its reply.
+            c if more
+                && cfg.pipelining_sync
+                && ends_group(c)
+                && !mutant.is(Mutant::PipeliningSync) =>
+            {
+                Close(K::PipeliningSync, Violation::PipeliningSync)
+            }
+            // RFC 5321 3.1: after a 554 greeting only QUIT is answered.
+            c if matches!(self.reading, Reading::Refused) && *c != Command::Quit => {
+                Fail(K::BadSequence)
+            }
+            // RFC 3207 4: only the commands it lists before TLS where TLS
+            // is required.
+            c if cfg.require_tls && !tls && !exempt_before_tls(c) => Fail(K::TlsRequired),
+            // RFC 2033 4.1: LHLO, and only LHLO, in LMTP.
+            Command::Ehlo { .. } | Command::Helo { .. } if lmtp => Fail(K::UseLhlo),
+            Command::Lhlo { .. } if !lmtp => Fail(K::UnknownCommand),
+            // RFC 5321 4.1.4, 3.3: MAIL after a greeting command, not nested.
+            Command::Mail { .. } if self.hello().is_none() => Fail(K::HelloFirst),
+            Command::Mail { .. } if self.txn().is_some() => Fail(K::NestedMail),
+            // RFC 5321 4.1.1.11: parameters of extensions not offered.
+            Command::Mail { params, .. }
+                if !cfg.accept_unknown_parameters && params.unknown().next().is_some() =>
+            {
+                Fail(K::UnsupportedParameter)
+            }
+            // RFC 4954 6, RFC 6409 4.3: AUTH before MAIL where required.
+            Command::Mail { .. }
+                if cfg.require_auth
+                    && !self.security.authenticated()
+                    && !mutant.is(Mutant::AuthBeforeMail) =>
+            {
+                Fail(K::AuthRequired)
+            }
+            // RFC 1870 6: a declared size over the limit.
+            Command::Mail { params, .. }
+                if params.size.is_some_and(|s| s > cfg.limits.message_size) =>
+            {
+                Fail(K::MessageTooBig)
+            }
+            // RFC 8689 4: REQUIRETLS only under TLS.
+            Command::Mail { params, .. } if params.requiretls && !tls => {
+                Fail(K::RequireTlsNeedsTls)
+            }
+            // RFC 5321 3.3: RCPT inside a transaction.
+            Command::Rcpt { .. } if self.txn().is_none() => Fail(K::NeedMail),
+            Command::Rcpt { params, .. }
+                if !cfg.accept_unknown_parameters && params.unknown().next().is_some() =>
+            {
+                Fail(K::UnsupportedParameter)
+            }
+            // RFC 5321 4.5.3.1.10: 452 for too many recipients.
+            Command::Rcpt { .. } if self.recipients() >= cfg.limits.recipients => {
+                Say(K::TooManyRecipients)
+            }
+            // RFC 5321 3.3: DATA with an accepted recipient (RFC 2033 4.2:
+            // 503 in LMTP).
+            Command::Data if self.txn().is_none() => Fail(K::NeedMail),
+            Command::Data if self.recipients() == 0 => Fail(self.no_recipients()),
+            // RFC 3030 3: BINARYMIME content only through BDAT.
+            Command::Data if self.txn().is_some_and(|t| t.body == Some(Body::BinaryMime)) => {
+                Fail(K::BinaryMimeNeedsBdat)
+            }
+            // RFC 3030 2: DATA or BDAT in one transaction, never both.
+            Command::Data if self.in_content() => Fail(K::DataAfterBdat),
+            // RFC 3030 2: BDAT where CHUNKING is in effect, in a transaction
+            // with a recipient. A refused chunk is skipped by the caller.
+            Command::Bdat { .. } if !self.extensions_in_effect().contains(Extensions::CHUNKING) => {
+                Fail(K::NotImplemented)
+            }
+            Command::Bdat { .. } if self.txn().is_none() => Fail(K::NeedMail),
+            Command::Bdat { .. } if self.recipients() == 0 => Fail(self.no_recipients()),
+            Command::Bdat { .. }
+                if self
+                    .txn()
+                    .is_some_and(|t| matches!(t.content, Content::Data)) =>
+            {
+                Fail(K::BdatAfterData)
+            }
+            // RFC 3207 4: STARTTLS once, where offered, outside a
+            // transaction.
+            Command::StartTls if tls => Fail(K::TlsAlreadyActive),
+            Command::StartTls if !self.starttls_offered() => Fail(K::NotImplemented),
+            Command::StartTls if self.txn().is_some() => Fail(K::StartTlsInTransaction),
+            // RFC 4954 4: AUTH where offered (mechanisms that carry
+            // passwords only under TLS unless configured), after a greeting
+            // command, once, outside a transaction, with an offered
+            // mechanism.
+            Command::Auth { .. }
+                if !(self.auth_offered()
+                    || (mutant.is(Mutant::AuthNotOffered) && !cfg.mechanisms.is_empty())) =>
+            {
+                if !cfg.mechanisms.is_empty() && !tls {
+                    Fail(K::TlsRequired)
+                } else {
+                    Fail(K::AuthNotAvailable)
+                }
+            }
+            Command::Auth { .. } if self.hello().is_none() => Fail(K::HelloFirst),
+            Command::Auth { .. } if self.security.authenticated() => Fail(K::AlreadyAuthenticated),
+            Command::Auth { .. } if self.txn().is_some() => Fail(K::AuthInTransaction),
+            Command::Auth { mechanism, .. }
+                if !Mechanism::from_name(mechanism).is_some_and(|m| self.mechanism_usable(m)) =>
+            {
+                Fail(K::UnknownMechanism)
+            }
+            // RFC 1985: ETRN where offered, after a greeting command.
+            Command::Etrn { .. }
+                if !(cfg.extensions.contains(Extensions::ETRN) && self.hello().is_some()) =>
+            {
+                Fail(K::NotImplemented)
+            }
+            // RFC 4468: BURL is not implemented.
+            Command::Burl { .. } => Fail(K::NotImplemented),
+            _ => return None,
+        })
+    }
+
+    /// One parsed command line: the guards, then the command.
+    pub(super) fn on_command_line<'a>(
+        &mut self,
+        cmd: Command<'a>,
+        more: bool,
+    ) -> Option<ServerEvent<'a>> {
+        let refusal = self.guard(&cmd, more);
+        if let Some(Refusal::Close(kind, v)) = refusal {
+            self.say(kind);
+            self.violation(v, true);
             return None;
         }
-        let exempt = allowed_before_tls(&cmd)
-            || (matches!(cmd, Command::Auth { .. }) && self.cfg.mutant.is(Mutant::TlsBeforeAuth));
-        if self.cfg.require_tls && !self.tls && !exempt {
-            self.fail(ReplyKind::TlsRequired);
-            return None;
+        if ends_group(&cmd) {
+            self.sync = Sync::GroupEndUnsent;
         }
-        let lmtp = self.cfg.mode == PortMode::Lmtp;
+        match refusal {
+            Some(Refusal::Fail(kind)) => self.fail(kind),
+            Some(Refusal::Say(kind)) => self.say(kind),
+            Some(Refusal::Close(..)) | None => return self.on_command(cmd),
+        }
+        None
+    }
+
+    /// A command the guards let through (RFC 5321 4.1.4 ordering, 4.3.2
+    /// replies): its transition, or the event whose decision completes it
+    /// ([`Machine::apply_decision`]).
+    pub(super) fn on_command<'a>(&mut self, cmd: Command<'a>) -> Option<ServerEvent<'a>> {
         match cmd {
             Command::Ehlo { domain } | Command::Helo { domain } | Command::Lhlo { domain } => {
                 let kind = match cmd {
@@ -1228,14 +1452,6 @@ impl Machine {
                     Command::Helo { .. } => HelloKind::Helo,
                     _ => HelloKind::Lhlo,
                 };
-                if lmtp != (kind == HelloKind::Lhlo) {
-                    self.fail(if lmtp {
-                        ReplyKind::UseLhlo
-                    } else {
-                        ReplyKind::UnknownCommand
-                    });
-                    return None;
-                }
                 // RFC 5321 4.1.4: EHLO/HELO resets the transaction.
                 self.reset_transaction();
                 // Until the decision the session has no greeting command.
@@ -1244,68 +1460,25 @@ impl Machine {
                 Some(ServerEvent::Hello { kind, domain })
             }
             Command::Mail { from, params } => {
-                if self.hello().is_none() {
-                    self.fail(ReplyKind::HelloFirst);
-                } else if self.txn().is_some() {
-                    self.fail(ReplyKind::NestedMail);
-                } else if !self.cfg.accept_unknown_parameters && params.unknown().next().is_some() {
-                    self.fail(ReplyKind::UnsupportedParameter);
-                } else if self.cfg.require_auth
-                    && !self.authenticated
-                    && !self.cfg.mutant.is(Mutant::AuthBeforeMail)
-                {
-                    self.fail(ReplyKind::AuthRequired);
-                } else if params
-                    .size
-                    .is_some_and(|s| s > self.cfg.limits.message_size)
-                {
-                    self.fail(ReplyKind::MessageTooBig);
-                } else if params.requiretls && !self.tls {
-                    self.fail(ReplyKind::RequireTlsNeedsTls);
-                } else {
-                    self.pending = Some(Pending::Mail {
-                        body: params.body,
-                        smtputf8: params.smtputf8,
-                    });
-                    return Some(ServerEvent::Mail { from, params });
-                }
-                None
+                self.pending = Some(Pending::Mail {
+                    body: params.body,
+                    smtputf8: params.smtputf8,
+                });
+                Some(ServerEvent::Mail { from, params })
             }
             Command::Rcpt { to, params } => {
-                if self.txn().is_none() {
-                    self.fail(ReplyKind::NeedMail);
-                } else if !self.cfg.accept_unknown_parameters && params.unknown().next().is_some() {
-                    self.fail(ReplyKind::UnsupportedParameter);
-                } else if self.recipients() >= self.cfg.limits.recipients {
-                    // RFC 5321 4.5.3.1.10: 452 for too many recipients.
-                    self.say(ReplyKind::TooManyRecipients);
-                } else {
-                    self.pending = Some(Pending::Rcpt);
-                    return Some(ServerEvent::Rcpt { to, params });
-                }
-                None
+                self.pending = Some(Pending::Rcpt);
+                Some(ServerEvent::Rcpt { to, params })
             }
             Command::Data => {
-                let txn = self.txn();
-                if txn.is_none() {
-                    self.fail(ReplyKind::NeedMail);
-                } else if self.recipients() == 0 {
-                    self.fail(self.no_recipients());
-                } else if txn.is_some_and(|t| t.body == Some(Body::BinaryMime)) {
-                    // RFC 3030 3: BINARYMIME content only through BDAT.
-                    self.fail(ReplyKind::BinaryMimeNeedsBdat);
-                } else if self.in_content() {
-                    self.fail(ReplyKind::DataAfterBdat);
-                } else if let Some(t) = self.txn_mut() {
-                    t.content = Content::Data;
-                    self.say(ReplyKind::StartData);
-                    self.data = DataDecoder::new(self.cfg.line_ending, &self.cfg.limits);
-                    self.reading = Reading::Data;
-                    return Some(ServerEvent::MessageStart {
-                        kind: ContentKind::Data,
-                    });
-                }
-                None
+                let t = self.txn_mut()?;
+                t.content = Content::Data;
+                self.say(ReplyKind::StartData);
+                self.data = DataDecoder::new(self.cfg.line_ending, &self.cfg.limits);
+                self.reading = Reading::Data;
+                Some(ServerEvent::MessageStart {
+                    kind: ContentKind::Data,
+                })
             }
             Command::Bdat { size, last } => self.on_bdat(size, last),
             Command::Rset => {
@@ -1336,22 +1509,14 @@ impl Machine {
                 Some(ServerEvent::Verify { arg, expand })
             }
             Command::StartTls => {
-                if self.tls {
-                    self.fail(ReplyKind::TlsAlreadyActive);
-                } else if !self.starttls_offered() {
-                    self.fail(ReplyKind::NotImplemented);
-                } else if self.txn().is_some() {
-                    self.fail(ReplyKind::StartTlsInTransaction);
-                } else {
-                    self.say(ReplyKind::ReadyToStartTls);
-                    // RFC 3207 4.2: forget everything learned so far.
-                    self.reset_transaction();
-                    self.session = Session::Fresh;
-                    self.authenticated = false;
-                    self.reading = Reading::AwaitTls;
-                    self.discard_input = !self.cfg.mutant.is(Mutant::StartTlsInjection);
-                    self.info.push_back(ServerEvent::StartTls);
-                }
+                self.say(ReplyKind::ReadyToStartTls);
+                // RFC 3207 4.2: forget everything learned so far; the
+                // buffered input is dropped (`drops_input`).
+                self.reset_transaction();
+                self.session = Session::Fresh;
+                self.security = Security::Plain;
+                self.reading = Reading::AwaitTls;
+                self.info.push_back(ServerEvent::StartTls);
                 None
             }
             Command::Auth {
@@ -1359,16 +1524,19 @@ impl Machine {
                 initial_response,
             } => self.on_auth(mechanism, initial_response.map(|r| *r.expose())),
             Command::Etrn { node } => {
-                if self.cfg.extensions.contains(Extensions::ETRN) && self.hello().is_some() {
-                    self.pending = Some(Pending::Etrn);
-                    Some(ServerEvent::Etrn { node })
-                } else {
-                    self.fail(ReplyKind::NotImplemented);
-                    None
-                }
+                self.pending = Some(Pending::Etrn);
+                Some(ServerEvent::Etrn { node })
             }
             Command::Burl { .. } => {
+                // Refused by the guard.
                 self.fail(ReplyKind::NotImplemented);
+                None
+            }
+            // Parsed only when the application puts their opt-in bits in
+            // the configured extensions; the machine does not act on them
+            // yet, so they are refused like any unknown verb.
+            Command::Xclient { .. } | Command::Xforward { .. } => {
+                self.fail(ReplyKind::UnknownCommand);
                 None
             }
         }
@@ -1384,27 +1552,8 @@ impl Machine {
         }
     }
 
+    /// A BDAT that passed the guards (RFC 3030 2): its chunk is read.
     pub(super) fn on_bdat<'a>(&mut self, size: u64, last: bool) -> Option<ServerEvent<'a>> {
-        let refuse = if !self.extensions_in_effect().contains(Extensions::CHUNKING) {
-            Some(ReplyKind::NotImplemented)
-        } else if self.txn().is_none() {
-            Some(ReplyKind::NeedMail)
-        } else if self.recipients() == 0 {
-            Some(self.no_recipients())
-        } else if self
-            .txn()
-            .is_some_and(|t| matches!(t.content, Content::Data))
-        {
-            Some(ReplyKind::BdatAfterData)
-        } else {
-            None
-        };
-        if let Some(kind) = refuse {
-            // RFC 3030 2: the chunk is read and discarded all the same
-            // (`skip_refused_chunk`, for every refusal of a BDAT line).
-            self.fail(kind);
-            return None;
-        }
         let (limits, line_ending) = (self.cfg.limits, self.cfg.line_ending);
         let t = self.txn_mut()?;
         let first = matches!(t.content, Content::None);
@@ -1529,12 +1678,12 @@ impl Machine {
                 }
                 self.finish_message();
             }
-            Pending::Auth(_) | Pending::AuthStep(_) => {
+            Pending::Auth(m) | Pending::AuthStep(m) => {
                 if positive {
                     if !custom_positive {
                         self.say(ReplyKind::AuthSucceeded);
                     }
-                    self.authenticated = true;
+                    self.security = self.security.authenticate(m);
                     self.reading = Reading::Commands;
                 } else {
                     if reply.is_none() {

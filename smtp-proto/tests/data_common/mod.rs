@@ -1,8 +1,8 @@
 // Shared helpers for the data_* tests (included with `mod`).
 #![allow(dead_code)]
 
-use smtp_sansio::data::{DataDecoder, DataOutcome};
-use smtp_sansio::line::InputBuffer;
+use smtp_sansio::InputBuffer;
+use smtp_sansio::{DataDecoder, DataOutcome};
 use smtp_sansio::{Limits, LineEndingPolicy};
 
 /// What a decode run gave: `None` if no terminator, else the content or

@@ -22,12 +22,12 @@
 //!   exactly when `wants_tls()`, with no output pending.
 
 use arbitrary::{Arbitrary, Unstructured};
-use smtp_sansio::client::{
+use smtp_sansio::PortMode;
+use smtp_sansio::sasl::{self, Mechanism};
+use smtp_sansio::{
     Client, ClientConfig, ClientCredentials, ClientError, ClientEvent, Envelope, SendError,
     TlsPolicy,
 };
-use smtp_sansio::mode::PortMode;
-use smtp_sansio::sasl::{self, Mechanism};
 
 /// Plausible server output, picked by index.
 const DICT: &[&[u8]] = &[

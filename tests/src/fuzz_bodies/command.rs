@@ -3,7 +3,7 @@
 //! must encode ([`Command::write_to`]), the encoding must parse back to the
 //! same value under the same options, and encoding is idempotent.
 
-use smtp_sansio::command::Command;
+use smtp_sansio::Command;
 use smtp_sansio::{CommandOptions, Extensions, LineEndingPolicy, ParseError};
 
 fn option_sets() -> [CommandOptions; 4] {
@@ -13,6 +13,8 @@ fn option_sets() -> [CommandOptions; 4] {
     lenient.lenient.space_after_colon = true;
     lenient.lenient.missing_brackets = true;
     lenient.lenient.trailing_whitespace = true;
+    // The opt-in Postfix extensions (XCLIENT_README, XFORWARD_README).
+    lenient.extensions |= Extensions::XCLIENT | Extensions::XFORWARD;
     let mut none = CommandOptions::new();
     none.extensions = Extensions::NONE;
     let mut utf8 = CommandOptions::new();

@@ -6,9 +6,9 @@
 //! the strict policy with no size limit hit, the content is the reference
 //! unstuffing of the lines before it, or refused for a bare CR or LF.
 
+use smtp_sansio::Limits;
 use smtp_sansio::LineEndingPolicy;
-use smtp_sansio::data::{DataDecoder, DataOutcome};
-use smtp_sansio::limits::Limits;
+use smtp_sansio::{DataDecoder, DataOutcome};
 
 use super::{chunkings, split_points};
 

@@ -8,9 +8,9 @@
 //! ([`bdat_chunks`], parsed back with [`Command::parse`]) and the
 //! [`BdatDecoder`] comes back unchanged (BINARYMIME) or normalized.
 
-use smtp_sansio::command::Command;
+use smtp_sansio::Command;
+use smtp_sansio::Limits;
 use smtp_sansio::data::{BdatDecoder, DataDecoder, DataEncoder, DataOutcome, bdat_chunks};
-use smtp_sansio::limits::Limits;
 use smtp_sansio::{CommandOptions, LineEndingPolicy};
 
 use super::{chunkings, split_points};

@@ -19,8 +19,8 @@
 use std::borrow::Cow;
 
 use smtp_proto_peer as peer;
-use smtp_sansio::command::Command;
-use smtp_sansio::params::{Body, ByMode, Hold, MailAuth, Ret};
+use smtp_sansio::Command;
+use smtp_sansio::{Body, ByMode, Hold, MailAuth, Ret};
 use smtp_sansio::{CommandOptions, ForwardPath, ParseError, ReversePath};
 
 use crate::oracle::{self, Verdict};

@@ -19,12 +19,12 @@
 
 use std::borrow::Cow;
 
-use smtp_sansio::capability::Params;
+use smtp_sansio::EhloParams;
 use smtp_sansio::{AuthMechanisms, Capabilities, Capability, EhloReply, Extensions, Limits};
 
 /// `s` with runs of SP collapsed (the parser already trims both ends).
 fn single_spaced(s: &[u8]) -> Vec<u8> {
-    Params::new(s).collect::<Vec<_>>().join(&b' ')
+    EhloParams::new(s).collect::<Vec<_>>().join(&b' ')
 }
 
 /// Whether `text` starts with `d.d+.d+ SP` with class 2 (what the
@@ -54,7 +54,7 @@ fn looks_enhanced(text: &[u8]) -> bool {
 
 /// Capabilities compared with parameters as token lists.
 fn same(a: &Capability<'_>, b: &Capability<'_>) -> bool {
-    let toks = |p: &[u8]| Params::new(p).map(<[u8]>::to_vec).collect::<Vec<_>>();
+    let toks = |p: &[u8]| EhloParams::new(p).map(<[u8]>::to_vec).collect::<Vec<_>>();
     match (a, b) {
         (Capability::Auth(x), Capability::Auth(y)) => toks(x.as_bytes()) == toks(y.as_bytes()),
         (Capability::MtPriority(x), Capability::MtPriority(y))

@@ -7,7 +7,7 @@
 //! the limit (bounded memory).
 
 use smtp_sansio::LineEndingPolicy;
-use smtp_sansio::line::{InputBuffer, LineStatus};
+use smtp_sansio::{InputBuffer, LineStatus};
 
 use super::{chunkings, split_points};
 

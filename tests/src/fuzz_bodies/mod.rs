@@ -19,6 +19,7 @@ pub mod differential;
 pub mod ehlo;
 pub mod framing;
 pub mod pair;
+pub mod proxy_header;
 pub mod reply;
 pub mod server_session;
 pub mod structured_roundtrip;
@@ -43,6 +44,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("differential", differential::differential),
     ("client_session", client_session::client_session),
     ("pair", pair::pair),
+    ("proxy_header", proxy_header::proxy_header),
 ];
 
 /// Splits a fuzz input into chunk lengths and a payload: the first byte

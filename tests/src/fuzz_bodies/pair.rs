@@ -19,13 +19,13 @@
 //! - with wrong credentials: `AuthFailed` and nothing delivered.
 
 use arbitrary::{Arbitrary, Unstructured};
-use smtp_sansio::client::{
+use smtp_sansio::{AuthRequest, Server, ServerEvent};
+use smtp_sansio::{
     Client, ClientConfig, ClientCredentials, ClientError, ClientEvent, Envelope, MessageError,
     SendError, TransactionStage,
 };
-use smtp_sansio::reply::{EnhancedCode, OwnedReply, ReplyCode};
-use smtp_sansio::sasl::{Credentials, Mechanism};
-use smtp_sansio::server::{AuthRequest, Server, ServerEvent};
+use smtp_sansio::{Credentials, Mechanism};
+use smtp_sansio::{EnhancedCode, OwnedReply, ReplyCode};
 use smtp_sansio::{Extensions, ForwardPath, ReversePath};
 use smtp_sansio::{PortMode, ServerConfig};
 

@@ -6,8 +6,8 @@
 //! [`Reply::parse`] on the whole input; after an error the reader's later
 //! replies must be well-formed replies.
 
-use smtp_sansio::reply::{Reply, ReplyReader};
 use smtp_sansio::{EhloReply, EncodeError, Greeting, Limits, ParseError};
+use smtp_sansio::{Reply, ReplyReader};
 
 fn limit_sets() -> [Limits; 2] {
     let small = Limits {

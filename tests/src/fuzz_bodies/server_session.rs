@@ -23,9 +23,9 @@
 //!   completed size is the sum of the content pieces.
 
 use arbitrary::{Arbitrary, Unstructured};
-use smtp_sansio::reply::Reply;
-use smtp_sansio::sasl::Mechanism;
-use smtp_sansio::server::{AuthRequest, Server, ServerEvent, Violation};
+use smtp_sansio::Mechanism;
+use smtp_sansio::Reply;
+use smtp_sansio::{AuthRequest, Server, ServerEvent, Violation};
 use smtp_sansio::{EnhancedCode, Extensions, Limits, LineEndingPolicy, OwnedReply, ReplyCode};
 use smtp_sansio::{PortMode, ServerConfig};
 

@@ -11,9 +11,9 @@
 use std::borrow::Cow;
 
 use arbitrary::{Result, Unstructured};
-use smtp_sansio::capability::ServerLimits;
-use smtp_sansio::command::Command;
-use smtp_sansio::reply::Reply;
+use smtp_sansio::Command;
+use smtp_sansio::Reply;
+use smtp_sansio::ServerLimits;
 use smtp_sansio::{
     AuthMechanisms, Capabilities, Capability, CommandOptions, EhloReply, EnhancedCode, Extensions,
     Limits, OwnedReply, ReplyCode, ReversePath,

@@ -14,7 +14,7 @@
 //! The oracle does not aim at speed, limits or leniency: it answers
 //! [`Verdict::Accept`] with a [`Decoded`] form (verb, paths, parameters
 //! with decoded values) that compares semantically with the fast parser's
-//! [`smtp_sansio::command::Command`] through [`from_ours`],
+//! [`smtp_sansio::Command`] through [`from_ours`],
 //! [`Verdict::Reject`] when the grammar refuses the line, and
 //! [`Verdict::OutOfScope`] for what the RFCs leave to the implementation
 //! or what the oracle does not model (see [`Verdict::OutOfScope`]).
@@ -31,7 +31,7 @@ use nom::bytes::complete::{tag, tag_no_case, take_while1};
 use nom::combinator::{all_consuming, opt};
 use nom::sequence::{preceded, terminated};
 
-use smtp_sansio::command::Command;
+use smtp_sansio::Command;
 use smtp_sansio::{ForwardPath, ParseError, ReversePath};
 
 use abnf::{R, crlf, sp};
@@ -469,18 +469,18 @@ pub fn from_ours(cmd: &Command<'_>) -> Option<Decoded> {
                 let v = match kw.as_str() {
                     "SIZE" => params.size?.to_string().into_bytes(),
                     "BODY" => match params.body? {
-                        smtp_sansio::params::Body::SevenBit => b"7BIT".to_vec(),
-                        smtp_sansio::params::Body::EightBitMime => b"8BITMIME".to_vec(),
-                        smtp_sansio::params::Body::BinaryMime => b"BINARYMIME".to_vec(),
+                        smtp_sansio::Body::SevenBit => b"7BIT".to_vec(),
+                        smtp_sansio::Body::EightBitMime => b"8BITMIME".to_vec(),
+                        smtp_sansio::Body::BinaryMime => b"BINARYMIME".to_vec(),
                     },
                     "RET" => match params.ret? {
-                        smtp_sansio::params::Ret::Full => b"FULL".to_vec(),
-                        smtp_sansio::params::Ret::Hdrs => b"HDRS".to_vec(),
+                        smtp_sansio::Ret::Full => b"FULL".to_vec(),
+                        smtp_sansio::Ret::Hdrs => b"HDRS".to_vec(),
                     },
                     "ENVID" => params.envid?.decode().into_owned(),
                     "AUTH" => match params.auth? {
-                        smtp_sansio::params::MailAuth::Unknown => b"<>".to_vec(),
-                        smtp_sansio::params::MailAuth::Mailbox(x) => x.decode().into_owned(),
+                        smtp_sansio::MailAuth::Unknown => b"<>".to_vec(),
+                        smtp_sansio::MailAuth::Mailbox(x) => x.decode().into_owned(),
                     },
                     "SMTPUTF8" if params.smtputf8 => Vec::new(),
                     _ => return None,

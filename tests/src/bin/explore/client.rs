@@ -6,11 +6,9 @@
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 
-use smtp_sansio::client::{
-    Client, ClientConfig, ClientCredentials, ClientEvent, Envelope, TlsPolicy,
-};
-use smtp_sansio::mode::PortMode;
-use smtp_sansio::mutants::MutantSlot;
+use smtp_sansio::MutantSlot;
+use smtp_sansio::PortMode;
+use smtp_sansio::{Client, ClientConfig, ClientCredentials, ClientEvent, Envelope, TlsPolicy};
 
 use crate::mode_name;
 use crate::search::{Broken, Log, Model, hash128};

@@ -19,8 +19,8 @@ mod transcript;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use smtp_sansio::mode::PortMode;
-use smtp_sansio::mutants::MutantSlot;
+use smtp_sansio::MutantSlot;
+use smtp_sansio::PortMode;
 
 use search::{Outcome, explore};
 

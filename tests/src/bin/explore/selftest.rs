@@ -16,7 +16,7 @@ pub fn run(depth: usize) -> ExitCode {
     use std::collections::BTreeMap;
 
     use crate::{MODES, Side, mode_name, run_one_until};
-    use smtp_sansio::mutants::{Mutant, MutantSlot};
+    use smtp_sansio::{Mutant, MutantSlot};
 
     // The unmutated machines first: a violation they already have cannot
     // be credited to a mutant (the self-test would prove nothing).

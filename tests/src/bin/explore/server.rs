@@ -8,10 +8,10 @@
 
 use std::fmt::Write as _;
 
-use smtp_sansio::mutants::MutantSlot;
-use smtp_sansio::reply::{EnhancedCode, OwnedReply, ReplyCode};
-use smtp_sansio::sasl::Mechanism;
-use smtp_sansio::server::{AbortReason, AuthRequest, HelloKind, Server, ServerEvent};
+use smtp_sansio::Mechanism;
+use smtp_sansio::MutantSlot;
+use smtp_sansio::{AbortReason, AuthRequest, HelloKind, Server, ServerEvent};
+use smtp_sansio::{EnhancedCode, OwnedReply, ReplyCode};
 use smtp_sansio::{PortMode, ServerConfig};
 
 use crate::mode_name;
