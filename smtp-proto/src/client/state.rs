@@ -349,7 +349,14 @@ impl Transaction {
     /// A fatal error inside the transaction: the replies still due and
     /// whether a 354 may still come.
     fn outstanding(&self) -> (VecDeque<Await>, bool) {
-        (self.pending.clone(), self.pending.contains(&Await::Data))
+        // Inside DATA content (a streamed body after its 354), a command
+        // would be read as content.
+        let in_content = matches!(&self.content, Content::Stream(st)
+            if matches!(st.enc, Encoder::Data(_)) && st.flow == Flow::Open);
+        (
+            self.pending.clone(),
+            in_content || self.pending.contains(&Await::Data),
+        )
     }
 }
 
@@ -833,7 +840,12 @@ impl Machine {
                         return;
                     }
                 }
-                if st.flow == Flow::Ending {
+                // LMTP: `BDAT LAST` is answered once per recipient, unless
+                // the message already failed; it waits for the chunks'
+                // replies so that the count is known (RFC 2033 4.2).
+                let lmtp_wait =
+                    self.cfg.mode == PortMode::Lmtp && t.pending.contains(&Await::BdatChunk);
+                if st.flow == Flow::Ending && !lmtp_wait {
                     self.out
                         .extend_from_slice(BdatHeader::new(staged.len() as u64, true).as_bytes());
                     self.out.extend_from_slice(staged);
@@ -1032,9 +1044,20 @@ impl Machine {
             Txn::Running(t) => t,
         };
         let Some(awaited) = t.pending.pop_front() else {
-            self.fatal0(ClientError::UnexpectedReply(reply));
+            self.fatal_in(&t, ClientError::UnexpectedReply(reply));
             return;
         };
+        // Without pipelining one streamed chunk is in flight; a reply read
+        // while it is still in the output (not yet transmitted) answers a
+        // BDAT never sent: a server running ahead, or bytes injected.
+        if matches!(awaited, Await::BdatChunk | Await::Bdat)
+            && !t.pipelined
+            && matches!(t.content, Content::Stream(_))
+            && !self.out.is_empty()
+        {
+            self.fatal_in(&t, ClientError::UnexpectedReply(reply));
+            return;
+        }
         match awaited {
             // RFC 5321 4.1.1.5.
             Await::Rset(after) => {
