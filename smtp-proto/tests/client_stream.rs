@@ -3,8 +3,7 @@
 //! reply.
 
 use smtp_sansio::client::{
-    BodyError, BodyInfo, ClientError, Envelope, MessageError, Query, StartError,
-    TransactionStage,
+    BodyError, BodyInfo, ClientError, Envelope, MessageError, Query, StartError, TransactionStage,
 };
 use smtp_sansio::{Client, ClientConfig, ClientEvent, PortMode};
 
@@ -90,7 +89,11 @@ fn body_calls_before_the_body_is_wanted_are_refused() {
     assert!(events(&mut c).contains(&ClientEvent::BodyWanted));
     assert_eq!(c.body_room(), 8);
     assert_eq!(c.send_body(b".abcdefghij"), Ok(8));
-    assert_eq!(c.body_room(), 0, "output holds 9 octets, over the chunk size");
+    assert_eq!(
+        c.body_room(),
+        0,
+        "output holds 9 octets, over the chunk size"
+    );
     assert_eq!(out(&mut c), b"..abcdefg");
     assert_eq!(c.send_body(b"hij"), Ok(3));
     c.end_body().unwrap();
@@ -98,7 +101,10 @@ fn body_calls_before_the_body_is_wanted_are_refused() {
     assert_eq!(c.end_body(), Err(BodyError::NotWanted));
     c.receive(b"250 queued\r\n");
     let ev = events(&mut c);
-    assert!(matches!(ev.first(), Some(ClientEvent::Delivered(_))), "{ev:?}");
+    assert!(
+        matches!(ev.first(), Some(ClientEvent::Delivered(_))),
+        "{ev:?}"
+    );
     assert!(c.is_ready());
 }
 
@@ -114,7 +120,11 @@ fn a_nul_piece_under_bdat_resets_and_fails_the_transaction() {
     assert_eq!(c.body_room(), 0);
     assert_eq!(c.send_body(b"a\0b"), Ok(0));
     c.receive(b"250 ok\r\n250 ok\r\n");
-    assert!(events(&mut c).iter().all(|e| matches!(e, ClientEvent::Recipient { .. })));
+    assert!(
+        events(&mut c)
+            .iter()
+            .all(|e| matches!(e, ClientEvent::Recipient { .. }))
+    );
     assert_eq!(c.body_room(), 4);
     assert_eq!(
         c.send_body(b"a\0b"),

@@ -253,10 +253,7 @@ struct Paths<'a> {
     to: Vec<ForwardPath<'a>>,
 }
 
-fn parse_paths<'a>(
-    ext: Extensions,
-    env: &'a Envelope,
-) -> Result<Paths<'a>, MessageError> {
+fn parse_paths<'a>(ext: Extensions, env: &'a Envelope) -> Result<Paths<'a>, MessageError> {
     let from = if env.from.is_empty() {
         ReversePath::Null
     } else {

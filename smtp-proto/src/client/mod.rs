@@ -351,14 +351,18 @@ impl Client {
     /// idle connection answers 421 ([`ClientError::ServiceClosing`]) or
     /// EOF ([`ClientError::ConnectionClosed`]).
     pub fn noop(&mut self) -> Result<(), Misuse<()>> {
-        self.m.step(Input::Query(Query::Noop)).map_err(|_| Misuse(()))
+        self.m
+            .step(Input::Query(Query::Noop))
+            .map_err(|_| Misuse(()))
     }
 
     /// Sends RSET (decision on [`ClientEvent::Ready`], RFC 5321 4.1.1.5):
     /// the server forgets any transaction state. Its reply comes as
     /// [`ClientEvent::QueryReply`], then Ready.
     pub fn rset(&mut self) -> Result<(), Misuse<()>> {
-        self.m.step(Input::Query(Query::Reset)).map_err(|_| Misuse(()))
+        self.m
+            .step(Input::Query(Query::Reset))
+            .map_err(|_| Misuse(()))
     }
 
     /// Whether the connection can take another message now (RFC 5321

@@ -68,8 +68,8 @@ use super::config::{
 };
 use super::envelope::{self, BodyInfo, Envelope, MessageError, Prepared};
 use super::event::{ClientError, ClientEvent, ServerCapabilities, TransactionStage};
-use crate::data::{BdatHeader, DataEncoder};
 use super::plan::WrongPort;
+use crate::data::{BdatHeader, DataEncoder};
 
 // ---------------------------------------------------------------------------
 // The states
@@ -707,16 +707,15 @@ impl Machine {
                 if piece.is_empty() {
                     return Ok(());
                 }
-                let written = envelope::check_piece(piece, st.eight_bit).and_then(|()| {
-                    match &mut st.enc {
+                let written =
+                    envelope::check_piece(piece, st.eight_bit).and_then(|()| match &mut st.enc {
                         Encoder::Data(enc) => enc
                             .encode(piece, &mut self.out)
                             .map_err(|_| MessageError::BareLineEnding),
                         Encoder::Bdat { held_cr, staged } => {
                             envelope::normalize_piece(held_cr, piece, self.cfg.line_ending, staged)
                         }
-                    }
-                });
+                    });
                 if let Err(e) = written {
                     self.abandon_body(ClientError::ContentRefused(e));
                     return Err(Refused::Body(e));
@@ -829,7 +828,9 @@ impl Machine {
         }
         match st.flow {
             Flow::Open | Flow::Ending => {
-                while staged.len() >= chunk_size && (st.flow == Flow::Open || staged.len() > chunk_size) {
+                while staged.len() >= chunk_size
+                    && (st.flow == Flow::Open || staged.len() > chunk_size)
+                {
                     let rest = staged.split_off(chunk_size);
                     self.out
                         .extend_from_slice(BdatHeader::new(staged.len() as u64, false).as_bytes());
@@ -1235,8 +1236,12 @@ impl Machine {
                 2 => self.phase = Phase::Open(Txn::Running(t)),
                 4 | 5 => {
                     if let Content::Stream(st) = &mut t.content {
-                        if !matches!(st.flow, Flow::Abandoning | Flow::Abandoned | Flow::Failed(..)) {
-                            let (stage, r) = group_failure(&mut t, TransactionStage::Content, reply);
+                        if !matches!(
+                            st.flow,
+                            Flow::Abandoning | Flow::Abandoned | Flow::Failed(..)
+                        ) {
+                            let (stage, r) =
+                                group_failure(&mut t, TransactionStage::Content, reply);
                             if let Content::Stream(st) = &mut t.content {
                                 st.flow = Flow::Failed(stage, r);
                             }
@@ -1260,10 +1265,12 @@ impl Machine {
         let Phase::Open(Txn::Running(t)) = &mut self.phase else {
             return;
         };
-        let envelope_due = t
-            .pending
-            .iter()
-            .any(|a| matches!(a, Await::Mail | Await::Rcpt(_) | Await::Rset(AfterRset::Group | AfterRset::Mail)));
+        let envelope_due = t.pending.iter().any(|a| {
+            matches!(
+                a,
+                Await::Mail | Await::Rcpt(_) | Await::Rset(AfterRset::Group | AfterRset::Mail)
+            )
+        });
         let Content::Stream(st) = &mut t.content else {
             return;
         };

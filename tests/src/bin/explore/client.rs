@@ -513,16 +513,16 @@ impl Model for ClientModel {
                 s.pending = None;
                 log.push(|| format!("# app: {i:?}"));
                 let ok = match i {
-                    In::StartMail => s
-                        .cl
-                        .start_mail(
+                    In::StartMail => {
+                        s.cl.start_mail(
                             Envelope::new(
                                 "alice@example.org",
                                 ["bob@example.net", "carol@example.net"],
                             ),
                             BodyInfo::new(Some(PIECE.len() as u64), false),
                         )
-                        .is_ok(),
+                        .is_ok()
+                    }
                     In::EndBody => s.cl.end_body().is_ok(),
                     In::Noop => s.cl.noop().is_ok(),
                     In::Rset => s.cl.rset().is_ok(),
