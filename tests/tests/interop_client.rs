@@ -361,7 +361,9 @@ fn client_streams_multi_mib_to_smtp_sink() {
     let mut i = 0u64;
     while msg.len() < 6 * 1024 * 1024 {
         let dot = if i % 5 == 0 { "." } else { "" };
-        msg.extend_from_slice(format!("{dot}line {i:08} abcdefghijklmnopqrstuvwxyz\r\n").as_bytes());
+        msg.extend_from_slice(
+            format!("{dot}line {i:08} abcdefghijklmnopqrstuvwxyz\r\n").as_bytes(),
+        );
         i += 1;
     }
     let last = format!("line {:08} abcdefghijklmnopqrstuvwxyz\n", i - 1);
