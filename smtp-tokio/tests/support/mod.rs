@@ -56,10 +56,13 @@ impl Setup {
 pub struct TestServer {
     pub addr: SocketAddr,
     pub seen: Arc<Mutex<Seen>>,
+    /// The server's self-signed certificate (PEM), to trust it.
+    pub cert_pem: String,
 }
 
-fn acceptor() -> TlsAcceptor {
+fn acceptor() -> (TlsAcceptor, String) {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("cert");
+    let pem = cert.cert.pem();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
     let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
@@ -69,7 +72,7 @@ fn acceptor() -> TlsAcceptor {
     .with_no_client_auth()
     .with_single_cert(vec![cert.cert.der().clone()], key)
     .expect("server cert");
-    TlsAcceptor::from(Arc::new(cfg))
+    (TlsAcceptor::from(Arc::new(cfg)), pem)
 }
 
 impl TestServer {
@@ -77,7 +80,7 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let seen = Arc::new(Mutex::new(Seen::default()));
-        let tls = acceptor();
+        let (tls, cert_pem) = acceptor();
         let s2 = seen.clone();
         tokio::spawn(async move {
             loop {
@@ -91,7 +94,11 @@ impl TestServer {
                 });
             }
         });
-        TestServer { addr, seen }
+        TestServer {
+            addr,
+            seen,
+            cert_pem,
+        }
     }
 
     pub fn messages(&self) -> Vec<Vec<u8>> {
