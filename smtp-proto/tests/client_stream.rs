@@ -273,3 +273,82 @@ fn a_chunk_size_of_zero_is_refused() {
         smtp_sansio::client::ConfigError::InvalidChunkSize
     );
 }
+
+const BINARY: &str = "250-mx.example.net\r\n250-PIPELINING\r\n250-BINARYMIME\r\n250 CHUNKING\r\n";
+
+#[test]
+fn a_binary_body_goes_unchanged_as_binarymime_through_bdat() {
+    let mut c = ready(BINARY, 64);
+    c.send_mail(env(), b"a\nb\0c\r".to_vec()).unwrap();
+    assert_eq!(
+        out(&mut c),
+        b"MAIL FROM:<alice@example.org> BODY=BINARYMIME\r\nRCPT TO:<bob@example.net>\r\n\
+          BDAT 6 LAST\r\na\nb\0c\r"
+    );
+    // Text bodies stay text (no BODY=).
+    let mut c = ready(BINARY, 64);
+    c.send_mail(env(), b"plain\r\n".to_vec()).unwrap();
+    assert!(out(&mut c).starts_with(b"MAIL FROM:<alice@example.org>\r\n"));
+}
+
+#[test]
+fn without_binarymime_a_nul_is_refused_and_bare_endings_normalized() {
+    // CHUNKING without BINARYMIME.
+    let mut c = ready(CHUNKING, 64);
+    match c.send_mail(env(), b"a\0b".to_vec()) {
+        Err(smtp_sansio::client::SendError::Invalid {
+            error: MessageError::Nul,
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    c.send_mail(env(), b"a\nb".to_vec()).unwrap();
+    assert!(out(&mut c).ends_with(b"BDAT 4 LAST\r\na\r\nb"));
+    // BINARYMIME offered but turned off.
+    let mut cfg = ClientConfig::new(PortMode::Relay, "client.example.org");
+    cfg.binarymime = false;
+    let mut c = Client::new(cfg).unwrap();
+    c.receive(b"220 mx\r\n");
+    events(&mut c);
+    c.receive(BINARY.as_bytes());
+    events(&mut c);
+    out(&mut c);
+    assert!(matches!(
+        c.send_mail(env(), b"a\0b".to_vec()),
+        Err(smtp_sansio::client::SendError::Invalid {
+            error: MessageError::Nul,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_streamed_binary_body_needs_binarymime_and_goes_unchanged() {
+    let binary = BodyInfo {
+        binary: true,
+        ..BodyInfo::default()
+    };
+    let mut c = ready(CHUNKING, 4);
+    assert!(matches!(
+        c.start_mail(env(), binary),
+        Err(StartError::Invalid {
+            error: MessageError::BinaryUnsupported,
+            ..
+        })
+    ));
+    assert!(c.is_ready() && out(&mut c).is_empty());
+    let mut c = ready(BINARY, 4);
+    c.start_mail(env(), binary).unwrap();
+    assert_eq!(events(&mut c), [ClientEvent::BodyWanted]);
+    assert_eq!(
+        out(&mut c),
+        b"MAIL FROM:<alice@example.org> BODY=BINARYMIME\r\nRCPT TO:<bob@example.net>\r\n"
+    );
+    assert_eq!(c.send_body(b"\0\n\r\xff"), Ok(4));
+    assert_eq!(out(&mut c), b"BDAT 4\r\n\0\n\r\xff");
+    c.receive(b"250 ok\r\n250 ok\r\n");
+    events(&mut c);
+    assert_eq!(c.send_body(b"x\r"), Ok(2));
+    c.end_body().unwrap();
+    assert_eq!(out(&mut c), b"BDAT 2 LAST\r\nx\r");
+}

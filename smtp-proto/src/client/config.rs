@@ -89,6 +89,11 @@ pub struct ClientConfig {
     /// and output are below it. Default [`DEFAULT_CHUNK_SIZE`]; 0 is
     /// refused ([`ConfigError::InvalidChunkSize`]).
     pub chunk_size: usize,
+    /// A body holding NUL octets or bare CR/LF goes unchanged as
+    /// `BODY=BINARYMIME` through BDAT when the server offers BINARYMIME
+    /// and CHUNKING (RFC 3030 3), rather than normalized (or refused for a
+    /// NUL). On by default.
+    pub binarymime: bool,
     /// Limits: reply lines and line count (RFC 5321 4.5.3.1.5).
     pub limits: Limits,
     /// Bare LF / bare CR in message bodies: normalized to CRLF (the
@@ -122,6 +127,7 @@ impl ClientConfig {
             pipelining: true,
             chunking: true,
             chunk_size: DEFAULT_CHUNK_SIZE,
+            binarymime: true,
             limits: Limits::RFC,
             line_ending: LineEndingPolicy::Normalize,
             mutant: crate::mutants::MutantSlot::NONE,

@@ -94,8 +94,13 @@ pub enum MessageError {
     /// A bare CR or LF in the body under [`LineEndingPolicy::Reject`].
     BareLineEnding,
     /// A NUL octet in the body: not allowed in message text (RFC 5321
-    /// 2.3.8, RFC 5322 2.3), refused by strict servers.
+    /// 2.3.8, RFC 5322 2.3), refused by strict servers; only BINARYMIME
+    /// carries it (see [`ClientConfig::binarymime`]).
     Nul,
+    /// A streamed body declared binary ([`BodyInfo::binary`]) and the
+    /// server does not offer BINARYMIME with CHUNKING (RFC 3030 3), or
+    /// [`ClientConfig::binarymime`] is off.
+    BinaryUnsupported,
 }
 
 impl core::fmt::Display for MessageError {
@@ -118,6 +123,9 @@ impl core::fmt::Display for MessageError {
             }
             MessageError::BareLineEnding => f.write_str("bare CR or LF in the body"),
             MessageError::Nul => f.write_str("NUL octet in the body"),
+            MessageError::BinaryUnsupported => {
+                f.write_str("server does not offer BINARYMIME with CHUNKING")
+            }
         }
     }
 }
@@ -164,12 +172,21 @@ pub struct BodyInfo {
     /// it, an 8-bit octet in a piece aborts the transaction
     /// ([`MessageError::EightBitUnsupported`]).
     pub eight_bit: bool,
+    /// The body is binary (NUL octets, bare CR or LF, long lines): sent
+    /// unchanged as `BODY=BINARYMIME` through BDAT (RFC 3030 3), refused
+    /// before MAIL ([`MessageError::BinaryUnsupported`]) when the server
+    /// does not offer BINARYMIME and CHUNKING.
+    pub binary: bool,
 }
 
 impl BodyInfo {
     /// A body of `size` octets (when known), 7-bit unless `eight_bit`.
     pub fn new(size: Option<u64>, eight_bit: bool) -> Self {
-        BodyInfo { size, eight_bit }
+        BodyInfo {
+            size,
+            eight_bit,
+            binary: false,
+        }
     }
 }
 
@@ -243,6 +260,8 @@ pub(super) struct Prepared {
     pub(super) content: Vec<u8>,
     /// Content as BDAT (RFC 3030) rather than DATA.
     pub(super) bdat: bool,
+    /// `BODY=BINARYMIME`: the content goes unchanged (RFC 3030 3).
+    pub(super) binary: bool,
     /// MAIL, RCPT and DATA/BDAT go out as one group (RFC 2920 3.1).
     pub(super) pipelined: bool,
 }
@@ -301,6 +320,29 @@ pub(super) fn prepare(
     let ext = caps.map_or(Extensions::NONE, |c| c.extensions);
     let paths = parse_paths(ext, env)?;
     let info = data::inspect(body);
+    let bdat = cfg.chunking && ext.contains(Extensions::CHUNKING);
+    // RFC 3030 3: what text cannot carry goes unchanged as BINARYMIME.
+    if (info.nul || info.bare_line_ending) && bdat && binary_offered(cfg, ext) {
+        let mut content = Vec::new();
+        data::write_bdat(&mut content, body, true);
+        let (mail, rcpt_lines) = envelope_lines(
+            cfg,
+            caps,
+            tls,
+            env,
+            paths,
+            Some(body.len() as u64),
+            Some(Body::BinaryMime),
+        )?;
+        return Ok(Prepared {
+            mail,
+            rcpt_lines,
+            content,
+            bdat: true,
+            binary: true,
+            pipelined: cfg.pipelining && ext.contains(Extensions::PIPELINING),
+        });
+    }
     if info.bare_line_ending && cfg.line_ending == LineEndingPolicy::Reject {
         return Err(MessageError::BareLineEnding);
     }
@@ -315,7 +357,6 @@ pub(super) fn prepare(
 
     // Content.
     let normalized = normalize_line_endings(body);
-    let bdat = cfg.chunking && ext.contains(Extensions::CHUNKING);
     let mut content = Vec::new();
     let size = if bdat {
         data::write_bdat(&mut content, &normalized, true);
@@ -329,13 +370,14 @@ pub(super) fn prepare(
         let missing_crlf = !normalized.is_empty() && !normalized.ends_with(b"\r\n");
         normalized.len() as u64 + if missing_crlf { 2 } else { 0 }
     };
-    let (mail, rcpt_lines) =
-        envelope_lines(cfg, caps, tls, env, paths, Some(size), info.eight_bit)?;
+    let body_param = info.eight_bit.then_some(Body::EightBitMime);
+    let (mail, rcpt_lines) = envelope_lines(cfg, caps, tls, env, paths, Some(size), body_param)?;
     Ok(Prepared {
         mail,
         rcpt_lines,
         content,
         bdat,
+        binary: false,
         pipelined: cfg.pipelining && ext.contains(Extensions::PIPELINING),
     })
 }
@@ -351,15 +393,27 @@ pub(super) fn prepare_stream(
 ) -> Result<Prepared, MessageError> {
     let ext = caps.map_or(Extensions::NONE, |c| c.extensions);
     let paths = parse_paths(ext, env)?;
-    if info.eight_bit && !ext.contains(Extensions::EIGHT_BIT_MIME) {
-        return Err(MessageError::EightBitUnsupported);
-    }
-    let (mail, rcpt_lines) = envelope_lines(cfg, caps, tls, env, paths, info.size, info.eight_bit)?;
+    let bdat = cfg.chunking && ext.contains(Extensions::CHUNKING);
+    let body_param = if info.binary {
+        if !(bdat && binary_offered(cfg, ext)) {
+            return Err(MessageError::BinaryUnsupported);
+        }
+        Some(Body::BinaryMime)
+    } else if info.eight_bit {
+        if !ext.contains(Extensions::EIGHT_BIT_MIME) {
+            return Err(MessageError::EightBitUnsupported);
+        }
+        Some(Body::EightBitMime)
+    } else {
+        None
+    };
+    let (mail, rcpt_lines) = envelope_lines(cfg, caps, tls, env, paths, info.size, body_param)?;
     Ok(Prepared {
         mail,
         rcpt_lines,
         content: Vec::new(),
-        bdat: cfg.chunking && ext.contains(Extensions::CHUNKING),
+        bdat,
+        binary: info.binary,
         pipelined: cfg.pipelining && ext.contains(Extensions::PIPELINING),
     })
 }
@@ -373,7 +427,7 @@ fn envelope_lines(
     env: &Envelope,
     paths: Paths<'_>,
     size: Option<u64>,
-    eight_bit: bool,
+    body: Option<Body>,
 ) -> Result<(Vec<u8>, Vec<Vec<u8>>), MessageError> {
     let ext = caps.map_or(Extensions::NONE, |c| c.extensions);
     if env.dsn.is_some() && !ext.contains(Extensions::DSN) {
@@ -401,7 +455,7 @@ fn envelope_lines(
     }
     let params = MailParams {
         size: size_param,
-        body: eight_bit.then_some(Body::EightBitMime),
+        body,
         smtputf8: utf8,
         ret: env.dsn.as_ref().and_then(|d| d.ret),
         envid: if envid.is_empty() {
@@ -495,6 +549,12 @@ fn utf8_addr_xtext(addr: &str, out: &mut Vec<u8>) {
         }
     }
     out.extend_from_slice(s.as_bytes());
+}
+
+/// Whether BINARYMIME may be used: offered, and allowed by
+/// [`ClientConfig::binarymime`] (RFC 3030 3; CHUNKING is checked apart).
+fn binary_offered(cfg: &ClientConfig, ext: Extensions) -> bool {
+    cfg.binarymime && ext.contains(Extensions::BINARY_MIME)
 }
 
 /// Checks one piece of a streamed body: no NUL (RFC 5321 2.3.8), no

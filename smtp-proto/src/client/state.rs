@@ -281,6 +281,8 @@ pub(super) struct Stream {
     pub(super) flow: Flow,
     /// `BODY=8BITMIME` was declared in MAIL (RFC 6152 3).
     eight_bit: bool,
+    /// `BODY=BINARYMIME` was declared: pieces go unchanged (RFC 3030 3).
+    binary: bool,
     enc: Encoder,
 }
 
@@ -680,6 +682,7 @@ impl Machine {
                 let stream = Stream {
                     flow: Flow::Held,
                     eight_bit: info.eight_bit,
+                    binary: prepared.binary,
                     enc: if prepared.bdat {
                         Encoder::Bdat {
                             held_cr: false,
@@ -707,15 +710,24 @@ impl Machine {
                 if piece.is_empty() {
                     return Ok(());
                 }
-                let written =
-                    envelope::check_piece(piece, st.eight_bit).and_then(|()| match &mut st.enc {
-                        Encoder::Data(enc) => enc
-                            .encode(piece, &mut self.out)
-                            .map_err(|_| MessageError::BareLineEnding),
-                        Encoder::Bdat { held_cr, staged } => {
-                            envelope::normalize_piece(held_cr, piece, self.cfg.line_ending, staged)
-                        }
-                    });
+                let binary = st.binary;
+                let checked = if binary {
+                    Ok(())
+                } else {
+                    envelope::check_piece(piece, st.eight_bit)
+                };
+                let written = checked.and_then(|()| match &mut st.enc {
+                    Encoder::Bdat { staged, .. } if binary => {
+                        staged.extend_from_slice(piece);
+                        Ok(())
+                    }
+                    Encoder::Data(enc) => enc
+                        .encode(piece, &mut self.out)
+                        .map_err(|_| MessageError::BareLineEnding),
+                    Encoder::Bdat { held_cr, staged } => {
+                        envelope::normalize_piece(held_cr, piece, self.cfg.line_ending, staged)
+                    }
+                });
                 if let Err(e) = written {
                     self.abandon_body(ClientError::ContentRefused(e));
                     return Err(Refused::Body(e));
