@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as a newcomer and CI run it: installs what it needs,
-# then checks formatting, lints, docs and every test.
+# then checks formatting, lints, docs, packaging, the MSRV and every test.
+# Without root, scripts/install-peers.sh names the install step of each
+# missing interop peer; every other test still runs (the peer's tests fail
+# with that step).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +21,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+echo "== cargo package (both published crates, each verified on its own)"
+bash scripts/package.sh
+
+echo "== MSRV (rust-version of the workspace Cargo.toml)"
+bash scripts/msrv.sh
 
 echo "== cargo test"
 cargo test --workspace --locked --release -- --include-ignored

@@ -775,7 +775,7 @@ fn drain(server: &mut Server, content: &mut u64, messages: &mut usize) {
 
 /// The relay configuration of the server benches.
 pub fn server_config() -> ServerConfig {
-    ServerConfig::new(PortMode::Relay, "mx.example.com")
+    ServerConfig::new(PortMode::Relay, "mx.example.com").with_tls()
 }
 
 // ---------------------------------------------------------------------------

@@ -798,3 +798,103 @@ impl<'a> Mailbox<'a> {
         !self.local.0.is_ascii() || !self.domain.0.is_ascii()
     }
 }
+
+// ---------------------------------------------------------------------------
+// Display: the wire form.
+
+/// Writes bytes for `Display`: UTF-8 text as is; an invalid UTF-8 byte, a
+/// control octet other than HT, or DEL as `\xNN`, so the output is one line
+/// and never hides a byte. Parsed values hold none of those, so for them
+/// this is exactly the bytes.
+pub(crate) fn display_bytes(f: &mut core::fmt::Formatter<'_>, b: &[u8]) -> core::fmt::Result {
+    for chunk in b.utf8_chunks() {
+        let valid = chunk.valid();
+        let mut start = 0;
+        for (i, c) in valid.char_indices() {
+            if (c.is_ascii_control() && c != '\t') || c == '\u{7f}' {
+                f.write_str(&valid[start..i])?;
+                write!(f, "\\x{:02X}", c as u32)?;
+                start = i + 1;
+            }
+        }
+        f.write_str(&valid[start..])?;
+        for byte in chunk.invalid() {
+            write!(f, "\\x{byte:02X}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The domain or address literal exactly as sent (RFC 5321 4.1.2
+/// `Domain / address-literal`); parses back equal with [`Domain::parse`].
+///
+/// ```
+/// let d = smtp_sansio::Domain::parse(b"[IPv6:::1]", false).unwrap();
+/// assert_eq!(d.to_string(), "[IPv6:::1]");
+/// ```
+impl core::fmt::Display for Domain<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        display_bytes(f, self.0)
+    }
+}
+
+/// The local part exactly as sent, quotes included (RFC 5321 4.1.2
+/// `Local-part`).
+impl core::fmt::Display for LocalPart<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        display_bytes(f, self.0)
+    }
+}
+
+/// `Local-part "@" ( Domain / address-literal )` exactly as sent and as
+/// the command encoder writes it (RFC 5321 4.1.2); parses back equal with
+/// [`Mailbox::parse`]. [`Mailbox::write_canonical`] gives the minimally
+/// quoted form instead.
+///
+/// ```
+/// let m = smtp_sansio::Mailbox::parse(b"\"a b\"@example.org", false).unwrap();
+/// assert_eq!(m.to_string(), "\"a b\"@example.org");
+/// ```
+impl core::fmt::Display for Mailbox<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        display_bytes(f, self.local.0)?;
+        f.write_str("@")?;
+        display_bytes(f, self.domain.0)
+    }
+}
+
+/// The MAIL FROM argument as the encoder writes it (RFC 5321 4.1.1.2
+/// `Reverse-path = Path / "<>"`): `<>` or `<mailbox>`.
+///
+/// ```
+/// use smtp_sansio::{Mailbox, ReversePath};
+/// assert_eq!(ReversePath::Null.to_string(), "<>");
+/// let m = Mailbox::parse(b"alice@example.org", false).unwrap();
+/// assert_eq!(ReversePath::Mailbox(m).to_string(), "<alice@example.org>");
+/// ```
+impl core::fmt::Display for ReversePath<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ReversePath::Null => f.write_str("<>"),
+            ReversePath::Mailbox(m) => write!(f, "<{m}>"),
+        }
+    }
+}
+
+/// The RCPT TO argument as the encoder writes it (RFC 5321 4.1.1.3
+/// `Forward-path = Path`, or `<Postmaster>`).
+///
+/// ```
+/// use smtp_sansio::{ForwardPath, Mailbox};
+/// assert_eq!(ForwardPath::Postmaster.to_string(), "<Postmaster>");
+/// let m = Mailbox::parse(b"bob@example.net", false).unwrap();
+/// assert_eq!(ForwardPath::Mailbox(m).to_string(), "<bob@example.net>");
+/// ```
+impl core::fmt::Display for ForwardPath<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ForwardPath::Postmaster => f.write_str("<Postmaster>"),
+            ForwardPath::Mailbox(m) => write!(f, "<{m}>"),
+        }
+    }
+}

@@ -7,6 +7,23 @@ use crate::sasl::Secret;
 /// One client command, borrowing the line it was parsed from
 /// (RFC 5321 4.1.1, RFC 2033 4.1, RFC 3030 2, RFC 3207 4, RFC 4954 4,
 /// RFC 1985, RFC 4468).
+///
+/// # Examples
+///
+/// ```
+/// use smtp_sansio::{Command, CommandOptions, ForwardPath};
+///
+/// let opts = CommandOptions::new();
+/// let cmd = Command::parse(b"RCPT TO:<bob@example.net>\r\n", &opts).unwrap();
+/// let Command::Rcpt { to: ForwardPath::Mailbox(rcpt), .. } = cmd else { panic!() };
+/// assert_eq!(rcpt.domain.as_bytes(), b"example.net");
+///
+/// // Encoding writes the canonical line; Display is that line without CRLF.
+/// let mut line = Vec::new();
+/// Command::Quit.write_to(&mut line).unwrap();
+/// assert_eq!(line, b"QUIT\r\n");
+/// assert_eq!(cmd.to_string(), "RCPT TO:<bob@example.net>");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command<'a> {
     /// `EHLO` (RFC 5321 4.1.1.1).
@@ -838,4 +855,54 @@ fn is_absolute_uri(url: &[u8]) -> bool {
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
         && !rest.is_empty()
         && rest.iter().all(|b| (0x21..=0x7e).contains(b))
+}
+
+// ---------------------------------------------------------------------------
+// Display: the wire form.
+
+/// The command line as [`Command::write_to`] writes it, without the final
+/// CRLF (RFC 5321 4.1.1): `format!("{cmd}\r\n")` is the encoded line and
+/// parses back equal.
+///
+/// One exception keeps logs safe: the initial response of `AUTH`
+/// (RFC 4954 4), a credential, is shown as `<redacted>` (as `Debug` does);
+/// use [`Command::write_to`] for the bytes to send. A hand-built value that
+/// does not encode is shown with its CR, LF and other control octets as
+/// `\xNN`, so the output is always one line.
+///
+/// ```
+/// use smtp_sansio::{Command, CommandOptions};
+///
+/// let opts = CommandOptions::new();
+/// let cmd = Command::parse(b"mail from:<alice@example.org> size=1024\r\n", &opts).unwrap();
+/// assert_eq!(cmd.to_string(), "MAIL FROM:<alice@example.org> SIZE=1024");
+///
+/// let auth = Command::parse(b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n", &opts).unwrap();
+/// assert_eq!(auth.to_string(), "AUTH PLAIN <redacted>");
+/// ```
+impl core::fmt::Display for Command<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let shown = match *self {
+            Command::Auth {
+                mechanism,
+                initial_response: Some(_),
+            } => Command::Auth {
+                mechanism,
+                initial_response: Some(Secret::new(b"<redacted>")),
+            },
+            cmd => cmd,
+        };
+        let mut line = Vec::new();
+        shown.write_unchecked(&mut line);
+        let body = line.strip_suffix(b"\r\n").unwrap_or(&line);
+        crate::address::display_bytes(f, body)
+    }
+}
+
+/// The stored command line without its CRLF; see the `Display` of
+/// [`Command`] (an AUTH initial response is redacted).
+impl core::fmt::Display for OwnedCommand {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.command().fmt(f)
+    }
 }

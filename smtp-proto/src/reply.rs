@@ -607,6 +607,22 @@ impl Assembler {
 
 /// A parsed reply, single- or multi-line, borrowing the input
 /// (RFC 5321 4.2.1).
+///
+/// # Examples
+///
+/// ```
+/// use smtp_sansio::{EnhancedCode, Limits, Reply, ReplyCode};
+///
+/// let input = b"250-2.1.0 Sender ok\r\n250 2.1.0 Really\r\nleft over";
+/// let (reply, used) = Reply::parse(input, &Limits::RFC)?;
+/// assert_eq!(used, input.len() - b"left over".len());
+/// assert_eq!(reply.code(), ReplyCode::OK);
+/// assert_eq!(reply.enhanced(), EnhancedCode::new(2, 1, 0));
+/// assert_eq!(reply.line_count(), 2);
+/// // An owned copy to keep or to send again.
+/// assert_eq!(reply.to_owned_reply().to_string(), "250-2.1.0 Sender ok\r\n250 2.1.0 Really");
+/// # Ok::<(), smtp_sansio::ParseError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reply<'a> {
     pub(crate) code: ReplyCode,
@@ -1074,8 +1090,14 @@ impl OwnedReply {
     /// ([`EncodeError::InvalidByte`]: it would read back with one).
     pub fn write_to(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.validate()?;
+        self.write_unchecked(out);
+        Ok(())
+    }
+
+    /// The layout of [`OwnedReply::write_to`] without its checks.
+    fn write_unchecked(&self, out: &mut Vec<u8>) {
         let digits = self.code.digits();
-        let last = self.lines.len() - 1;
+        let last = self.lines.len().saturating_sub(1);
         for (i, line) in self.lines.iter().enumerate() {
             out.extend_from_slice(&digits);
             let sep = if i == last { b' ' } else { b'-' };
@@ -1098,7 +1120,6 @@ impl OwnedReply {
             }
             out.extend_from_slice(b"\r\n");
         }
-        Ok(())
     }
 
     /// The encoded reply, see [`OwnedReply::write_to`].
@@ -1106,6 +1127,145 @@ impl OwnedReply {
         let mut out = Vec::new();
         self.write_to(&mut out)?;
         Ok(out)
+    }
+}
+
+/// Short constructors for the replies an application sends most (RFC 5321
+/// 4.2.3 codes, RFC 3463 enhanced status codes). The text of `ok`,
+/// `temporary_failure` and `permanent_failure` is checked when the reply
+/// is encoded ([`OwnedReply::write_to`]).
+impl OwnedReply {
+    /// A reply from its code, its enhanced status code as text (`""` for
+    /// none) and one line of text, checked as [`OwnedReply::validate`]
+    /// does: an invalid code ([`EncodeError::OutOfRange`], RFC 5321 4.2:
+    /// 200-559), an enhanced code that does not parse or does not fit the
+    /// reply code ([`EncodeError::OutOfRange`], RFC 3463 2, RFC 2034 3), or
+    /// a text that cannot be sent, is refused.
+    ///
+    /// ```
+    /// use smtp_sansio::OwnedReply;
+    ///
+    /// let reply = OwnedReply::from_parts(550, "5.1.1", "No such user")?;
+    /// assert_eq!(reply.to_string(), "550 5.1.1 No such user");
+    /// assert!(OwnedReply::from_parts(250, "5.1.1", "class mismatch").is_err());
+    /// assert!(OwnedReply::from_parts(650, "", "no such code").is_err());
+    /// # Ok::<(), smtp_sansio::EncodeError>(())
+    /// ```
+    pub fn from_parts(
+        code: u16,
+        enhanced: &str,
+        text: impl Into<Cow<'static, str>>,
+    ) -> Result<OwnedReply, EncodeError> {
+        let code = ReplyCode::new(code).ok_or(EncodeError::OutOfRange)?;
+        let enhanced = match enhanced {
+            "" => None,
+            e => Some(EnhancedCode::parse(e.as_bytes()).ok_or(EncodeError::OutOfRange)?),
+        };
+        let reply = OwnedReply::new(code, enhanced, text);
+        reply.validate()?;
+        Ok(reply)
+    }
+
+    /// `250 2.0.0 text`: the requested action completed (RFC 5321 4.2.3,
+    /// RFC 3463 X.0.0). Accepts a MAIL, RCPT or message with that text.
+    ///
+    /// ```
+    /// let reply = smtp_sansio::OwnedReply::ok("Queued as 4F2A");
+    /// assert_eq!(reply.to_string(), "250 2.0.0 Queued as 4F2A");
+    /// ```
+    pub fn ok(text: impl Into<Cow<'static, str>>) -> OwnedReply {
+        OwnedReply::new(ReplyCode::OK, Some(EnhancedCode::OK), text)
+    }
+
+    /// `451 4.3.0 text`: a transient failure, try again later (RFC 5321
+    /// 4.2.3 "local error in processing", valid after MAIL, RCPT and the
+    /// message (4.3.2); RFC 3463 X.3.0 "other or undefined mail system
+    /// status").
+    ///
+    /// ```
+    /// let reply = smtp_sansio::OwnedReply::temporary_failure("Spool full, later");
+    /// assert_eq!(reply.to_string(), "451 4.3.0 Spool full, later");
+    /// ```
+    pub fn temporary_failure(text: impl Into<Cow<'static, str>>) -> OwnedReply {
+        OwnedReply::new(
+            ReplyCode::LOCAL_ERROR,
+            Some(EnhancedCode::TEMPORARY_FAILURE),
+            text,
+        )
+    }
+
+    /// `550 5.0.0 text`: a permanent failure, do not retry (RFC 5321 4.2.3
+    /// "requested action not taken", valid after MAIL, RCPT and the
+    /// message (4.3.2); RFC 3463 X.0.0 "other undefined status"). Use
+    /// [`OwnedReply::from_parts`] for a more precise code (`550 5.1.1` for
+    /// an unknown user, `550 5.7.1` for a policy refusal...).
+    ///
+    /// ```
+    /// let reply = smtp_sansio::OwnedReply::permanent_failure("Not here");
+    /// assert_eq!(reply.to_string(), "550 5.0.0 Not here");
+    /// ```
+    pub fn permanent_failure(text: impl Into<Cow<'static, str>>) -> OwnedReply {
+        OwnedReply::new(
+            ReplyCode::MAILBOX_UNAVAILABLE,
+            Some(EnhancedCode::PERMANENT_FAILURE),
+            text,
+        )
+    }
+}
+
+impl EnhancedCode {
+    /// `2.0.0`: success, other or undefined (RFC 3463 3.1).
+    pub const OK: EnhancedCode = EnhancedCode {
+        class: 2,
+        subject: 0,
+        detail: 0,
+    };
+    /// `4.3.0`: transient, other or undefined mail system status (RFC 3463
+    /// 3.4).
+    pub const TEMPORARY_FAILURE: EnhancedCode = EnhancedCode {
+        class: 4,
+        subject: 3,
+        detail: 0,
+    };
+    /// `5.0.0`: permanent, other undefined status (RFC 3463 3.1).
+    pub const PERMANENT_FAILURE: EnhancedCode = EnhancedCode {
+        class: 5,
+        subject: 0,
+        detail: 0,
+    };
+}
+
+/// The reply as [`OwnedReply::write_to`] writes it, without the final
+/// CRLF (RFC 5321 4.2.1): lines joined by CRLF, so
+/// `format!("{reply}\r\n")` is the encoded reply and reads back equal.
+/// A reply that does not encode ([`OwnedReply::validate`]) is shown on one
+/// line, every CR, LF and other control octet as `\xNN`.
+///
+/// ```
+/// use smtp_sansio::OwnedReply;
+///
+/// let reply = OwnedReply::ok("First").with_line("Second");
+/// assert_eq!(reply.to_string(), "250-2.0.0 First\r\n250 2.0.0 Second");
+/// assert_eq!(format!("{reply}\r\n").as_bytes(), reply.to_bytes().unwrap());
+/// ```
+impl fmt::Display for OwnedReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = Vec::new();
+        self.write_unchecked(&mut out);
+        let body = out.strip_suffix(b"\r\n").unwrap_or(&out);
+        if self.validate().is_ok() {
+            // Only the CRLFs between lines: text as encoded.
+            for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+                if i > 0 {
+                    f.write_str("\r\n")?;
+                }
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                crate::address::display_bytes(f, line)?;
+            }
+            Ok(())
+        } else {
+            crate::address::display_bytes(f, body)
+        }
     }
 }
 

@@ -298,7 +298,7 @@ fn configs(mode: PortMode, pipelining: bool, chunking: bool) -> (ClientConfig, S
     if matches!(mode, PortMode::Submission | PortMode::ImplicitTls) {
         c = c.with_credentials(ClientCredentials::new("alice", "secret"));
     }
-    let s = ServerConfig::new(mode, "mx.example.net");
+    let s = ServerConfig::new(mode, "mx.example.net").with_tls();
     (c, s)
 }
 

@@ -69,8 +69,8 @@ fn codes(out: &str) -> Vec<&str> {
 /// intact machine must give.
 fn case(m: Mutant) -> (ServerConfig, Vec<Step>, Vec<&'static str>) {
     use Step::*;
-    let relay = ServerConfig::new(PortMode::Relay, "mx.example.net");
-    let mut sub = ServerConfig::new(PortMode::Submission, "mx.example.net");
+    let relay = ServerConfig::new(PortMode::Relay, "mx.example.net").with_tls();
+    let mut sub = ServerConfig::new(PortMode::Submission, "mx.example.net").with_tls();
     sub.mechanisms = vec![Mechanism::Plain, Mechanism::Login];
     const PLAIN: &[u8] = b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n";
     match m {

@@ -104,7 +104,7 @@ fn session(
 }
 
 fn relay() -> ServerConfig {
-    let mut cfg = ServerConfig::new(PortMode::Relay, "mx.example.net");
+    let mut cfg = ServerConfig::new(PortMode::Relay, "mx.example.net").with_tls();
     cfg.max_errors = 1000;
     cfg.max_auth_failures = 1000;
     cfg
@@ -260,7 +260,7 @@ fn every_reply_kind_override_reaches_the_wire() {
     );
     // TLS and AUTH requirements.
     wire += &session(
-        ServerConfig::new(PortMode::Submission, "mx"),
+        ServerConfig::new(PortMode::Submission, "mx").with_tls(),
         false,
         None,
         vec![inp(b"EHLO c\r\n"), inp(b"MAIL FROM:<a@b.example>\r\n")],

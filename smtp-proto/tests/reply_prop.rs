@@ -375,3 +375,84 @@ proptest! {
         prop_assert_eq!(&reader_all(&input, &ones, &limits), &whole);
     }
 }
+
+// ----- Display and the short constructors -----------------------------------
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// `Display` is the encoded reply without its final CRLF, and reads
+    /// back equal; a reply that does not encode still displays, on one line.
+    #[test]
+    fn display_is_the_encoded_reply(x in owned_reply()) {
+        let shown = x.to_string();
+        match x.to_bytes() {
+            Ok(bytes) => {
+                let wire = format!("{shown}\r\n");
+                prop_assert_eq!(wire.as_bytes(), &bytes[..]);
+                let (r, n) = Reply::parse(wire.as_bytes(), &Limits::RFC).unwrap();
+                prop_assert_eq!(n, wire.len());
+                prop_assert_eq!(r.to_owned_reply(), x);
+            }
+            Err(_) => prop_assert!(!shown.contains('\n') && !shown.contains('\r')),
+        }
+    }
+
+    /// `from_parts` accepts exactly what encodes, and agrees with `new`.
+    #[test]
+    fn from_parts_agrees_with_new(
+        code in 200u16..=599,
+        enh in prop::option::of((2u8..=5, 0u16..=999, 0u16..=999)),
+        text in "[\t -~]{0,30}",
+    ) {
+        let enh_text = enh.map_or(String::new(), |(c, s, d)| format!("{c}.{s}.{d}"));
+        let built = OwnedReply::from_parts(code, &enh_text, text.clone());
+        let expected = ReplyCode::new(code).and_then(|c| {
+            let e = match enh {
+                None => None,
+                Some((a, s, d)) => Some(EnhancedCode::new(a, s, d)?),
+            };
+            let r = OwnedReply::new(c, e, text.clone());
+            r.validate().is_ok().then_some(r)
+        });
+        prop_assert_eq!(built.ok(), expected);
+    }
+}
+
+#[test]
+fn short_constructors_encode_their_codes() {
+    let cases = [
+        (OwnedReply::ok("Queued"), &b"250 2.0.0 Queued\r\n"[..]),
+        (
+            OwnedReply::temporary_failure("Later"),
+            &b"451 4.3.0 Later\r\n"[..],
+        ),
+        (
+            OwnedReply::permanent_failure("No"),
+            &b"550 5.0.0 No\r\n"[..],
+        ),
+        (
+            OwnedReply::from_parts(550, "5.1.1", "No such user").unwrap(),
+            &b"550 5.1.1 No such user\r\n"[..],
+        ),
+        (
+            OwnedReply::from_parts(354, "", "Go ahead").unwrap(),
+            &b"354 Go ahead\r\n"[..],
+        ),
+    ];
+    for (reply, wire) in cases {
+        assert_eq!(reply.to_bytes().unwrap(), wire);
+        assert_eq!(format!("{reply}\r\n").as_bytes(), wire);
+    }
+    // Refused: enhanced code on a 3yz reply, of another class, malformed,
+    // and a text with a line break.
+    assert!(OwnedReply::from_parts(354, "2.0.0", "x").is_err());
+    assert!(OwnedReply::from_parts(250, "4.0.0", "x").is_err());
+    assert!(OwnedReply::from_parts(250, "2.0", "x").is_err());
+    assert!(OwnedReply::from_parts(250, "", "a\r\nb").is_err());
+    // A bad text still displays on one line, the CR and LF escaped.
+    assert_eq!(
+        OwnedReply::ok("a\r\nb").to_string(),
+        "250 2.0.0 a\\x0D\\x0Ab"
+    );
+}

@@ -231,7 +231,7 @@ proptest! {
     /// MAIL before AUTH where required, nothing acted on before TLS.
     #[test]
     fn random_sessions_keep_invariants(m in mode(), ops in ops(true), sync in any::<bool>()) {
-        let mut cfg = ServerConfig::new(m, "mx.example.net");
+        let mut cfg = ServerConfig::new(m, "mx.example.net").with_tls();
         cfg.pipelining_sync = sync;
         let mut d = Driver::new(cfg);
         d.drive();
@@ -245,7 +245,7 @@ proptest! {
     #[test]
     fn nothing_before_tls_is_executed(junk in proptest::collection::vec(token(), 1..5)) {
         prop_assume!(!junk.concat().is_empty());
-        let mut d = Driver::new(ServerConfig::new(PortMode::Submission, "mx.example.net"));
+        let mut d = Driver::new(ServerConfig::new(PortMode::Submission, "mx.example.net").with_tls());
         d.drive();
         d.apply(&Op::Bytes(b"EHLO c.example\r\n".to_vec()));
         d.apply(&Op::Bytes(b"STARTTLS\r\n".to_vec()));
@@ -275,7 +275,7 @@ proptest! {
             .filter(|t| t.as_slice() != b"STARTTLS\r\n")
             .collect();
         let input = toks.concat();
-        let mut cfg = ServerConfig::new(m, "mx.example.net");
+        let mut cfg = ServerConfig::new(m, "mx.example.net").with_tls();
         cfg.pipelining_sync = false;
         let mut whole = Driver::new(cfg.clone());
         whole.drive();

@@ -64,7 +64,7 @@ fn ehlo_between_bdat_chunks_aborts_the_message() {
     use smtp_sansio::server::{AbortReason, Server, ServerEvent};
     use smtp_sansio::{PortMode, ServerConfig};
 
-    let mut s = Server::new(ServerConfig::new(PortMode::Relay, "mx.example.org"));
+    let mut s = Server::new(ServerConfig::new(PortMode::Relay, "mx.example.org").with_tls());
     let mut aborted = Vec::new();
     let mut feed = |s: &mut Server, bytes: &[u8]| {
         s.receive(bytes);

@@ -244,7 +244,7 @@ fn to_aiosmtpd(mode: PortMode, arg: &str) {
     std::fs::create_dir_all(&dir).expect("dir");
     let (cert, key) = write_cert(&dir);
     let port = free_port();
-    let child = Command::new("python3")
+    let child = Command::new(peers_python())
         .args([
             path_str(&script),
             arg,
@@ -257,7 +257,7 @@ fn to_aiosmtpd(mode: PortMode, arg: &str) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("spawn python3");
+        .expect("spawn the peers venv python");
     let mut peer = Peer { child };
     wait_listening(port, &mut peer.child);
     let msg = message(&format!("aiosmtpd-{arg}"));

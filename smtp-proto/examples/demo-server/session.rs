@@ -243,7 +243,8 @@ impl Committer {
 
 /// The listener kinds of the demo and their machine configuration.
 pub fn server_config(mode: PortMode, hostname: &str) -> ServerConfig {
-    ServerConfig::new(mode, hostname)
+    // This driver runs STARTTLS (tokio-rustls).
+    ServerConfig::new(mode, hostname).with_tls()
 }
 
 /// A certificate chain and key: a self-signed one for `hostname`,

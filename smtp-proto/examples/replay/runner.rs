@@ -35,7 +35,9 @@ fn port_mode(m: Mode) -> PortMode {
 
 /// The server configuration a transcript's settings describe.
 pub fn server_config(mode: Mode, s: &ServerSettings) -> ServerConfig {
-    let mut cfg = ServerConfig::new(port_mode(mode), s.hostname.clone());
+    // The replay driver stands for one that runs TLS (the transcripts
+    // mark the handshake with `tls`).
+    let mut cfg = ServerConfig::new(port_mode(mode), s.hostname.clone()).with_tls();
     cfg.require_auth = s.require_auth;
     cfg.require_tls = s.require_tls;
     cfg.starttls = s.starttls && mode != Mode::ImplicitTls;

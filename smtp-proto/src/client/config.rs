@@ -57,6 +57,24 @@ impl ClientCredentials {
 
 /// Client configuration; [`ClientConfig::new`] gives the defaults of a
 /// [`PortMode`]. [`Client::new`] checks it.
+///
+/// # Examples
+///
+/// ```
+/// use smtp_sansio::client::{ClientCredentials, TlsPolicy};
+/// use smtp_sansio::{Client, ClientConfig, PortMode};
+///
+/// // Submission (587): STARTTLS is required before AUTH and MAIL.
+/// let cfg = ClientConfig::new(PortMode::Submission, "laptop.example.org")
+///     .with_credentials(ClientCredentials::new("alice", "secret"));
+/// assert_eq!(cfg.tls, TlsPolicy::Required);
+/// assert!(Client::new(cfg).is_ok());
+///
+/// // Submission never falls back to plaintext (RFC 8314 3).
+/// let fallback = ClientConfig::new(PortMode::Submission, "laptop.example.org")
+///     .with_tls_policy(TlsPolicy::Opportunistic);
+/// assert!(fallback.is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientConfig {
     /// The port mode (relay 25, submission 587, implicit TLS 465, LMTP).

@@ -202,6 +202,30 @@ impl core::error::Error for ClientError {}
 ///
 /// [`ClientEvent::Ready`] and [`ClientEvent::RecipientsPartial`] wait for a
 /// decision; every other event is informative.
+///
+/// # Examples
+///
+/// ```
+/// use smtp_sansio::client::TlsPolicy;
+/// use smtp_sansio::{Client, ClientConfig, ClientEvent, PortMode};
+///
+/// let cfg = ClientConfig::new(PortMode::Relay, "client.example.org")
+///     .with_tls_policy(TlsPolicy::None)
+///     .unwrap();
+/// let mut client = Client::new(cfg).unwrap();
+/// client.receive(b"220 mx.example.net ESMTP\r\n");
+/// client.receive(b"250-mx.example.net\r\n250 PIPELINING\r\n");
+/// let mut events = Vec::new();
+/// while let Some(event) = client.next_event() {
+///     match event {
+///         ClientEvent::Greeting(reply) => events.push(format!("greeting {}", reply.code)),
+///         ClientEvent::Capabilities(_) => events.push("capabilities".to_string()),
+///         ClientEvent::Ready => events.push("ready".to_string()), // decision: send or quit
+///         other => events.push(format!("{other:?}")),
+///     }
+/// }
+/// assert_eq!(events, ["greeting 220", "capabilities", "ready"]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClientEvent {

@@ -121,7 +121,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-pub use crate::session::{HelloKind, Misuse};
+pub use crate::session::{Decided, HelloKind, Misuse};
 pub use config::{
     COMMAND_TIMEOUT, ClientConfig, ClientCredentials, ConfigError, DATA_BLOCK_TIMEOUT,
     DATA_END_TIMEOUT, DATA_INIT_TIMEOUT, DEFAULT_CHUNK_SIZE, GREETING_TIMEOUT, MAIL_TIMEOUT,
@@ -134,9 +134,28 @@ pub use state::Query;
 
 use state::{Awaited, Incoming, Input, Machine, Phase, Refused, Txn};
 
-/// The SMTP/LMTP client state machine.
+/// The SMTP/LMTP client state machine: one connection's client side.
 ///
-/// See the [module documentation](self) for the flow and the driving loop.
+/// See the crate documentation for a complete session, and the
+/// [module documentation](self) for the flow.
+///
+/// # Examples
+///
+/// ```
+/// use smtp_sansio::client::TlsPolicy;
+/// use smtp_sansio::{Client, ClientConfig, ClientEvent, PortMode};
+///
+/// let cfg = ClientConfig::new(PortMode::Relay, "client.example.org")
+///     .with_tls_policy(TlsPolicy::None)
+///     .unwrap();
+/// let mut client = Client::new(cfg).unwrap();
+/// // The client speaks after the greeting.
+/// client.receive(b"220 mx.example.net ESMTP\r\n");
+/// assert!(matches!(client.next_event(), Some(ClientEvent::Greeting(_))));
+/// let mut out = Vec::new();
+/// client.transmit(&mut out);
+/// assert_eq!(out, b"EHLO client.example.org\r\n");
+/// ```
 /// `Debug` shows the whole state (and no secret: credentials print
 /// redacted); `Clone` copies it.
 #[derive(Debug, Clone)]
@@ -350,19 +369,15 @@ impl Client {
     /// [`ClientEvent::QueryReply`], then Ready; a server that closed the
     /// idle connection answers 421 ([`ClientError::ServiceClosing`]) or
     /// EOF ([`ClientError::ConnectionClosed`]).
-    pub fn noop(&mut self) -> Result<(), Misuse<()>> {
-        self.m
-            .step(Input::Query(Query::Noop))
-            .map_err(|_| Misuse(()))
+    pub fn noop(&mut self) -> Decided<()> {
+        decided(self.m.step(Input::Query(Query::Noop)))
     }
 
     /// Sends RSET (decision on [`ClientEvent::Ready`], RFC 5321 4.1.1.5):
     /// the server forgets any transaction state. Its reply comes as
     /// [`ClientEvent::QueryReply`], then Ready.
-    pub fn rset(&mut self) -> Result<(), Misuse<()>> {
-        self.m
-            .step(Input::Query(Query::Reset))
-            .map_err(|_| Misuse(()))
+    pub fn rset(&mut self) -> Decided<()> {
+        decided(self.m.step(Input::Query(Query::Reset)))
     }
 
     /// Whether the connection can take another message now (RFC 5321
@@ -378,14 +393,14 @@ impl Client {
     /// Ends the session: QUIT, then close on its reply (RFC 5321
     /// 4.1.1.10). Legal on [`ClientEvent::Ready`] and
     /// [`ClientEvent::RecipientsPartial`].
-    pub fn quit(&mut self) -> Result<(), Misuse<()>> {
-        self.m.step(Input::Quit).map_err(|_| Misuse(()))
+    pub fn quit(&mut self) -> Decided<()> {
+        decided(self.m.step(Input::Quit))
     }
 
     /// Sends the content to the accepted recipients (decision on
     /// [`ClientEvent::RecipientsPartial`], RFC 5321 3.3).
-    pub fn proceed(&mut self) -> Result<(), Misuse<()>> {
-        self.m.step(Input::Proceed).map_err(|_| Misuse(()))
+    pub fn proceed(&mut self) -> Decided<()> {
+        decided(self.m.step(Input::Proceed))
     }
 
     /// Gives the message up (decision on [`ClientEvent::RecipientsPartial`]):
@@ -395,8 +410,8 @@ impl Client {
     /// Also legal while a streamed body is wanted: with BDAT the same RSET
     /// (RFC 3030 2); inside DATA, which cannot be cancelled, the
     /// connection closes at once ([`ClientError::ContentAborted`]).
-    pub fn abort(&mut self) -> Result<(), Misuse<()>> {
-        self.m.step(Input::Abort).map_err(|_| Misuse(()))
+    pub fn abort(&mut self) -> Decided<()> {
+        decided(self.m.step(Input::Abort))
     }
 
     /// The next event, or `None` when the machine needs more input, waits
@@ -440,5 +455,13 @@ impl Client {
             };
             let _ = m.step(input);
         }
+    }
+}
+
+/// A decision's outcome: refused inputs are misuse, the machine unchanged.
+fn decided<E>(r: Result<(), E>) -> Decided<()> {
+    match r {
+        Ok(()) => Decided::done(),
+        Err(_) => Decided::misuse(()),
     }
 }

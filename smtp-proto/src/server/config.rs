@@ -16,6 +16,25 @@ use super::reply::ReplyKind;
 
 /// Server configuration: each field defaults from the [`PortMode`] and the
 /// RFCs (see [`ServerConfig::new`]).
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use smtp_sansio::{PortMode, Server, ServerConfig};
+///
+/// // Submission on 587: STARTTLS (the driver runs TLS), AUTH required.
+/// let mut cfg = ServerConfig::new(PortMode::Submission, "mail.example.net").with_tls();
+/// cfg.limits.message_size = 25 * 1024 * 1024;
+/// cfg.limits.recipients = 50;
+/// assert!(cfg.require_tls && cfg.require_auth);
+///
+/// // One shared copy for every connection of the listener.
+/// let shared = Arc::new(cfg);
+/// let a = Server::new(shared.clone());
+/// let b = Server::new(shared);
+/// assert_eq!(a.config().limits.recipients, b.config().limits.recipients);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// The port mode.
@@ -28,9 +47,32 @@ pub struct ServerConfig {
     /// which follow from the fields below and the TLS state. REQUIRETLS is
     /// advertised only under TLS (RFC 8689 4).
     pub extensions: Extensions,
-    /// Offer STARTTLS while TLS is not active (RFC 3207 4). Ignored in
-    /// implicit TLS mode.
+    /// Offer STARTTLS while TLS is not active (RFC 3207 4), when the
+    /// driver can run the handshake ([`ServerConfig::tls_available`]).
+    /// Ignored in implicit TLS mode.
     pub starttls: bool,
+    /// The driver can run a TLS handshake when the machine asks for one
+    /// ([`ServerEvent::StartTls`](crate::ServerEvent::StartTls)). Off by
+    /// default: STARTTLS (RFC 3207 4) is offered only when this and
+    /// [`ServerConfig::starttls`] are both set, so a driver without TLS
+    /// never answers `220` to STARTTLS and then reads the client's TLS
+    /// ClientHello as commands. Set it with [`ServerConfig::with_tls`].
+    ///
+    /// Without it, STARTTLS is answered `502 5.5.1` like any command not
+    /// offered, and a ClientHello that arrives anyway is reported as
+    /// [`Violation::TlsHandshakeAsCommand`](crate::Violation::TlsHandshakeAsCommand)
+    /// (or [`Violation::TlsNotUpgraded`](crate::Violation::TlsNotUpgraded)
+    /// after a `220` to STARTTLS), naming the cause, and the session closes.
+    ///
+    /// Submission without TLS: [`ServerConfig::require_tls`] stays on
+    /// (RFC 8314 3, RFC 6409 4.3: submission credentials and mail need
+    /// TLS), so MAIL and the rest are refused with `530 5.7.0` (RFC 3207 4)
+    /// and no AUTH mechanism carrying a password is offered (RFC 4954 4):
+    /// such a server accepts no mail. Clear `require_tls` (and set
+    /// [`ServerConfig::plaintext_auth_without_tls`]) deliberately to run
+    /// one in the clear, e.g. on loopback. Ignored in implicit TLS mode,
+    /// where the driver runs TLS before the first byte (RFC 8314 3.3).
+    pub tls_available: bool,
     /// Refuse everything but EHLO, HELO, STARTTLS, NOOP, RSET, QUIT and
     /// HELP with 530 5.7.0 until TLS is active (RFC 3207 4).
     pub require_tls: bool,
@@ -72,14 +114,29 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// The defaults for `mode`:
+    /// The defaults for `mode` (STARTTLS is offered only when the driver
+    /// can do TLS: [`ServerConfig::with_tls`]):
     ///
-    /// | mode | STARTTLS | require TLS | AUTH offered | require AUTH |
+    /// | mode | STARTTLS (with TLS) | require TLS | AUTH offered | require AUTH |
     /// | --- | --- | --- | --- | --- |
     /// | relay | yes | no | none | no |
     /// | submission | yes | yes | PLAIN LOGIN, after TLS | yes |
     /// | implicit TLS | never | (TLS is up) | PLAIN LOGIN | yes |
     /// | LMTP | no | no | none | no |
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smtp_sansio::{PortMode, ServerConfig};
+    ///
+    /// // A relay whose driver runs STARTTLS, with a 10 MB size limit.
+    /// let mut cfg = ServerConfig::new(PortMode::Relay, "mx.example.net").with_tls();
+    /// cfg.limits.message_size = 10_000_000;
+    /// assert!(cfg.starttls && cfg.tls_available && !cfg.require_tls);
+    ///
+    /// // Without `with_tls`, STARTTLS is not offered.
+    /// assert!(!ServerConfig::new(PortMode::Relay, "mx.example.net").tls_available);
+    /// ```
     pub fn new(mode: PortMode, hostname: impl Into<String>) -> Self {
         let submission = matches!(mode, PortMode::Submission | PortMode::ImplicitTls);
         ServerConfig {
@@ -96,6 +153,7 @@ impl ServerConfig {
                 | Extensions::SMTPUTF8
                 | Extensions::REQUIRETLS,
             starttls: matches!(mode, PortMode::Relay | PortMode::Submission),
+            tls_available: false,
             require_tls: matches!(mode, PortMode::Submission),
             require_auth: submission,
             mechanisms: if submission {
@@ -114,5 +172,31 @@ impl ServerConfig {
             max_auth_failures: 3,
             mutant: crate::mutants::MutantSlot::NONE,
         }
+    }
+
+    /// The driver can run a TLS handshake: sets
+    /// [`ServerConfig::tls_available`], so STARTTLS is offered where the
+    /// mode's default ([`ServerConfig::starttls`]) says so (RFC 3207 4).
+    ///
+    /// ```
+    /// use smtp_sansio::{PortMode, Server, ServerConfig};
+    ///
+    /// let mut server = Server::new(ServerConfig::new(PortMode::Submission, "mx").with_tls());
+    /// server.next_event(); // Connected
+    /// server.accept();
+    /// server.receive(b"EHLO client.example\r\n");
+    /// while let Some(ev) = server.next_event() {
+    ///     if ev.needs_decision() {
+    ///         server.accept();
+    ///     }
+    /// }
+    /// let mut out = Vec::new();
+    /// server.transmit(&mut out);
+    /// assert!(out.windows(8).any(|w| w == b"STARTTLS"));
+    /// ```
+    #[must_use]
+    pub fn with_tls(mut self) -> Self {
+        self.tls_available = true;
+        self
     }
 }

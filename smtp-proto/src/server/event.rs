@@ -45,12 +45,64 @@ pub enum Violation {
     /// next command cannot be found, so the machine answers
     /// [`ReplyKind::BdatUnframable`](super::ReplyKind::BdatUnframable) and closes. Closes.
     BdatUnframable,
+    /// A TLS handshake record (first octet 0x16, a ClientHello) arrived
+    /// after the `220` to STARTTLS: the driver gave the machine the bytes
+    /// its TLS library should have read, that is it did not upgrade the
+    /// connection (or it set
+    /// [`ServerConfig::tls_available`](crate::ServerConfig::tls_available)
+    /// without being able to run TLS). Other bytes there are
+    /// [`Violation::StartTlsInjection`]. RFC 3207 4. Closes.
+    TlsNotUpgraded,
+    /// A TLS handshake record (0x16 0x03) arrived where a command line
+    /// starts: a client speaking implicit TLS (RFC 8314 3.3) to a plaintext
+    /// port, or a driver that did not run TLS on an implicit-TLS listener.
+    /// Closes without a reply (the peer could not read one).
+    TlsHandshakeAsCommand,
 }
 
 impl Violation {
     /// Whether the violation ends the connection.
     pub const fn closes(self) -> bool {
         !matches!(self, Violation::LineTooLong | Violation::BareLineEnding)
+    }
+
+    /// A one-line reason for logs, naming the likely cause.
+    ///
+    /// ```
+    /// use smtp_sansio::Violation;
+    /// assert_eq!(
+    ///     Violation::TlsNotUpgraded.reason(),
+    ///     "TLS ClientHello received as a command after 220 to STARTTLS: the driver did not upgrade",
+    /// );
+    /// ```
+    pub const fn reason(self) -> &'static str {
+        match self {
+            Violation::StartTlsInjection => {
+                "plaintext after STARTTLS before the TLS handshake (STARTTLS command injection)"
+            }
+            Violation::PipeliningSync => {
+                "command sent behind a group-ending command before its reply (RFC 2920 3.1)"
+            }
+            Violation::EarlyTalker => "input before the greeting (early talker)",
+            Violation::TooManyErrors => "too many errors",
+            Violation::TooManyAuthFailures => "too many failed AUTH attempts",
+            Violation::LineTooLong => "line longer than its limit",
+            Violation::BareLineEnding => "bare LF or bare CR",
+            Violation::BdatUnframable => "BDAT line refused before its chunk size was known",
+            Violation::TlsNotUpgraded => {
+                "TLS ClientHello received as a command after 220 to STARTTLS: the driver did not upgrade"
+            }
+            Violation::TlsHandshakeAsCommand => {
+                "TLS ClientHello received as a command: a TLS client on a plaintext port, or the driver did not run TLS"
+            }
+        }
+    }
+}
+
+/// [`Violation::reason`].
+impl core::fmt::Display for Violation {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.reason())
     }
 }
 
@@ -99,6 +151,25 @@ pub enum AuthRequest {
 }
 
 /// What the server machine reports to its driver.
+///
+/// # Examples
+///
+/// ```
+/// use smtp_sansio::{PortMode, Server, ServerConfig, ServerEvent};
+///
+/// let mut server = Server::new(ServerConfig::new(PortMode::Relay, "mx.example.net"));
+/// server.receive(b"HELO client.example.org\r\n");
+/// let mut seen = Vec::new();
+/// while let Some(event) = server.next_event() {
+///     match event {
+///         ServerEvent::Hello { domain, .. } => seen.push(domain.to_string()),
+///         ServerEvent::Connected => seen.push("connected".into()),
+///         _ => {}
+///     }
+///     server.accept(); // both events ask for a decision
+/// }
+/// assert_eq!(seen, ["connected", "client.example.org"]);
+/// ```
 ///
 /// Events marked "decision" stop the machine until the driver calls
 /// [`Server::accept`](super::Server::accept), [`Server::respond`](super::Server::respond) or [`Server::reject`](super::Server::reject) (or

@@ -52,15 +52,39 @@ use core::time::Duration;
 use crate::line::InputBuffer;
 use crate::reply::OwnedReply;
 
-pub use crate::session::{HelloKind, Misuse};
+pub use crate::session::{Decided, HelloKind, Misuse};
 pub use config::ServerConfig;
 pub use event::{AbortReason, AuthRequest, ContentKind, ServerEvent, Violation};
 pub use reply::ReplyKind;
 use state::{Machine, Reading};
 
-/// The SMTP/LMTP server state machine.
+/// The SMTP/LMTP server state machine: one connection's server side.
 ///
-/// See the [module documentation](self) for the driving loop.
+/// See the crate documentation for a complete loop.
+///
+/// # Examples
+///
+/// ```
+/// use smtp_sansio::{OwnedReply, PortMode, Server, ServerConfig, ServerEvent};
+///
+/// let mut server = Server::new(ServerConfig::new(PortMode::Relay, "mx.example.net"));
+/// // The greeting is a decision: refuse this connection (RFC 5321 3.1).
+/// assert_eq!(server.next_event(), Some(ServerEvent::Connected));
+/// server.reject(OwnedReply::from_parts(554, "5.7.1", "Not here").unwrap());
+/// let mut out = Vec::new();
+/// server.transmit(&mut out);
+/// assert_eq!(out, b"554 5.7.1 Not here\r\n");
+///
+/// // Every command but QUIT is now answered 503 (RFC 5321 3.1).
+/// server.receive(b"EHLO client.example.org\r\n");
+/// while server.next_event().is_some() {}
+/// out.clear();
+/// server.transmit(&mut out);
+/// assert!(out.starts_with(b"503 "));
+/// server.receive(b"QUIT\r\n");
+/// while server.next_event().is_some() {}
+/// assert!(server.is_closed());
+/// ```
 #[derive(Debug, Clone)]
 pub struct Server {
     input: InputBuffer,
@@ -185,31 +209,35 @@ impl Server {
     }
 
     /// Accepts the pending decision with the default positive reply.
-    pub fn accept(&mut self) -> Result<(), Misuse<()>> {
+    /// Refused as a [`Misuse`] when no decision is pending; the outcome
+    /// ([`Decided`]) is fine to drop.
+    pub fn accept(&mut self) -> Decided<()> {
         self.sync_input();
         if !self.m.awaits_decision() {
-            return Err(Misuse(()));
+            return Decided::misuse(());
         }
         self.m.decide(None);
-        Ok(())
+        Decided::done()
     }
 
     /// Answers the pending decision with `reply`: a 2xx reply accepts (with
     /// that text), a 4xx or 5xx reply refuses. For a greeting, a 554
-    /// refuses the session (RFC 5321 3.1).
-    pub fn respond(&mut self, reply: OwnedReply) -> Result<(), Misuse<OwnedReply>> {
+    /// refuses the session (RFC 5321 3.1). Refused as a [`Misuse`], the
+    /// reply handed back, when no decision is pending or the reply is 3yz.
+    pub fn respond(&mut self, reply: OwnedReply) -> Decided<OwnedReply> {
         self.sync_input();
         if !self.m.awaits_decision() || !matches!(reply.code.get() / 100, 2 | 4 | 5) {
-            return Err(Misuse(reply));
+            return Decided::misuse(reply);
         }
         self.m.decide(Some(reply));
-        Ok(())
+        Decided::done()
     }
 
-    /// Refuses the pending decision with `reply`, which must be 4xx or 5xx.
-    pub fn reject(&mut self, reply: OwnedReply) -> Result<(), Misuse<OwnedReply>> {
+    /// Refuses the pending decision with `reply`, which must be 4xx or 5xx
+    /// (else refused as a [`Misuse`], the reply handed back).
+    pub fn reject(&mut self, reply: OwnedReply) -> Decided<OwnedReply> {
         if !matches!(reply.code.get() / 100, 4 | 5) {
-            return Err(Misuse(reply));
+            return Decided::misuse(reply);
         }
         self.respond(reply)
     }
@@ -217,17 +245,20 @@ impl Server {
     /// LMTP (RFC 2033 4.2): answers a [`ServerEvent::MessageComplete`] with
     /// one reply per accepted recipient, in RCPT order. `replies` must hold
     /// exactly that many.
-    pub fn respond_each(
-        &mut self,
-        replies: Vec<OwnedReply>,
-    ) -> Result<(), Misuse<Vec<OwnedReply>>> {
-        self.m.decide_each(replies)
+    pub fn respond_each(&mut self, replies: Vec<OwnedReply>) -> Decided<Vec<OwnedReply>> {
+        match self.m.decide_each(replies) {
+            Ok(()) => Decided::done(),
+            Err(Misuse(replies)) => Decided::misuse(replies),
+        }
     }
 
     /// Sends a SASL challenge (`334` + base64) for an application-run
     /// mechanism ([`AuthRequest::Step`], RFC 4954 4).
-    pub fn auth_challenge(&mut self, challenge: &[u8]) -> Result<(), Misuse<()>> {
-        self.m.decide_challenge(challenge)
+    pub fn auth_challenge(&mut self, challenge: &[u8]) -> Decided<()> {
+        match self.m.decide_challenge(challenge) {
+            Ok(()) => Decided::done(),
+            Err(Misuse(())) => Decided::misuse(()),
+        }
     }
 
     /// The next event, or `None` when the machine needs more input, waits

@@ -96,6 +96,10 @@ pub(super) enum Reading {
     Closed { reported: bool },
 }
 
+/// The first octets of a TLS handshake record (content type 22, major
+/// version 3; RFC 8446 5.1, RFC 5246 6.2.1): never the start of a command.
+const TLS_HANDSHAKE: [u8; 2] = [0x16, 0x03];
+
 /// Where a SASL exchange is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum AuthStage {
@@ -439,6 +443,13 @@ impl Machine {
                     // Known before framing: an overlong line is dropped by
                     // the framer, and a line with a bare line ending is
                     // never parsed.
+                    if input.peek().starts_with(&TLS_HANDSHAKE) {
+                        // A TLS record where a command line starts: a
+                        // client speaking TLS to a plaintext port, or a
+                        // driver that did not run TLS (RFC 8314 3.3).
+                        self.violation(Violation::TlsHandshakeAsCommand, true);
+                        continue;
+                    }
                     let bdat_verb = is_bdat_verb(input.peek());
                     match input.next_line_shared(limit, self.cfg.line_ending) {
                         LineStatus::Pending => return None,
@@ -521,6 +532,11 @@ impl Machine {
             Reading::Closed { .. } => {}
             Reading::AwaitTls if self.cfg.mutant.is(Mutant::StartTlsInjection) => {
                 input.receive(bytes);
+            }
+            Reading::AwaitTls if bytes.first() == Some(&TLS_HANDSHAKE[0]) => {
+                // The client's ClientHello reached the machine: the driver
+                // did not hand the connection to TLS after the 220.
+                self.violation(Violation::TlsNotUpgraded, true);
             }
             Reading::AwaitTls => {
                 // Plaintext after the 220 to STARTTLS and before the
@@ -777,7 +793,7 @@ impl Machine {
     // ----- what is offered ------------------------------------------------
 
     pub(super) fn starttls_offered(&self) -> bool {
-        self.cfg.starttls && !self.tls && !self.cfg.mode.implicit_tls()
+        self.cfg.starttls && self.cfg.tls_available && !self.tls && !self.cfg.mode.implicit_tls()
     }
 
     pub(super) fn mechanism_offered(&self, m: Mechanism) -> bool {

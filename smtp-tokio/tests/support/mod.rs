@@ -147,7 +147,7 @@ async fn session(
     tls: TlsAcceptor,
     seen: Arc<Mutex<Seen>>,
 ) -> std::io::Result<()> {
-    let mut cfg = ServerConfig::new(setup.mode, "mx.example.net");
+    let mut cfg = ServerConfig::new(setup.mode, "mx.example.net").with_tls();
     if !setup.chunking {
         cfg.extensions.remove(Extensions::CHUNKING);
     }

@@ -389,7 +389,7 @@ pub fn pair(data: &[u8]) {
             ccfg.mechanisms = vec![Mechanism::Login, Mechanism::Plain];
         }
     }
-    let mut scfg = ServerConfig::new(mode, "mx.example.net");
+    let mut scfg = ServerConfig::new(mode, "mx.example.net").with_tls();
     if f & 4 != 0 {
         scfg.extensions = scfg.extensions.without(Extensions::PIPELINING);
     }

@@ -191,7 +191,7 @@ fn config(script: &Script) -> ServerConfig {
         PortMode::ImplicitTls,
         PortMode::Lmtp,
     ][usize::from(script.mode % 4)];
-    let mut cfg = ServerConfig::new(mode, "mx.example.org");
+    let mut cfg = ServerConfig::new(mode, "mx.example.org").with_tls();
     let c = script.config;
     if c & 1 != 0 {
         cfg.pipelining_sync = false;
@@ -459,7 +459,9 @@ fn drain(s: &mut Server, t: &mut Track, next_decision: &mut impl FnMut() -> Deci
                 t.in_message = false;
             }
             Ev::MessageAborted => t.in_message = false,
-            Ev::Violation(Violation::StartTlsInjection) => t.saw_injection = true,
+            Ev::Violation(Violation::StartTlsInjection | Violation::TlsNotUpgraded) => {
+                t.saw_injection = true
+            }
             Ev::Closed => {
                 t.closed = true;
                 t.pending = false;

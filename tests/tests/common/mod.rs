@@ -179,10 +179,25 @@ pub fn require_tool(tool: &str, install: &str) {
     );
 }
 
-/// Fails the test, naming the install step, when a Python module is missing.
+/// The interpreter of the Python peers' virtual environment that
+/// `scripts/install-peers.sh` makes under the target folder:
+/// `$CARGO_TARGET_DIR/peers-venv` (relative to the workspace root when
+/// relative) or `target/peers-venv`. Python peers (aiosmtpd) run with it;
+/// nothing is installed system-wide.
+pub fn peers_python() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    };
+    target.join("peers-venv").join("bin").join("python")
+}
+
+/// Fails the test, naming the install step, when a Python module is
+/// missing from the peers' virtual environment ([`peers_python`]).
 pub fn require_python_module(module: &str, install: &str) {
-    require_tool("python3", "apt-get install -y python3");
-    let ok = Command::new("python3")
+    let python = peers_python();
+    let ok = Command::new(&python)
         .args(["-c", &format!("import {module}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -190,7 +205,9 @@ pub fn require_python_module(module: &str, install: &str) {
         .is_ok_and(|s| s.success());
     assert!(
         ok,
-        "Python module `{module}` is missing: run `bash scripts/install-peers.sh` (or `{install}`)"
+        "Python module `{module}` is missing from {}: run `bash scripts/install-peers.sh` \
+         (it runs `{install}` in that virtual environment)",
+        python.display()
     );
 }
 

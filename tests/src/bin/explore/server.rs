@@ -184,7 +184,8 @@ pub struct ServerModel {
 
 impl ServerModel {
     pub fn new(mode: PortMode, slot: MutantSlot) -> ServerModel {
-        let mut cfg = ServerConfig::new(mode, "mx.example.net");
+        // The explored driver runs TLS when asked (STARTTLS offered).
+        let mut cfg = ServerConfig::new(mode, "mx.example.net").with_tls();
         cfg.limits.message_size = MESSAGE_SIZE;
         if mode == PortMode::Relay {
             // AUTH configured on port 25 but offered only under TLS (and
@@ -587,7 +588,7 @@ impl Model for ServerModel {
                         Decision::Auth => reply(535, (5, 7, 8), "Bad credentials"),
                         _ => reply(550, (5, 7, 1), "Refused"),
                     };
-                    s.srv.reject(r).map(|_| ()).map_err(|_| ())
+                    s.srv.reject(r).map_err(|_| ())
                 };
                 if r.is_err() {
                     return Err(Broken::new(
