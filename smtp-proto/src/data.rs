@@ -766,7 +766,7 @@ impl core::error::Error for ContentError {}
 /// octets before the offending one may already be written, so check with
 /// [`inspect`] first when the body may hold them. The output is the same for
 /// every chunking of the body.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataEncoder {
     policy: LineEndingPolicy,
     /// The last octet written ended a line (initially: the 354 did).
