@@ -62,6 +62,12 @@
 //!     let n = client.send_body(body).unwrap();
 //!     body = &body[n..];
 //!     client.transmit(&mut out); // the driver writes `out` to the socket
+//!     if n == 0 {
+//!         // No room: the machine holds the next chunk until the replies
+//!         // to MAIL and RCPT have come (the driver reads the socket).
+//!         client.receive(b"250 2.1.0 ok\r\n250 2.1.5 ok\r\n");
+//!         while client.next_event().is_some() {}
+//!     }
 //! }
 //! client.end_body().unwrap();
 //! client.transmit(&mut out);
