@@ -127,7 +127,9 @@ pub use config::{
     DATA_END_TIMEOUT, DATA_INIT_TIMEOUT, DEFAULT_CHUNK_SIZE, GREETING_TIMEOUT, MAIL_TIMEOUT,
     RCPT_TIMEOUT, TlsPolicy,
 };
-pub use envelope::{BodyError, BodyInfo, Dsn, Envelope, MessageError, SendError, StartError};
+pub use envelope::{
+    BodyError, BodyInfo, Dsn, Envelope, MessageError, RecipientDsn, SendError, StartError,
+};
 pub use event::{ClientError, ClientEvent, ServerCapabilities, TransactionStage};
 pub use plan::{Attempt, PlanOptions, WrongPort, connection_plan, detect_wrong_port};
 pub use state::Query;
