@@ -11,7 +11,8 @@ pub enum Outcome {
     /// The server took the message (250 after the final dot or to `BDAT
     /// LAST`).
     Delivered(OwnedReply),
-    /// LMTP: a result per accepted recipient, in
+    /// LMTP, or a message split into several transactions (RFC 9422,
+    /// RFC 5321 4.5.3.1.10): a result per accepted recipient, in
     /// [`RecipientReport::delivery`].
     PerRecipient,
     /// The transaction failed; the connection stays usable.
@@ -30,8 +31,15 @@ pub struct RecipientReport {
     pub address: String,
     /// The reply to its RCPT (none if RCPT was never answered).
     pub rcpt: Option<OwnedReply>,
-    /// LMTP: the reply after the content for this recipient.
+    /// The reply after the content for this recipient: LMTP (RFC 2033
+    /// 4.2), and for a message split into several transactions
+    /// ([`Outcome::PerRecipient`]; RFC 9422, RFC 5321 4.5.3.1.10) the
+    /// final reply of the transaction that carried it.
     pub delivery: Option<OwnedReply>,
+    /// No transaction carried it (recipient limit with a streamed body,
+    /// the server's MAILMAX, ...): the message must be sent to it again
+    /// ([`smtp_sansio::ClientEvent::RecipientsUnsent`]).
+    pub unsent: bool,
 }
 
 impl RecipientReport {
@@ -102,6 +110,13 @@ pub(crate) struct Engine {
     pub(crate) finished: bool,
     /// The reply to the last NOOP/RSET.
     pub(crate) query_reply: Option<OwnedReply>,
+    /// Recipients accepted in the transaction in flight.
+    batch: Vec<usize>,
+    /// Transactions of the message ended so far, and the first one's
+    /// recipients and final reply (kept until a second one shows the
+    /// message was split).
+    transactions: usize,
+    first: (Vec<usize>, Option<OwnedReply>),
 }
 
 impl Engine {
@@ -115,13 +130,48 @@ impl Engine {
             report: None,
             finished: false,
             query_reply: None,
+            batch: Vec::new(),
+            transactions: 0,
+            first: (Vec::new(), None),
         }
+    }
+
+    /// One transaction of the message ended with `outcome` (its final
+    /// reply `reply`): a split message's report turns per recipient.
+    fn transaction_ended(&mut self, outcome: Outcome, reply: Option<OwnedReply>) {
+        let batch = std::mem::take(&mut self.batch);
+        self.finished = true;
+        let Some(r) = self.report.as_mut() else {
+            return;
+        };
+        self.transactions += 1;
+        if self.transactions == 1 {
+            r.outcome = outcome;
+            self.first = (batch, reply);
+            return;
+        }
+        let mut set = |batch: Vec<usize>, reply: Option<OwnedReply>| {
+            for i in batch {
+                if let Some(rr) = r.recipients.get_mut(i) {
+                    rr.delivery = reply.clone();
+                }
+            }
+        };
+        if self.transactions == 2 {
+            let (b, first) = std::mem::take(&mut self.first);
+            set(b, first);
+        }
+        set(batch, reply);
+        r.outcome = Outcome::PerRecipient;
     }
 
     /// A new transaction's report.
     pub(crate) fn begin(&mut self, envelope: &Envelope) {
         self.ready = false;
         self.finished = false;
+        self.batch.clear();
+        self.transactions = 0;
+        self.first = (Vec::new(), None);
         self.report = Some(SendReport {
             recipients: envelope
                 .to
@@ -130,6 +180,7 @@ impl Engine {
                     address: a.clone(),
                     rcpt: None,
                     delivery: None,
+                    unsent: false,
                 })
                 .collect(),
             outcome: Outcome::PerRecipient,
@@ -158,6 +209,9 @@ impl Engine {
                     reply,
                 } => {
                     tracing::debug!(target: "smtp_sansio_tokio::client", index, accepted, code = reply.code.get(), "recipient");
+                    if accepted {
+                        self.batch.push(index);
+                    }
                     if let Some(r) = self
                         .report
                         .as_mut()
@@ -172,10 +226,7 @@ impl Engine {
                 }
                 ClientEvent::Delivered(reply) => {
                     tracing::info!(target: "smtp_sansio_tokio::client", code = reply.code.get(), "delivered");
-                    if let Some(r) = self.report.as_mut() {
-                        r.outcome = Outcome::Delivered(reply);
-                    }
-                    self.finished = true;
+                    self.transaction_ended(Outcome::Delivered(reply.clone()), Some(reply));
                 }
                 ClientEvent::LmtpResult {
                     index,
@@ -183,6 +234,10 @@ impl Engine {
                     reply,
                 } => {
                     tracing::info!(target: "smtp_sansio_tokio::client", index, delivered, "LMTP result");
+                    self.batch.retain(|&i| i != index);
+                    if let Some(r) = self.report.as_mut() {
+                        r.outcome = Outcome::PerRecipient;
+                    }
                     if let Some(r) = self
                         .report
                         .as_mut()
@@ -194,10 +249,22 @@ impl Engine {
                 }
                 ClientEvent::TransactionFailed { stage, reply } => {
                     tracing::info!(target: "smtp_sansio_tokio::client", ?stage, code = reply.as_ref().map(|r| r.code.get()), "transaction failed");
-                    if let Some(r) = self.report.as_mut() {
-                        r.outcome = Outcome::Failed { stage, reply };
+                    self.transaction_ended(
+                        Outcome::Failed {
+                            stage,
+                            reply: reply.clone(),
+                        },
+                        reply,
+                    );
+                }
+                ClientEvent::RecipientsUnsent { recipients } => {
+                    tracing::info!(target: "smtp_sansio_tokio::client", count = recipients.len(), "recipients left for another transaction");
+                    for i in recipients {
+                        if let Some(r) = self.report.as_mut().and_then(|r| r.recipients.get_mut(i))
+                        {
+                            r.unsent = true;
+                        }
                     }
-                    self.finished = true;
                 }
                 ClientEvent::QueryReply { reply, .. } => self.query_reply = Some(reply),
                 ClientEvent::Error(e) => {

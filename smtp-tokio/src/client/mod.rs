@@ -37,7 +37,7 @@ use smtp_sansio::client::{
     Envelope, MessageError, PlanOptions, StartError, connection_plan,
 };
 use smtp_sansio::{Client, ClientConfig, Extensions, OwnedReply, PortMode};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt, AsyncWriteExt};
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::ServerName;
@@ -197,6 +197,38 @@ pub struct SendOptions {
     /// 8BITMIME content), otherwise 7-bit, and an 8-bit octet gives the
     /// message up.
     pub eight_bit: Option<bool>,
+}
+
+/// Merges the report `r` of a later round (whose recipient `k` is
+/// `round[k]` of the message) into the message's report `whole`: per
+/// recipient from the second round on.
+fn merge_round(whole: &mut SendReport, r: &SendReport, round: &[usize], rounds: usize) {
+    // The deliveries of a report, per recipient.
+    fn deliveries(r: &SendReport) -> Vec<Option<OwnedReply>> {
+        r.recipients
+            .iter()
+            .map(|rr| match &r.outcome {
+                Outcome::PerRecipient => rr.delivery.clone(),
+                Outcome::Delivered(reply) if rr.accepted() => Some(reply.clone()),
+                Outcome::Failed { reply, .. } if rr.accepted() => reply.clone(),
+                _ => None,
+            })
+            .collect()
+    }
+    if rounds == 2 {
+        let first = deliveries(whole);
+        for (rr, d) in whole.recipients.iter_mut().zip(first) {
+            rr.delivery = d;
+        }
+        whole.outcome = Outcome::PerRecipient;
+    }
+    for ((sub, d), &i) in r.recipients.iter().zip(deliveries(r)).zip(round) {
+        if let Some(rr) = whole.recipients.get_mut(i) {
+            rr.rcpt = sub.rcpt.clone();
+            rr.delivery = d;
+            rr.unsent = sub.unsent;
+        }
+    }
 }
 
 /// One SMTP/LMTP client connection over tokio, TCP and rustls.
@@ -397,6 +429,67 @@ impl SmtpClient {
             }
             self.read_once().await?;
         }
+    }
+
+    /// [`SmtpClient::send_with`] for a body that can be read again: a
+    /// message with more recipients than one transaction takes
+    /// ([`ClientConfig::rcpt_max`], the server's LIMITS RCPTMAX or
+    /// RCPTDOMAINMAX, RFC 9422 4.2, 4.3, or a `452 4.5.3` too many
+    /// recipients, RFC 5321 4.5.3.1.10) goes as several transactions on
+    /// this connection, the body streamed again from its start for each
+    /// (memory stays bounded by the chunk size). The report has every
+    /// recipient of `envelope`: one transaction gives the report of
+    /// [`SmtpClient::send_with`]; several give [`Outcome::PerRecipient`]
+    /// with each accepted recipient's
+    /// [`RecipientReport::delivery`]. A recipient still
+    /// [`RecipientReport::unsent`] is one the server would not take on
+    /// this connection (MAILMAX reached, a transaction that failed).
+    pub async fn send_seekable<R: AsyncRead + AsyncSeek + Unpin>(
+        &mut self,
+        envelope: Envelope,
+        mut body: R,
+        options: SendOptions,
+    ) -> Result<SendReport, Error> {
+        let start = body.stream_position().await?;
+        let mut report: Option<SendReport> = None;
+        // Envelope indices of this round's recipients.
+        let mut round: Vec<usize> = (0..envelope.to.len()).collect();
+        let mut rounds = 0usize;
+        loop {
+            let mut sub = envelope.clone();
+            sub.to = round
+                .iter()
+                .filter_map(|&i| envelope.to.get(i).cloned())
+                .collect();
+            sub.recipient_dsn = round
+                .iter()
+                .map(|&i| envelope.recipient_dsn.get(i).cloned().unwrap_or_default())
+                .collect();
+            let r = self.send_with(sub, &mut body, options).await?;
+            rounds += 1;
+            let unsent: Vec<usize> = r
+                .recipients
+                .iter()
+                .zip(&round)
+                .filter(|(rr, _)| rr.unsent)
+                .map(|(_, &i)| i)
+                .collect();
+            report = Some(match report {
+                None => r,
+                Some(mut whole) => {
+                    merge_round(&mut whole, &r, &round, rounds);
+                    whole
+                }
+            });
+            // Each round carries at least one recipient to an answer, or
+            // stops: no loop.
+            if unsent.is_empty() || unsent.len() >= round.len() {
+                break;
+            }
+            body.seek(io::SeekFrom::Start(start)).await?;
+            round = unsent;
+        }
+        report.ok_or_else(|| self.closed_error())
     }
 
     /// Sends NOOP and returns its reply (RFC 5321 4.1.1.9): checks that
