@@ -1254,7 +1254,8 @@ impl Machine {
                 }
                 let defer = !accepted
                     && too_many_recipients(&reply)
-                    && t.split.first_full.is_some_and(|f| f > 0);
+                    && (t.split.first_full.is_some_and(|f| f > 0)
+                        || self.cfg.mutant.is(Mutant::ClientSplitLoop));
                 if defer {
                     t.split.deferred.push(index);
                     t.last_refusal = Some(reply);
@@ -1508,7 +1509,7 @@ impl Machine {
             return;
         }
         let whole = matches!(t.content, Content::Whole(_));
-        let progress = t.split.first_full != Some(0);
+        let progress = t.split.first_full != Some(0) || self.cfg.mutant.is(Mutant::ClientSplitLoop);
         let message_ok = matches!(failed, None | Some(TransactionStage::Recipients));
         let mail_max = self
             .caps
