@@ -56,12 +56,18 @@
 //!         client.start_mail(env, BodyInfo::default()).unwrap();
 //!     }
 //! }
-//! let mut body: &[u8] = b"Subject: hi\r\n\r\nhello, world\r\n";
 //! let mut out = Vec::new();
+//! client.transmit(&mut out); // the driver writes `out` to the socket
+//! // While MAIL and RCPT are unanswered, one chunk at most is in flight
+//! // (a refused envelope costs the server one refused chunk).
+//! client.receive(b"250 2.1.0 ok\r\n250 2.1.5 ok\r\n");
+//! while client.next_event().is_some() {}
+//! let mut body: &[u8] = b"Subject: hi\r\n\r\nhello, world\r\n";
 //! while !body.is_empty() {
 //!     let n = client.send_body(body).unwrap();
+//!     assert!(n > 0, "room for the body");
 //!     body = &body[n..];
-//!     client.transmit(&mut out); // the driver writes `out` to the socket
+//!     client.transmit(&mut out);
 //! }
 //! client.end_body().unwrap();
 //! client.transmit(&mut out);
