@@ -133,3 +133,38 @@ async fn configured_rcpt_max_splits() {
     c.quit().await.expect("quit");
     check_server(&server, 5, 2);
 }
+
+/// The blocking driver: the same split through `send_seekable`, on a
+/// plain thread (the server runs on its own runtime).
+#[test]
+fn blocking_client_splits_with_a_seekable_body() {
+    use smtp_sansio_tokio::blocking::client::SmtpClient as BlockingClient;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut setup = Setup::new(PortMode::Relay);
+    setup.max_recipients = Some(2);
+    let server = rt.block_on(TestServer::start(setup));
+    let mut c = BlockingClient::connect(
+        server.addr,
+        "localhost",
+        ClientConfig::new(PortMode::Relay, "client.example.org"),
+        TlsTrust::DangerAcceptAny,
+    )
+    .expect("connect");
+    let env = Envelope::new("alice@example.org", rcpts(5));
+    let r = c
+        .send_seekable(env, Cursor::new(BODY.to_vec()), SendOptions::default())
+        .expect("send");
+    assert_eq!(r.outcome, Outcome::PerRecipient, "{r:?}");
+    assert!(
+        r.recipients.iter().all(|rr| rr.accepted() && !rr.unsent),
+        "{r:?}"
+    );
+    assert_eq!(r.delivered_to().len(), 5);
+    c.quit().expect("quit");
+    check_server(&server, 5, 2);
+    assert_eq!(server.messages().len(), 3);
+}

@@ -294,3 +294,107 @@ impl Engine {
         }
     }
 }
+
+/// The rounds of a message sent again for the recipients a transaction
+/// did not carry ([`RecipientReport::unsent`]; RFC 5321 4.5.3.1.10, RFC
+/// 9422): each round's envelope, and the message's report merged from
+/// the rounds' (per recipient from the second round on).
+#[derive(Debug)]
+pub(crate) struct Rounds {
+    envelope: Envelope,
+    /// Envelope indices of the round in flight.
+    round: Vec<usize>,
+    rounds: usize,
+    report: Option<SendReport>,
+}
+
+impl Rounds {
+    pub(crate) fn new(envelope: Envelope) -> Rounds {
+        let round = (0..envelope.to.len()).collect();
+        Rounds {
+            envelope,
+            round,
+            rounds: 0,
+            report: None,
+        }
+    }
+
+    /// The envelope of the round in flight: the message's, restricted to
+    /// its recipients.
+    pub(crate) fn envelope(&self) -> Envelope {
+        let mut sub = self.envelope.clone();
+        sub.to = self
+            .round
+            .iter()
+            .filter_map(|&i| self.envelope.to.get(i).cloned())
+            .collect();
+        sub.recipient_dsn = self
+            .round
+            .iter()
+            .map(|&i| {
+                self.envelope
+                    .recipient_dsn
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect();
+        sub
+    }
+
+    /// Takes the report of the round in flight; the next round's envelope,
+    /// or `None` when done. Each round carries a recipient to an answer,
+    /// or is the last: no loop.
+    pub(crate) fn next(&mut self, r: SendReport) -> Option<Envelope> {
+        self.rounds += 1;
+        let unsent: Vec<usize> = r
+            .recipients
+            .iter()
+            .zip(&self.round)
+            .filter(|(rr, _)| rr.unsent)
+            .map(|(_, &i)| i)
+            .collect();
+        match self.report.as_mut() {
+            None => self.report = Some(r),
+            Some(whole) => {
+                if self.rounds == 2 {
+                    let first = deliveries(whole);
+                    for (rr, d) in whole.recipients.iter_mut().zip(first) {
+                        rr.delivery = d;
+                    }
+                    whole.outcome = Outcome::PerRecipient;
+                }
+                for ((sub, d), &i) in r.recipients.iter().zip(deliveries(&r)).zip(&self.round) {
+                    if let Some(rr) = whole.recipients.get_mut(i) {
+                        rr.rcpt = sub.rcpt.clone();
+                        rr.delivery = d;
+                        rr.unsent = sub.unsent;
+                    }
+                }
+            }
+        }
+        if unsent.is_empty() || unsent.len() >= self.round.len() {
+            return None;
+        }
+        self.round = unsent;
+        Some(self.envelope())
+    }
+
+    /// The message's report.
+    pub(crate) fn report(self) -> Option<SendReport> {
+        self.report
+    }
+}
+
+/// The final reply of each recipient's transaction in a report.
+fn deliveries(r: &SendReport) -> Vec<Option<OwnedReply>> {
+    r.recipients
+        .iter()
+        .map(|rr| match &r.outcome {
+            Outcome::PerRecipient => rr.delivery.clone(),
+            Outcome::Delivered(reply) if rr.accepted() => Some(reply.clone()),
+            Outcome::Failed { reply, .. } if rr.accepted() => reply.clone(),
+            _ => None,
+        })
+        .collect()
+}

@@ -42,7 +42,7 @@ use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::ServerName;
 
-pub(crate) use engine::Engine;
+pub(crate) use engine::{Engine, Rounds};
 pub use engine::{Outcome, RecipientReport, SendReport};
 pub use tls::TlsTrust;
 
@@ -197,38 +197,6 @@ pub struct SendOptions {
     /// 8BITMIME content), otherwise 7-bit, and an 8-bit octet gives the
     /// message up.
     pub eight_bit: Option<bool>,
-}
-
-/// Merges the report `r` of a later round (whose recipient `k` is
-/// `round[k]` of the message) into the message's report `whole`: per
-/// recipient from the second round on.
-fn merge_round(whole: &mut SendReport, r: &SendReport, round: &[usize], rounds: usize) {
-    // The deliveries of a report, per recipient.
-    fn deliveries(r: &SendReport) -> Vec<Option<OwnedReply>> {
-        r.recipients
-            .iter()
-            .map(|rr| match &r.outcome {
-                Outcome::PerRecipient => rr.delivery.clone(),
-                Outcome::Delivered(reply) if rr.accepted() => Some(reply.clone()),
-                Outcome::Failed { reply, .. } if rr.accepted() => reply.clone(),
-                _ => None,
-            })
-            .collect()
-    }
-    if rounds == 2 {
-        let first = deliveries(whole);
-        for (rr, d) in whole.recipients.iter_mut().zip(first) {
-            rr.delivery = d;
-        }
-        whole.outcome = Outcome::PerRecipient;
-    }
-    for ((sub, d), &i) in r.recipients.iter().zip(deliveries(r)).zip(round) {
-        if let Some(rr) = whole.recipients.get_mut(i) {
-            rr.rcpt = sub.rcpt.clone();
-            rr.delivery = d;
-            rr.unsent = sub.unsent;
-        }
-    }
 }
 
 /// One SMTP/LMTP client connection over tokio, TCP and rustls.
@@ -451,45 +419,18 @@ impl SmtpClient {
         options: SendOptions,
     ) -> Result<SendReport, Error> {
         let start = body.stream_position().await?;
-        let mut report: Option<SendReport> = None;
-        // Envelope indices of this round's recipients.
-        let mut round: Vec<usize> = (0..envelope.to.len()).collect();
-        let mut rounds = 0usize;
+        let mut rounds = Rounds::new(envelope);
+        let mut sub = rounds.envelope();
         loop {
-            let mut sub = envelope.clone();
-            sub.to = round
-                .iter()
-                .filter_map(|&i| envelope.to.get(i).cloned())
-                .collect();
-            sub.recipient_dsn = round
-                .iter()
-                .map(|&i| envelope.recipient_dsn.get(i).cloned().unwrap_or_default())
-                .collect();
             let r = self.send_with(sub, &mut body, options).await?;
-            rounds += 1;
-            let unsent: Vec<usize> = r
-                .recipients
-                .iter()
-                .zip(&round)
-                .filter(|(rr, _)| rr.unsent)
-                .map(|(_, &i)| i)
-                .collect();
-            report = Some(match report {
-                None => r,
-                Some(mut whole) => {
-                    merge_round(&mut whole, &r, &round, rounds);
-                    whole
+            match rounds.next(r) {
+                Some(next) => {
+                    body.seek(io::SeekFrom::Start(start)).await?;
+                    sub = next;
                 }
-            });
-            // Each round carries at least one recipient to an answer, or
-            // stops: no loop.
-            if unsent.is_empty() || unsent.len() >= round.len() {
-                break;
+                None => return rounds.report().ok_or_else(|| self.closed_error()),
             }
-            body.seek(io::SeekFrom::Start(start)).await?;
-            round = unsent;
         }
-        report.ok_or_else(|| self.closed_error())
     }
 
     /// Sends NOOP and returns its reply (RFC 5321 4.1.1.9): checks that
