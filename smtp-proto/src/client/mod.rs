@@ -292,6 +292,13 @@ impl Client {
     /// (RFC 2920 3.1), otherwise one command per reply. Bare line endings
     /// in `body` are normalized to CRLF (or refused, per
     /// [`ClientConfig::line_ending`]); DATA adds a final CRLF if missing.
+    ///
+    /// More recipients than a transaction takes ([`ClientConfig::rcpt_max`],
+    /// the server's LIMITS RCPTMAX or RCPTDOMAINMAX, RFC 9422 4.2, 4.3, or
+    /// a `452 4.5.3` too many recipients, RFC 5321 4.5.3.1.10) go in
+    /// further transactions on this connection with the same body; the
+    /// machine keeps the encoded body until the last one. See
+    /// [`ClientEvent::RecipientsUnsent`] for when it stops.
     pub fn send_mail(&mut self, envelope: Envelope, body: Vec<u8>) -> Result<(), SendError> {
         match self.m.step(Input::SendMail(&envelope, &body)) {
             Ok(()) => Ok(()),
@@ -316,6 +323,11 @@ impl Client {
     /// BDAT. [`ClientEvent::BodyWanted`] tells when to hand the body with
     /// [`Client::send_body`] and [`Client::end_body`]: at once with
     /// CHUNKING and PIPELINING, after the 354 with DATA.
+    ///
+    /// The body is never held whole, so a message with more recipients
+    /// than a transaction takes (see [`Client::send_mail`]) goes to the
+    /// first transaction's recipients only; the others come back in
+    /// [`ClientEvent::RecipientsUnsent`], to be sent again with the body.
     pub fn start_mail(&mut self, envelope: Envelope, info: BodyInfo) -> Result<(), StartError> {
         match self.m.step(Input::StartMail(&envelope, info)) {
             Ok(()) => Ok(()),
