@@ -326,6 +326,11 @@ impl Split {
         }
     }
 
+    /// Whether recipients are left for a later transaction.
+    fn more(&self) -> bool {
+        !self.queue.is_empty() || !self.deferred.is_empty()
+    }
+
     /// The next transaction's recipients: in envelope order, at most
     /// `rcpt_max`, at most `domain_max` distinct domains; the others stay
     /// queued. Never empty while the queue is not (the first always fits).
@@ -1296,11 +1301,16 @@ impl Machine {
                         self.events.push_back(ClientEvent::BodyWanted);
                         self.phase = Phase::Open(Txn::Running(t));
                     } else if go {
-                        let content = match &mut t.content {
-                            Content::Whole(c) => c.clone(),
-                            Content::Stream(_) => Vec::new(),
-                        };
-                        self.out.extend_from_slice(&content);
+                        // Every RCPT is answered: the body is kept only
+                        // for a later transaction.
+                        let keep = t.split.more();
+                        if let Content::Whole(c) = &mut t.content {
+                            if keep {
+                                self.out.extend_from_slice(c);
+                            } else {
+                                self.out.append(c);
+                            }
+                        }
                         // One reply (SMTP) or one per accepted recipient
                         // (LMTP, RFC 2033 4.2), before any later reply.
                         if self.cfg.mode == PortMode::Lmtp {
@@ -1508,7 +1518,9 @@ impl Machine {
             self.become_ready(reset);
             return;
         }
-        let whole = matches!(t.content, Content::Whole(_));
+        // The body is kept whole while a later transaction may need it
+        // (see `send_content_command`); never a transaction without it.
+        let whole = matches!(&t.content, Content::Whole(c) if !c.is_empty());
         let progress = t.split.first_full != Some(0) || self.cfg.mutant.is(Mutant::ClientSplitLoop);
         let message_ok = matches!(failed, None | Some(TransactionStage::Recipients));
         let mail_max = self
@@ -1875,9 +1887,16 @@ impl Machine {
         if t.bdat {
             match &mut t.content {
                 Content::Whole(content) => {
-                    // Kept: a later transaction of a split message sends
-                    // it again.
-                    self.out.extend_from_slice(content);
+                    // Kept when a later transaction may send it again:
+                    // more recipients are planned or deferred, or (in a
+                    // pipelined group, before the RCPT replies) a "too
+                    // many recipients" may still defer one (never the
+                    // first: a one-recipient message is not kept).
+                    if t.split.more() || t.pipelined && t.batch.len() > 1 {
+                        self.out.extend_from_slice(content);
+                    } else {
+                        self.out.append(content);
+                    }
                     t.pending.push_back(Await::Bdat);
                 }
                 Content::Stream(st) => {
