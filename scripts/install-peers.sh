@@ -17,6 +17,9 @@ cd "$(dirname "$0")/.."
 
 missing=()
 command -v swaks >/dev/null 2>&1 || missing+=(swaks)
+# swaks needs Net::SSLeay for --tls/--tlsc (a Recommends, which
+# --no-install-recommends leaves out).
+perl -MNet::SSLeay -e1 >/dev/null 2>&1 || missing+=(libnet-ssleay-perl)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
 if ! command -v smtp-sink >/dev/null 2>&1 && [ ! -x /usr/sbin/smtp-sink ]; then
