@@ -37,12 +37,12 @@ use smtp_sansio::client::{
     Envelope, MessageError, PlanOptions, StartError, connection_plan,
 };
 use smtp_sansio::{Client, ClientConfig, Extensions, OwnedReply, PortMode};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt, AsyncWriteExt};
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::ServerName;
 
-pub(crate) use engine::Engine;
+pub(crate) use engine::{Engine, Rounds};
 pub use engine::{Outcome, RecipientReport, SendReport};
 pub use tls::TlsTrust;
 
@@ -396,6 +396,40 @@ impl SmtpClient {
                 return Err(body_error.unwrap_or_else(|| self.closed_error()));
             }
             self.read_once().await?;
+        }
+    }
+
+    /// [`SmtpClient::send_with`] for a body that can be read again: a
+    /// message with more recipients than one transaction takes
+    /// ([`ClientConfig::rcpt_max`], the server's LIMITS RCPTMAX or
+    /// RCPTDOMAINMAX, RFC 9422 4.2, 4.3, or a `452 4.5.3` too many
+    /// recipients, RFC 5321 4.5.3.1.10) goes as several transactions on
+    /// this connection, the body streamed again from its start for each
+    /// (memory stays bounded by the chunk size). The report has every
+    /// recipient of `envelope`: one transaction gives the report of
+    /// [`SmtpClient::send_with`]; several give [`Outcome::PerRecipient`]
+    /// with each accepted recipient's
+    /// [`RecipientReport::delivery`]. A recipient still
+    /// [`RecipientReport::unsent`] is one the server would not take on
+    /// this connection (MAILMAX reached, a transaction that failed).
+    pub async fn send_seekable<R: AsyncRead + AsyncSeek + Unpin>(
+        &mut self,
+        envelope: Envelope,
+        mut body: R,
+        options: SendOptions,
+    ) -> Result<SendReport, Error> {
+        let start = body.stream_position().await?;
+        let mut rounds = Rounds::new(envelope);
+        let mut sub = rounds.envelope();
+        loop {
+            let r = self.send_with(sub, &mut body, options).await?;
+            match rounds.next(r) {
+                Some(next) => {
+                    body.seek(io::SeekFrom::Start(start)).await?;
+                    sub = next;
+                }
+                None => return rounds.report().ok_or_else(|| self.closed_error()),
+            }
         }
     }
 
