@@ -129,7 +129,10 @@ pub use config::{
 };
 pub use envelope::{BodyError, BodyInfo, Dsn, Envelope, MessageError, SendError, StartError};
 pub use event::{ClientError, ClientEvent, ServerCapabilities, TransactionStage};
-pub use plan::{Attempt, PlanOptions, WrongPort, connection_plan, detect_wrong_port};
+pub use plan::{
+    Attempt, PlanOptions, SkippedRecord, SrvAttempt, SrvPlan, SrvPlanError, SrvRecord,
+    SrvRecordError, SrvService, WrongPort, connection_plan, detect_wrong_port, srv_plan,
+};
 pub use state::Query;
 
 use state::{Awaited, Incoming, Input, Machine, Phase, Refused, Txn};
