@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the interop peers the tests and benches/load.sh drive: swaks,
 # curl, Python 3 (smtplib), Postfix (smtp-sink, smtp-source, and `smtpd`
-# run as a private instance by tests/tests/interop_client_peers.rs), Exim,
+# run as a private instance by tests/tests/interop_client_peers.rs, with
+# Cyrus SASL: sasl2-bin, libsasl2-modules), Exim,
 # and the Python peers aiosmtpd and aiosmtplib in a virtual environment
 # under target/ (`target/peers-venv`, or `$CARGO_TARGET_DIR/peers-venv`),
 # never system-wide. The tests run aiosmtpd with that environment's
@@ -30,6 +31,12 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
 if ! command -v smtp-sink >/dev/null 2>&1 && [ ! -x /usr/sbin/smtp-sink ]; then
     missing+=(postfix)
+fi
+# Cyrus SASL for the private Postfix's AUTH (saslpasswd2, the PLAIN/LOGIN
+# and sasldb plugins).
+[ -x /usr/sbin/saslpasswd2 ] || missing+=(sasl2-bin)
+if command -v dpkg >/dev/null 2>&1; then
+    dpkg -s libsasl2-modules >/dev/null 2>&1 || missing+=(libsasl2-modules)
 fi
 
 apt_install() {

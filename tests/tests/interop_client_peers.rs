@@ -6,6 +6,8 @@
 //!   DSN (`RET`, `ENVID`, `NOTIFY`, `ORCPT`), and dot-stuffed DATA when
 //!   CHUNKING is not offered; the message is read back from the hold queue
 //!   byte-exact, the DSN requests from its envelope records.
+//! * Postfix submission (STARTTLS required, AUTH) and implicit TLS (AUTH)
+//!   with Cyrus SASL.
 //! * Exim: CHUNKING and PRDR advertised (the client has no PRDR; it must
 //!   take the EHLO reply and send with BDAT), the message appended
 //!   byte-exact to a file.
@@ -18,7 +20,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use peers::{Exim, Postfix};
-use smtp_sansio::client::{ClientConfig, Dsn, Envelope, TlsPolicy};
+use smtp_sansio::client::{ClientConfig, ClientCredentials, ClientError, Dsn, Envelope, TlsPolicy};
 use smtp_sansio::{Extensions, Notify, PortMode, Ret};
 use smtp_sansio_tokio::client::{Error, Outcome, SendReport, SmtpClient, TlsTrust};
 
@@ -49,16 +51,26 @@ struct Sent {
 /// Connects (relay, opportunistic STARTTLS), sends `body` with `env` and
 /// `chunk_size`, QUITs.
 fn send(addr: SocketAddr, env: Envelope, body: &[u8], chunk_size: usize) -> Result<Sent, Error> {
+    let mut cfg = ClientConfig::new(PortMode::Relay, "client.example.org")
+        .with_tls_policy(TlsPolicy::Opportunistic)
+        .expect("policy");
+    cfg.chunk_size = chunk_size;
+    send_with(addr, cfg, env, body)
+}
+
+/// Connects with `cfg`, sends `body` with `env`, QUITs.
+fn send_with(
+    addr: SocketAddr,
+    cfg: ClientConfig,
+    env: Envelope,
+    body: &[u8],
+) -> Result<Sent, Error> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     rt.block_on(async {
         tokio::time::timeout(Duration::from_secs(60), async {
-            let mut cfg = ClientConfig::new(PortMode::Relay, "client.example.org")
-                .with_tls_policy(TlsPolicy::Opportunistic)
-                .expect("policy");
-            cfg.chunk_size = chunk_size;
             let mut c =
                 SmtpClient::connect(addr, "localhost", cfg, TlsTrust::DangerAcceptAny).await?;
             let extensions = c
@@ -245,6 +257,59 @@ fn client_to_postfix_data_without_chunking() {
     assert_same(&pf.message(&files[0]), &msg, "postfix's held message");
     let line = disconnect_line(&pf);
     assert!(line.contains("data=1") && !line.contains("bdat="), "{line}");
+}
+
+/// Submission (STARTTLS required, then AUTH) and implicit TLS (AUTH) to
+/// Postfix with Cyrus SASL: both messages held byte-exact with the SASL
+/// user in their envelope; a wrong password is the typed AUTH failure.
+#[test]
+fn client_to_postfix_submission_and_implicit_tls_with_auth() {
+    let pf = Postfix::start_with_auth();
+    let creds = ClientCredentials::new("alice", "secret");
+    let mut sent = Vec::new();
+    for (mode, addr) in [
+        (PortMode::Submission, pf.submission.expect("submission")),
+        (
+            PortMode::ImplicitTls,
+            pf.implicit_tls.expect("implicit TLS"),
+        ),
+    ] {
+        let msg = message(&format!("postfix-{mode:?}"));
+        let cfg = ClientConfig::new(mode, "client.example.org").with_credentials(creds.clone());
+        let env = Envelope::new("alice@example.org", ["bob@example.net"]);
+        let r = send_with(addr, cfg, env, &msg)
+            .unwrap_or_else(|e| panic!("{mode:?}: {e}\npostfix's log:\n{}", pf.log()));
+        assert!(r.tls, "{mode:?}");
+        assert!(r.report.is_delivered(), "{mode:?}: {:?}", r.report);
+        sent.push(msg);
+    }
+    let files = pf.held(2);
+    let mut held: Vec<(Vec<u8>, String)> = files
+        .iter()
+        .map(|f| (pf.message(f), pf.envelope(f)))
+        .collect();
+    held.sort_by(|a, b| a.0.cmp(&b.0));
+    sent.sort();
+    for ((got, env), want) in held.iter().zip(&sent) {
+        assert_same(got, want, "postfix's held message");
+        assert!(
+            env.contains("named_attribute: sasl_username=alice"),
+            "{env}"
+        );
+        assert!(env.contains("named_attribute: sasl_method=PLAIN"), "{env}");
+    }
+
+    // A wrong password: 535, the typed error.
+    let cfg = ClientConfig::new(PortMode::Submission, "client.example.org")
+        .with_credentials(ClientCredentials::new("alice", "wrong"));
+    let env = Envelope::new("alice@example.org", ["bob@example.net"]);
+    match send_with(pf.submission.expect("submission"), cfg, env, b"x\r\n") {
+        Err(Error::Protocol(ClientError::AuthFailed(reply))) => {
+            assert_eq!(reply.code.get(), 535, "{reply:?}")
+        }
+        Err(e) => panic!("expected AuthFailed, got {e}"),
+        Ok(_) => panic!("a wrong password was accepted"),
+    }
 }
 
 #[test]

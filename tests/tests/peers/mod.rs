@@ -4,7 +4,9 @@
 //! (CHUNKING, PRDR, DSN; messages appended byte-exact to a file). Each runs
 //! from its own temporary folder on a free loopback port and is stopped
 //! (with every process it started) when its guard is dropped. A missing
-//! peer fails the test with the install step.
+//! peer fails the test with the install step. Set
+//! `SMTP_SANSIO_KEEP_PEER_DIRS=1` to keep the temp folders (configuration,
+//! queue, logs) for a look after a failure.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -94,18 +96,36 @@ fn wait_listening(port: u16, child: &mut Child, what: &str, log: impl Fn() -> St
 /// configuration, queue and data folders under one temp folder, `smtpd`
 /// on `127.0.0.1:<free port>` with STARTTLS (self-signed certificate),
 /// every message put on hold (`check_client_access static:HOLD`) so that
-/// the test reads it back from the hold queue with `postcat`.
+/// the test reads it back from the hold queue with `postcat`. With
+/// [`Postfix::start_with_auth`], also submission (STARTTLS required, AUTH
+/// only after TLS) and implicit TLS (`smtpd_tls_wrappermode`) listeners
+/// that require AUTH (Cyrus SASL, user `alice`, password `secret`, in a
+/// private sasldb).
 pub struct Postfix {
     /// The temp folder (config in `conf/`, queue in `queue/`).
     pub dir: PathBuf,
-    /// Where `smtpd` listens.
+    /// Where `smtpd` listens (relay: STARTTLS offered, no AUTH).
     pub addr: SocketAddr,
+    /// Submission (RFC 6409): STARTTLS required, then AUTH required.
+    pub submission: Option<SocketAddr>,
+    /// Implicit TLS (RFC 8314): AUTH required.
+    pub implicit_tls: Option<SocketAddr>,
     script: Child,
 }
 
 impl Postfix {
     /// Starts the instance; `extra` lines are appended to `main.cf`.
     pub fn start(extra: &str) -> Postfix {
+        Postfix::launch(extra, false)
+    }
+
+    /// [`Postfix::start`] plus the submission and implicit-TLS listeners
+    /// with SASL AUTH (`alice`/`secret`).
+    pub fn start_with_auth() -> Postfix {
+        Postfix::launch("", true)
+    }
+
+    fn launch(extra: &str, auth: bool) -> Postfix {
         for tool in [
             "/usr/sbin/postfix",
             "/usr/sbin/postcat",
@@ -130,6 +150,65 @@ impl Postfix {
         chown("postfix", &data);
         let (cert, key) = write_cert(&conf);
         let port = free_port();
+        let mut extra = extra.to_string();
+        let mut services = String::new();
+        let (mut submission, mut implicit_tls) = (None, None);
+        if auth {
+            assert!(
+                Path::new("/usr/sbin/saslpasswd2").is_file(),
+                "saslpasswd2 missing (Cyrus SASL for the Postfix AUTH tests): run `{INSTALL}` (Debian package sasl2-bin)"
+            );
+            // Debian's Postfix reads `$config_directory/sasl/smtpd.conf`
+            // whatever cyrus_sasl_config_path says.
+            let sasl = conf.join("sasl");
+            std::fs::create_dir_all(&sasl).expect("sasl folder");
+            let db = sasl.join("sasldb2");
+            std::fs::write(
+                sasl.join("smtpd.conf"),
+                format!(
+                    "pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\nsasldb_path: {}\n",
+                    s(&db)
+                ),
+            )
+            .expect("smtpd.conf");
+            let mut child = Command::new("/usr/sbin/saslpasswd2")
+                .args(["-p", "-c", "-f", s(&db), "-u", "postfix.test", "alice"])
+                .stdin(Stdio::piped())
+                .spawn()
+                .expect("spawn saslpasswd2");
+            {
+                use std::io::Write;
+                let mut stdin = child.stdin.take().expect("stdin");
+                stdin.write_all(b"secret").expect("password");
+            }
+            assert!(
+                child.wait().is_ok_and(|st| st.success()),
+                "saslpasswd2 failed"
+            );
+            chown("postfix", &sasl);
+            extra.push_str(&format!(
+                "cyrus_sasl_config_path = {}\nsmtpd_sasl_type = cyrus\nsmtpd_sasl_path = smtpd\n\
+                 smtpd_sasl_local_domain = postfix.test\n",
+                s(&sasl)
+            ));
+            let (sub, imp) = (free_port(), free_port());
+            // Without AUTH, RCPT is refused (client restrictions apply at
+            // RCPT); the relay listener's HOLD rule stays first.
+            let auth_opts = "  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_client_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+";
+            services = format!(
+                "127.0.0.1:{sub} inet n - n - - smtpd
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_tls_auth_only=yes
+{auth_opts}127.0.0.1:{imp} inet n - n - - smtpd
+  -o smtpd_tls_wrappermode=yes
+{auth_opts}"
+            );
+            submission = Some(([127, 0, 0, 1], sub).into());
+            implicit_tls = Some(([127, 0, 0, 1], imp).into());
+        }
         let main_cf = format!(
             "compatibility_level = 3.6
 config_directory = {conf}
@@ -187,7 +266,7 @@ error unix - - n - - error
 retry unix - - n - - error
 discard unix - - n - - discard
 postlog unix-dgram n - n - 1 postlogd
-"
+{services}"
         );
         std::fs::write(conf.join("master.cf"), master_cf).expect("master.cf");
         let script = Command::new("/usr/sbin/postfix")
@@ -200,12 +279,17 @@ postlog unix-dgram n - n - 1 postlogd
         let mut p = Postfix {
             dir,
             addr: ([127, 0, 0, 1], port).into(),
+            submission,
+            implicit_tls,
             script,
         };
         let log = p.dir.join("maillog");
-        wait_listening(port, &mut p.script, "postfix", || {
-            std::fs::read_to_string(&log).unwrap_or_default()
-        });
+        let ports = [Some(p.addr), p.submission, p.implicit_tls];
+        for a in ports.into_iter().flatten() {
+            wait_listening(a.port(), &mut p.script, "postfix", || {
+                std::fs::read_to_string(&log).unwrap_or_default()
+            });
+        }
         p
     }
 
@@ -320,7 +404,9 @@ impl Drop for Postfix {
         }
         let _ = self.script.kill();
         let _ = self.script.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if std::env::var_os("SMTP_SANSIO_KEEP_PEER_DIRS").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -497,6 +583,8 @@ impl Drop for Exim {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if std::env::var_os("SMTP_SANSIO_KEEP_PEER_DIRS").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
