@@ -364,3 +364,100 @@ fn client_to_exim_bdat_with_prdr_offered() {
     assert!(arrival.contains(" K "), "CHUNKING not used: {arrival}");
     assert!(arrival.contains("X=TLS"), "not over TLS: {arrival}");
 }
+
+/// Postfix with `smtpd_recipient_limit = 2` answers `452 4.5.3` to the
+/// third and later RCPT of a transaction (RFC 5321 4.5.3.1.10). Whatever
+/// the client does with them (today: a per-recipient refusal, the message
+/// goes to the accepted ones; with RFC 9422 LIMITS handling, further
+/// transactions), every recipient ends either in a held message or with
+/// that 452, never both, and the first two are delivered.
+#[test]
+fn client_to_postfix_with_a_low_recipient_limit() {
+    let pf = Postfix::start("smtpd_recipient_limit = 2\n");
+    let rcpts: Vec<String> = (1..=5).map(|i| format!("r{i}@example.net")).collect();
+    let env = Envelope::new("alice@example.org", rcpts.clone());
+    let msg = message("postfix-rcpt-limit");
+    let sent = send(pf.addr, env, &msg, 64 * 1024).expect("send to postfix");
+    assert!(sent.report.is_delivered(), "{:?}", sent.report);
+    assert_eq!(sent.report.recipients.len(), rcpts.len());
+    let accepted: Vec<&str> = sent
+        .report
+        .recipients
+        .iter()
+        .filter(|r| r.accepted())
+        .map(|r| r.address.as_str())
+        .collect();
+    assert!(
+        accepted.starts_with(&["r1@example.net", "r2@example.net"]),
+        "{accepted:?}"
+    );
+    for r in sent.report.recipients.iter().filter(|r| !r.accepted()) {
+        let reply = r.rcpt.as_ref().expect("a RCPT reply");
+        assert_eq!(reply.code.get(), 452, "{}: {reply:?}", r.address);
+        assert_eq!(
+            reply.enhanced.map(|e| e.to_string()),
+            Some("4.5.3".to_string()),
+            "{}: {reply:?}",
+            r.address
+        );
+    }
+    // One held message per transaction the client made; together they go
+    // to exactly the accepted recipients, each message byte-exact.
+    let transactions = accepted.len().div_ceil(2);
+    let files = pf.held(transactions);
+    let mut held_rcpts = Vec::new();
+    for f in &files {
+        assert_same(&pf.message(f), &msg, "postfix's held message");
+        let env = pf.envelope(f);
+        held_rcpts.extend(
+            env.lines()
+                .filter_map(|l| l.strip_prefix("recipient: "))
+                .map(str::to_string),
+        );
+    }
+    held_rcpts.sort();
+    let mut want: Vec<String> = accepted.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(held_rcpts, want);
+}
+
+/// The blocking client (std::net, no runtime) to Exim: two messages on one
+/// connection, the body from a `Read`, BDAT chunks, a NOOP between them;
+/// both appended byte-exact.
+#[test]
+fn blocking_client_to_exim_two_messages_one_connection() {
+    use smtp_sansio_tokio::blocking::client::SmtpClient as Blocking;
+    let ex = Exim::start("");
+    let mut cfg = ClientConfig::new(PortMode::Relay, "client.example.org")
+        .with_tls_policy(TlsPolicy::Opportunistic)
+        .expect("policy");
+    cfg.chunk_size = 4096;
+    let mut c =
+        Blocking::connect(ex.addr, "localhost", cfg, TlsTrust::DangerAcceptAny).expect("connect");
+    assert!(c.machine().is_tls());
+    let first = message("exim-blocking-1");
+    let second = message("exim-blocking-2");
+    for (i, msg) in [&first, &second].into_iter().enumerate() {
+        if i > 0 {
+            assert!(c.is_reusable(), "the connection should still be usable");
+            let noop = c.noop().expect("noop");
+            assert_eq!(noop.code.get(), 250, "{noop:?}");
+        }
+        let env = Envelope::new("alice@example.org", ["bob@example.net"]);
+        let r = c.send(env, std::io::Cursor::new(msg)).expect("send");
+        assert_delivered(&r);
+    }
+    c.quit().expect("quit");
+    let file = ex.delivered(2);
+    let mut want = first.clone();
+    want.extend_from_slice(&second);
+    assert_same(&file, &want, "exim's mail file");
+    let log = ex.log();
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.contains(" <= alice@example.org") && l.contains(" K "))
+            .count(),
+        2,
+        "two arrivals over CHUNKING expected:\n{log}"
+    );
+}
