@@ -245,7 +245,7 @@ fn streamed_50_mib_to_postfix_in_64_kib_bdat_chunks_under_1_mib() {
     let line = log
         .lines()
         .rev()
-        .find(|l| l.contains("disconnect from"))
+        .find(|l| l.contains("disconnect from") && l.contains(" mail="))
         .unwrap_or_else(|| panic!("no disconnect line:\n{log}"));
     let chunks = TOTAL as usize / chunk + 1;
     assert!(line.contains(&format!("bdat={chunks} ")), "{line}");

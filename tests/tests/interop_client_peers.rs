@@ -177,12 +177,14 @@ fn dsn_envelope() -> Envelope {
 }
 
 /// The `smtpd` session line Postfix logs at disconnect, with its command
-/// counts (`ehlo=2 starttls=1 mail=1 rcpt=2 bdat=N quit=1 commands=...`).
+/// counts (`ehlo=2 starttls=1 mail=1 rcpt=2 bdat=N quit=1 commands=...`),
+/// of the session that sent MAIL (not the harness's probe connection,
+/// whose line may come later).
 fn disconnect_line(pf: &Postfix) -> String {
     let log = pf.log();
     log.lines()
         .rev()
-        .find(|l| l.contains("disconnect from"))
+        .find(|l| l.contains("disconnect from") && l.contains(" mail="))
         .map(str::to_string)
         .unwrap_or_else(|| panic!("no disconnect line in Postfix's log:\n{log}"))
 }

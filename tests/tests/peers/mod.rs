@@ -34,10 +34,16 @@ pub fn fresh_dir(tag: &str) -> PathBuf {
 
 /// A loopback port nothing listens on right now.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
+    free_ports::<1>()[0]
+}
+
+/// `N` distinct loopback ports nothing listens on right now (all bound at
+/// once, so none is handed out twice).
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: Vec<std::net::TcpListener> = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0"))
+        .collect();
+    std::array::from_fn(|i| listeners[i].local_addr().expect("local address").port())
 }
 
 /// A path as &str (the temp dir is UTF-8 here).
@@ -149,7 +155,7 @@ impl Postfix {
         }
         chown("postfix", &data);
         let (cert, key) = write_cert(&conf);
-        let port = free_port();
+        let [port, sub, imp] = free_ports::<3>();
         let mut extra = extra.to_string();
         let mut services = String::new();
         let (mut submission, mut implicit_tls) = (None, None);
@@ -191,7 +197,6 @@ impl Postfix {
                  smtpd_sasl_local_domain = postfix.test\n",
                 s(&sasl)
             ));
-            let (sub, imp) = (free_port(), free_port());
             // Without AUTH, RCPT is refused (client restrictions apply at
             // RCPT); the relay listener's HOLD rule stays first.
             let auth_opts = "  -o smtpd_sasl_auth_enable=yes
@@ -451,6 +456,14 @@ impl Exim {
         assert!(
             is_root(),
             "the private Exim daemon needs root (exim4 -C); run the test as root after `{INSTALL}`"
+        );
+        let user = Command::new("getent")
+            .args(["passwd", "Debian-exim"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(
+            user,
+            "the Exim peer needs its system user Debian-exim: run `{INSTALL}`"
         );
         let dir = fresh_dir("exim");
         let spool = dir.join("spool");
