@@ -81,7 +81,9 @@ if [ ! -x "$exim_dir/usr/sbin/exim4" ]; then
         fi
         tmp="$(mktemp -d)"
         chmod 755 "$tmp"
-        if (cd "$tmp" && apt-get download -qq exim4-daemon-light >/dev/null 2>&1) \
+        download() { (cd "$tmp" && apt-get download -qq exim4-daemon-light >/dev/null 2>&1); }
+        # Stale package lists: update once and retry.
+        if { download || { apt-get update -qq && download; }; } \
             && mkdir -p "$exim_dir" \
             && dpkg-deb -x "$tmp"/exim4-daemon-light_*.deb "$exim_dir"; then
             # No set-user-ID binary under target/: the tests run it as root.
