@@ -241,12 +241,7 @@ fn streamed_50_mib_to_postfix_in_64_kib_bdat_chunks_under_1_mib() {
     // Postfix's log: one BDAT per full 64 KiB chunk, then the LAST one
     // (here `BDAT 0 LAST`: 50 MiB is a whole number of chunks, and the end
     // of the body is known only when the reader returns 0; RFC 3030 2).
-    let log = pf.log();
-    let line = log
-        .lines()
-        .rev()
-        .find(|l| l.contains("disconnect from") && l.contains(" mail="))
-        .unwrap_or_else(|| panic!("no disconnect line:\n{log}"));
+    let line = pf.session_line();
     let chunks = TOTAL as usize / chunk + 1;
     assert!(line.contains(&format!("bdat={chunks} ")), "{line}");
 

@@ -176,19 +176,6 @@ fn dsn_envelope() -> Envelope {
     env
 }
 
-/// The `smtpd` session line Postfix logs at disconnect, with its command
-/// counts (`ehlo=2 starttls=1 mail=1 rcpt=2 bdat=N quit=1 commands=...`),
-/// of the session that sent MAIL (not the harness's probe connection,
-/// whose line may come later).
-fn disconnect_line(pf: &Postfix) -> String {
-    let log = pf.log();
-    log.lines()
-        .rev()
-        .find(|l| l.contains("disconnect from") && l.contains(" mail="))
-        .map(str::to_string)
-        .unwrap_or_else(|| panic!("no disconnect line in Postfix's log:\n{log}"))
-}
-
 #[test]
 fn client_to_postfix_bdat_pipelining_dsn() {
     let pf = Postfix::start("");
@@ -236,7 +223,7 @@ fn client_to_postfix_bdat_pipelining_dsn() {
         2,
         "{env}"
     );
-    let line = disconnect_line(&pf);
+    let line = pf.session_line();
     let chunks = msg.len().div_ceil(1000);
     assert!(
         line.contains(&format!("bdat={chunks} ")) && line.contains("starttls=1"),
@@ -257,7 +244,7 @@ fn client_to_postfix_data_without_chunking() {
     assert!(!sent.extensions.contains(Extensions::CHUNKING));
     let files = pf.held(1);
     assert_same(&pf.message(&files[0]), &msg, "postfix's held message");
-    let line = disconnect_line(&pf);
+    let line = pf.session_line();
     assert!(line.contains("data=1") && !line.contains("bdat="), "{line}");
 }
 

@@ -303,6 +303,30 @@ postlog unix-dgram n - n - 1 postlogd
         std::fs::read_to_string(self.dir.join("maillog")).unwrap_or_default()
     }
 
+    /// The `smtpd` line logged at the end of the session that sent MAIL,
+    /// with its command counts (`ehlo=2 starttls=1 mail=1 rcpt=2 bdat=N
+    /// quit=1 commands=...`): waits (bounded) for it, since `smtpd` logs it
+    /// after the client has its 221; the harness's probe connection logs
+    /// one too (without `mail=`), possibly later.
+    pub fn session_line(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let log = self.log();
+            if let Some(l) = log
+                .lines()
+                .rev()
+                .find(|l| l.contains("disconnect from") && l.contains(" mail="))
+            {
+                return l.to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no disconnect line of a MAIL session in Postfix's log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The queue files on hold, waiting (bounded) until `n` are there.
     pub fn held(&self, n: usize) -> Vec<PathBuf> {
         let hold = self.dir.join("queue/hold");
