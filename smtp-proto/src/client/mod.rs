@@ -137,7 +137,10 @@ pub use envelope::{
     BodyError, BodyInfo, Dsn, Envelope, MessageError, RecipientDsn, SendError, StartError,
 };
 pub use event::{ClientError, ClientEvent, ServerCapabilities, TransactionStage};
-pub use plan::{Attempt, PlanOptions, WrongPort, connection_plan, detect_wrong_port};
+pub use plan::{
+    Attempt, PlanOptions, SkippedRecord, SrvAttempt, SrvPlan, SrvPlanError, SrvRecord,
+    SrvRecordError, SrvService, WrongPort, connection_plan, detect_wrong_port, srv_plan,
+};
 pub use state::Query;
 
 use state::{Awaited, Incoming, Input, Machine, Phase, Refused, Txn};

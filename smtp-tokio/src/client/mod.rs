@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use smtp_sansio::client::{
     Attempt, BodyError, BodyInfo, ClientCredentials, ClientError, ConfigError, DATA_BLOCK_TIMEOUT,
-    Envelope, MessageError, PlanOptions, StartError, connection_plan,
+    Envelope, MessageError, PlanOptions, SrvPlan, StartError, connection_plan,
 };
 use smtp_sansio::{Client, ClientConfig, Extensions, OwnedReply, PortMode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt, AsyncWriteExt};
@@ -301,6 +301,36 @@ impl SmtpClient {
                 Ok(c) => return Ok(c),
                 Err(e) => {
                     tracing::info!(target: "smtp_sansio_tokio::client", host, port, error = %e, "attempt failed");
+                    last = e;
+                }
+            }
+        }
+        Err(Error::NoRoute(Box::new(last)))
+    }
+
+    /// Message submission along an RFC 6186 SRV plan made by
+    /// [`smtp_sansio::client::srv_plan`] from the records the caller's
+    /// resolver returned: each attempt in order (its host, port and mode,
+    /// TLS required) until one reaches the ready state. The certificate is
+    /// checked against `tls_name`: the submission domain, as RFC 6186 6
+    /// and RFC 7817 3 ask (the SRV target only when the answer was
+    /// DNSSEC-validated or the user confirmed it). Authenticates with
+    /// `credentials`.
+    pub async fn submission_plan(
+        plan: &SrvPlan,
+        tls_name: &str,
+        helo: &str,
+        credentials: ClientCredentials,
+        trust: TlsTrust,
+    ) -> Result<SmtpClient, Error> {
+        let mut last = Error::ServerName(format!("empty connection plan for {tls_name}"));
+        for a in &plan.attempts {
+            let mut cfg = ClientConfig::new(a.mode, helo).with_credentials(credentials.clone());
+            cfg.tls = a.tls;
+            match Self::connect((a.host.as_str(), a.port), tls_name, cfg, trust.clone()).await {
+                Ok(c) => return Ok(c),
+                Err(e) => {
+                    tracing::info!(target: "smtp_sansio_tokio::client", host = %a.host, port = a.port, error = %e, "attempt failed");
                     last = e;
                 }
             }
