@@ -1,6 +1,7 @@
 //! What the client reports: events, fatal errors, the server's
 //! capabilities (RFC 5321 4.1.1.1, 4.2, 3.8; RFC 4954; RFC 2033 4.2).
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -276,7 +277,9 @@ pub enum ClientEvent {
     Greeting(OwnedReply),
     /// The EHLO/LHLO (or HELO) reply: what the server offers. Reported
     /// again after TLS (RFC 3207 4.2: earlier knowledge is forgotten).
-    Capabilities(ServerCapabilities),
+    /// Boxed: the largest payload, so every other event (and the idle
+    /// event queue) stays small.
+    Capabilities(Box<ServerCapabilities>),
     /// STARTTLS was accepted: transmit what is pending, run the TLS
     /// handshake, then call [`Client::tls_established`] (RFC 3207 4).
     StartTls,

@@ -587,7 +587,7 @@ pub(super) struct Machine {
     pub(super) caps: Option<ServerCapabilities>,
     pub(super) phase: Phase,
     /// MAIL commands sent on this connection (RFC 9422 4.1 MAILMAX).
-    pub(super) mails: usize,
+    pub(super) mails: u32,
 }
 
 /// The first digit of the reply code.
@@ -1066,13 +1066,15 @@ impl Machine {
                 (2, HelloKind::Helo) => {
                     let caps = ServerCapabilities::helo(&reply);
                     self.caps = Some(caps.clone());
-                    self.events.push_back(ClientEvent::Capabilities(caps));
+                    self.events
+                        .push_back(ClientEvent::Capabilities(Box::new(caps)));
                     self.after_hello(false);
                 }
                 (2, _) => match inc.caps {
                     Some(Ok(caps)) => {
                         self.caps = Some(caps.clone());
-                        self.events.push_back(ClientEvent::Capabilities(caps));
+                        self.events
+                            .push_back(ClientEvent::Capabilities(Box::new(caps)));
                         self.after_hello(false);
                     }
                     Some(Err(e)) => self.fatal0(ClientError::MalformedReply(e)),
@@ -1528,7 +1530,7 @@ impl Machine {
             .as_ref()
             .and_then(ServerCapabilities::mail_max)
             .unwrap_or(usize::MAX);
-        if !(whole && progress && message_ok && self.mails < mail_max) {
+        if !(whole && progress && message_ok && (self.mails as usize) < mail_max) {
             self.report_unsent(rest);
             self.become_ready(reset);
             return;
