@@ -15,4 +15,12 @@ if grep -rnE --include=Cargo.toml "$placeholder" . --exclude-dir=target --exclud
     echo "package: placeholder metadata in a Cargo.toml" >&2
     exit 1
 fi
+# Cargo extracts the packaged core from its temporary local registry into
+# $CARGO_HOME/registry/src/-<hash>/ and never extracts the same name and
+# version again: a copy left by an earlier run of this script would verify
+# the driver against stale core sources. Local registries' folders start
+# with '-' (crates.io's with 'index.'), so only those copies are removed.
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+rm -rf "$cargo_home"/registry/src/-*/smtp-sansio-[0-9]* "$cargo_home"/registry/cache/-*/smtp-sansio-[0-9]*
+
 cargo package --locked --allow-dirty -p smtp-sansio -p smtp-sansio-tokio
