@@ -8,8 +8,8 @@ mod support;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use smtp_sansio::client::{ClientCredentials, ClientError, Envelope, TransactionStage};
-use smtp_sansio::{ClientConfig, PortMode};
+use smtp_sansio::client::{ClientCredentials, ClientError, Envelope, QueryError, TransactionStage};
+use smtp_sansio::{ClientConfig, EncodeError, PortMode};
 use smtp_sansio_tokio::client::{Error, Outcome, SmtpClient, TlsTrust};
 use support::{Setup, TestServer};
 use tokio::io::{AsyncRead, ReadBuf};
@@ -222,4 +222,73 @@ async fn a_failing_body_reader_gives_the_message_up_and_the_connection_stays_usa
     );
     c.quit().await.expect("quit");
     assert_eq!(server.messages(), [b"ok\r\n".to_vec()]);
+}
+
+#[tokio::test]
+async fn vrfy_expn_help_etrn_return_their_replies() {
+    let mut setup = Setup::new(PortMode::Relay);
+    setup.etrn = true;
+    let server = TestServer::start(setup).await;
+    let mut c = connect(&server, config(PortMode::Relay)).await;
+    let r = c.vrfy("alice").await.expect("vrfy");
+    assert_eq!(r.code.get(), 250);
+    assert_eq!(r.lines, ["Alice <alice@example.net>"]);
+    let r = c.vrfy("nobody").await.expect("vrfy");
+    assert_eq!(r.code.get(), 550);
+    let r = c.expn("staff").await.expect("expn");
+    assert_eq!(r.code.get(), 250);
+    assert_eq!(
+        r.lines,
+        [
+            "Alice <alice@example.net>",
+            "Bob <bob@example.net>",
+            "Carol <carol@example.net>"
+        ]
+    );
+    let r = c.help(None).await.expect("help");
+    assert_eq!(r.code.get(), 214);
+    let r = c.help(Some("MAIL")).await.expect("help");
+    assert_eq!(r.code.get(), 214);
+    let r = c.etrn("example.org").await.expect("etrn");
+    assert_eq!(r.code.get(), 250);
+    // Refused locally: nothing sent, the connection stays usable.
+    match c.vrfy("alice\r\nRSET").await {
+        Err(Error::Query(QueryError::Invalid(EncodeError::LineBreak))) => {}
+        other => panic!("expected a local refusal, got {other:?}"),
+    }
+    assert!(c.is_reusable().await);
+    let env = Envelope::new("alice@example.org", ["bob@example.net"]);
+    assert!(
+        c.send(env, &b"hi\r\n"[..])
+            .await
+            .expect("send")
+            .is_delivered()
+    );
+    c.quit().await.expect("quit");
+    let seen = server.seen.lock().unwrap();
+    let input = String::from_utf8_lossy(&seen.input);
+    assert!(
+        input.contains(
+            "VRFY alice\r\nVRFY nobody\r\nEXPN staff\r\nHELP\r\nHELP MAIL\r\nETRN example.org\r\n"
+        ),
+        "{input}"
+    );
+    assert!(
+        !input.contains("RSET"),
+        "the injected command was never sent: {input}"
+    );
+}
+
+#[tokio::test]
+async fn etrn_not_offered_is_refused_locally() {
+    let server = TestServer::start(Setup::new(PortMode::Relay)).await;
+    let mut c = connect(&server, config(PortMode::Relay)).await;
+    match c.etrn("example.org").await {
+        Err(Error::Query(QueryError::NotOffered)) => {}
+        other => panic!("expected NotOffered, got {other:?}"),
+    }
+    assert_eq!(c.noop().await.expect("noop").code.get(), 250);
+    c.quit().await.expect("quit");
+    let seen = server.seen.lock().unwrap();
+    assert!(!String::from_utf8_lossy(&seen.input).contains("ETRN"));
 }

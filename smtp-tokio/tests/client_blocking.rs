@@ -5,7 +5,7 @@
 
 mod support;
 
-use smtp_sansio::client::{ClientCredentials, ClientError, Envelope};
+use smtp_sansio::client::{ClientCredentials, ClientError, Envelope, QueryError};
 use smtp_sansio::{ClientConfig, PortMode};
 use smtp_sansio_tokio::blocking::client::SmtpClient;
 use smtp_sansio_tokio::client::{Error, Outcome, TlsTrust};
@@ -129,4 +129,32 @@ fn an_idle_421_is_a_typed_result() {
         Err(Error::Protocol(ClientError::ServiceClosing(r))) => assert_eq!(r.code.get(), 421),
         other => panic!("expected the 421, got {other:?}"),
     }
+}
+
+#[test]
+fn vrfy_expn_help_etrn_return_their_replies() {
+    let mut setup = Setup::new(PortMode::Submission);
+    setup.etrn = true;
+    let (_rt, server) = server(setup);
+    let mut c = SmtpClient::connect(
+        server.addr,
+        "localhost",
+        config(PortMode::Submission),
+        TlsTrust::DangerAcceptAny,
+    )
+    .expect("connect");
+    assert!(c.machine().is_tls());
+    let r = c.vrfy("alice").expect("vrfy");
+    assert_eq!((r.code.get(), r.lines.len()), (250, 1));
+    let r = c.expn("staff").expect("expn");
+    assert_eq!((r.code.get(), r.lines.len()), (250, 3));
+    assert_eq!(r.lines[2], "Carol <carol@example.net>");
+    assert_eq!(c.help(None).expect("help").code.get(), 214);
+    assert_eq!(c.etrn("#queue").expect("etrn").code.get(), 250);
+    match c.expn("a b") {
+        Err(Error::Query(QueryError::Invalid(_))) => {}
+        other => panic!("expected a local refusal, got {other:?}"),
+    }
+    assert_eq!(c.vrfy("bob").expect("vrfy").code.get(), 550);
+    c.quit().expect("quit");
 }

@@ -8,6 +8,7 @@
 //!   byte-exact, the DSN requests from its envelope records.
 //! * Postfix submission (STARTTLS required, AUTH) and implicit TLS (AUTH)
 //!   with Cyrus SASL.
+//! * Postfix answering the blocking client's VRFY, EXPN, HELP and ETRN.
 //! * Exim: CHUNKING and PRDR advertised (the client has no PRDR; it must
 //!   take the EHLO reply and send with BDAT), the message appended
 //!   byte-exact to a file.
@@ -449,4 +450,43 @@ fn blocking_client_to_exim_two_messages_one_connection() {
         2,
         "two arrivals over CHUNKING expected:\n{log}"
     );
+}
+
+/// VRFY, EXPN, HELP and ETRN (RFC 5321 4.1.1.6 to 4.1.1.8, RFC 1985) from
+/// the blocking client to Postfix: VRFY answered 252 with the address,
+/// EXPN and HELP (not implemented by Postfix) 500 5.5.2 without ending the
+/// session, ETRN offered and refused with RFC 1985's 459 (no fast flush
+/// domains); then a message on the same connection, held byte-exact.
+#[test]
+fn blocking_client_queries_to_postfix() {
+    use smtp_sansio_tokio::blocking::client::SmtpClient as Blocking;
+    let pf = Postfix::start("");
+    let cfg = ClientConfig::new(PortMode::Relay, "client.example.org")
+        .with_tls_policy(TlsPolicy::Opportunistic)
+        .expect("policy");
+    let mut c =
+        Blocking::connect(pf.addr, "localhost", cfg, TlsTrust::DangerAcceptAny).expect("connect");
+    let v = c.vrfy("bob@example.net").expect("vrfy");
+    assert_eq!(v.code.get(), 252, "{v:?}");
+    assert_eq!(v.lines, ["bob@example.net"], "{v:?}");
+    for r in [c.expn("staff").expect("expn"), c.help(None).expect("help")] {
+        assert_eq!(r.code.get(), 500, "{r:?}");
+        assert_eq!(r.enhanced.map(|e| e.to_string()), Some("5.5.2".into()));
+    }
+    assert!(
+        c.machine()
+            .capabilities()
+            .is_some_and(|caps| caps.supports(Extensions::ETRN)),
+        "Postfix offers ETRN"
+    );
+    let t = c.etrn("example.net").expect("etrn");
+    assert_eq!(t.code.get(), 459, "{t:?}");
+    assert!(t.lines[0].contains("example.net"), "{t:?}");
+    let env = Envelope::new("alice@example.org", ["bob@example.net"]);
+    let msg = message("postfix-queries");
+    let r = c.send(env, std::io::Cursor::new(&msg)).expect("send");
+    assert_delivered(&r);
+    c.quit().expect("quit");
+    let files = pf.held(1);
+    assert_same(&pf.message(&files[0]), &msg, "postfix's held message");
 }

@@ -61,9 +61,32 @@ struct App {
     /// Streamed: the piece size, and how much of the body was handed.
     stream: Option<usize>,
     handed: usize,
+    /// The `query` settings not yet sent.
+    queries: std::collections::VecDeque<(String, Option<String>)>,
 }
 
 impl App {
+    /// Sends the next query of the `query` settings; `false` when none is
+    /// left. A query the client refuses locally is skipped.
+    fn query(&mut self, client: &mut Client) -> bool {
+        while let Some((verb, arg)) = self.queries.pop_front() {
+            let arg = arg.as_deref();
+            let sent = match (verb.as_str(), arg) {
+                ("NOOP", _) => client.noop().is_ok(),
+                ("RSET", _) => client.rset().is_ok(),
+                ("HELP", topic) => client.help(topic).is_ok(),
+                ("VRFY", Some(a)) => client.vrfy(a).is_ok(),
+                ("EXPN", Some(a)) => client.expn(a).is_ok(),
+                ("ETRN", Some(a)) => client.etrn(a).is_ok(),
+                _ => false,
+            };
+            if sent {
+                return true;
+            }
+        }
+        false
+    }
+
     fn drive(&mut self, client: &mut Client) -> Result<Vec<u8>, String> {
         let mut guard = 0usize;
         while let Some(ev) = client.next_event() {
@@ -72,6 +95,7 @@ impl App {
                 return Err("client produced too many events".into());
             }
             match ev {
+                ClientEvent::Ready if self.query(client) => {}
                 ClientEvent::Ready if !self.sent => {
                     self.sent = true;
                     let env = self.envelope.clone();
@@ -162,6 +186,7 @@ pub fn run_client(t: &Transcript) -> Result<(), String> {
         sent: false,
         stream: s.stream,
         handed: 0,
+        queries: s.queries.iter().cloned().collect(),
     };
     let mut split = ClientSplitState::new();
     let mut out = app.drive(&mut client)?;

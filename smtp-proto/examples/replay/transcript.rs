@@ -426,6 +426,12 @@ pub struct ClientSettings {
     pub stream: Option<usize>,
     /// `chunk-size`: the client's BDAT chunk size for a streamed body.
     pub chunk_size: Option<usize>,
+    /// `query` (repeatable): commands outside a transaction the
+    /// application sends at Ready, in order, before its message: `NOOP`,
+    /// `RSET`, `VRFY arg`, `EXPN arg`, `HELP [arg]`, `ETRN node`. One the
+    /// client refuses locally (a bad argument, ETRN not offered) is
+    /// skipped.
+    pub queries: Vec<(String, Option<String>)>,
 }
 
 impl ClientSettings {
@@ -447,6 +453,7 @@ impl ClientSettings {
             chunking: true,
             stream: None,
             chunk_size: None,
+            queries: Vec::new(),
         }
     }
 }
@@ -588,6 +595,24 @@ impl Transcript {
                     Ok(n) if n > 0 => s.chunk_size = Some(n),
                     _ => return Err(bad("expected a chunk size")),
                 },
+                "query" => {
+                    let (verb, arg) = match value.split_once(' ') {
+                        Some((v, a)) => (v.to_ascii_uppercase(), Some(a.to_string())),
+                        None => (value.to_ascii_uppercase(), None),
+                    };
+                    let ok = match verb.as_str() {
+                        "NOOP" | "RSET" => arg.is_none(),
+                        "HELP" => true,
+                        "VRFY" | "EXPN" | "ETRN" => arg.is_some(),
+                        _ => false,
+                    };
+                    if !ok {
+                        return Err(bad(
+                            "expected NOOP, RSET, VRFY arg, EXPN arg, HELP [arg] or ETRN node",
+                        ));
+                    }
+                    s.queries.push((verb, arg));
+                }
                 _ => return Err(format!("unknown client setting `{key}`")),
             }
         }
@@ -1261,6 +1286,31 @@ mod tests {
             ]
         );
         assert_eq!(s.bare_lf, BareLf::Normalize);
+    }
+
+    #[test]
+    fn client_query_settings() {
+        let t = parse(
+            "# side: client\n# mode: relay\n# set: query=vrfy alice\n# set: query=HELP\n\
+             # set: query=ETRN #q\n# set: query=NOOP\nS: 220 x\\r\\n\n",
+        )
+        .unwrap();
+        let c = t.client_settings().unwrap();
+        assert_eq!(
+            c.queries,
+            vec![
+                ("VRFY".to_string(), Some("alice".to_string())),
+                ("HELP".into(), None),
+                ("ETRN".into(), Some("#q".into())),
+                ("NOOP".into(), None),
+            ]
+        );
+        for bad in ["query=TURN", "query=VRFY", "query=NOOP x", "query=ETRN"] {
+            let t = parse(&format!(
+                "# side: client\n# mode: relay\n# set: {bad}\nS: 220 x\\r\\n\n"
+            ));
+            assert!(t.and_then(|t| t.client_settings()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -335,12 +335,15 @@ pub enum ClientEvent {
     /// BDAT).
     BodyWanted,
     /// The reply to a command sent outside a transaction
-    /// ([`Client::noop`], [`Client::rset`]; RFC 5321 4.1.1.5, 4.1.1.9);
-    /// [`ClientEvent::Ready`] follows.
+    /// ([`Client::noop`], [`Client::rset`], [`Client::vrfy`],
+    /// [`Client::expn`], [`Client::help`], [`Client::etrn`]; RFC 5321
+    /// 4.1.1.5 to 4.1.1.9, RFC 1985 3); [`ClientEvent::Ready`] follows.
     QueryReply {
         /// The command.
         query: Query,
-        /// The server's reply (2xx: done).
+        /// The server's reply, every line kept (2xx: done; the members of
+        /// an EXPN, the candidates of an ambiguous VRFY, HELP text are one
+        /// a line in [`OwnedReply::lines`]).
         reply: OwnedReply,
     },
     /// Recipients of the message that no transaction on this connection

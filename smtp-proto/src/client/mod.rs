@@ -28,7 +28,8 @@
 //!    --BodyWanted--> send_body(piece)... (dot-stuffed after the 354, or
 //!       `BDAT n` chunks of ClientConfig::chunk_size) --end_body--> `.` | `BDAT n LAST`
 //!    --> Delivered | LmtpResult per recipient | TransactionFailed --> Ready
-//! Ready --noop | rset--> NOOP | RSET --QueryReply--> Ready
+//! Ready --noop | rset | vrfy | expn | help | etrn--> NOOP | RSET | VRFY | EXPN | HELP | ETRN
+//!    --QueryReply--> Ready (ETRN only where offered)
 //! Ready --quit--> QUIT --221--> Closed
 //! ```
 //!
@@ -141,7 +142,7 @@ pub use plan::{
     Attempt, PlanOptions, SkippedRecord, SrvAttempt, SrvPlan, SrvPlanError, SrvRecord,
     SrvRecordError, SrvService, WrongPort, connection_plan, detect_wrong_port, srv_plan,
 };
-pub use state::Query;
+pub use state::{Query, QueryError};
 
 use state::{Awaited, Incoming, Input, Machine, Phase, Refused, Txn};
 
@@ -305,7 +306,7 @@ impl Client {
     pub fn send_mail(&mut self, envelope: Envelope, body: Vec<u8>) -> Result<(), SendError> {
         match self.m.step(Input::SendMail(&envelope, &body)) {
             Ok(()) => Ok(()),
-            Err(Refused::Misuse | Refused::Body(_)) => {
+            Err(Refused::Misuse | Refused::Body(_) | Refused::Query(_)) => {
                 Err(SendError::Misuse(Misuse(Box::new((envelope, body)))))
             }
             Err(Refused::Invalid(error)) => Err(SendError::Invalid {
@@ -393,14 +394,65 @@ impl Client {
     /// idle connection answers 421 ([`ClientError::ServiceClosing`]) or
     /// EOF ([`ClientError::ConnectionClosed`]).
     pub fn noop(&mut self) -> Decided<()> {
-        decided(self.m.step(Input::Query(Query::Noop)))
+        decided(self.m.step(Input::Query(Query::Noop, None)))
     }
 
     /// Sends RSET (decision on [`ClientEvent::Ready`], RFC 5321 4.1.1.5):
     /// the server forgets any transaction state. Its reply comes as
     /// [`ClientEvent::QueryReply`], then Ready.
     pub fn rset(&mut self) -> Decided<()> {
-        decided(self.m.step(Input::Query(Query::Reset)))
+        decided(self.m.step(Input::Query(Query::Reset, None)))
+    }
+
+    /// Sends `VRFY arg` (decision on [`ClientEvent::Ready`], RFC 5321
+    /// 4.1.1.6, 3.5): asks whether `arg` (a user name, or a mailbox
+    /// `local@domain`) is a mailbox of the server. The reply, all its
+    /// lines kept, comes as [`ClientEvent::QueryReply`] with
+    /// [`Query::Verify`], then Ready: 250/251 verified, 252 cannot verify,
+    /// 550 unknown, 553 ambiguous (one candidate a line), 502 not
+    /// implemented. `arg` is checked against the command grammar before
+    /// anything is sent (a name with a space must be a quoted string); a
+    /// non-ASCII one goes with `SMTPUTF8` when the server offered it (RFC
+    /// 6531 3.7.4.2). On refusal nothing is sent (see [`QueryError`]).
+    pub fn vrfy(&mut self, arg: &str) -> Result<(), QueryError> {
+        self.query(Query::Verify, Some(arg))
+    }
+
+    /// Sends `EXPN arg` (decision on [`ClientEvent::Ready`], RFC 5321
+    /// 4.1.1.7, 3.5): asks for the members of the mailing list `arg`. The
+    /// reply comes as [`ClientEvent::QueryReply`] with [`Query::Expand`]
+    /// (a multi-line 250 lists one member a line), then Ready. Checked as
+    /// for [`Client::vrfy`].
+    pub fn expn(&mut self, arg: &str) -> Result<(), QueryError> {
+        self.query(Query::Expand, Some(arg))
+    }
+
+    /// Sends `HELP [topic]` (decision on [`ClientEvent::Ready`], RFC 5321
+    /// 4.1.1.8): the reply (211 or 214, usually multi-line text for a
+    /// human) comes as [`ClientEvent::QueryReply`] with [`Query::Help`],
+    /// then Ready. The topic must be an RFC 5321 4.1.2 `String` (ASCII,
+    /// no space outside quotes).
+    pub fn help(&mut self, topic: Option<&str>) -> Result<(), QueryError> {
+        self.query(Query::Help, topic)
+    }
+
+    /// Sends `ETRN node` (decision on [`ClientEvent::Ready`], RFC 1985 3):
+    /// asks the server to start delivering its queue for `node` (a domain,
+    /// `@domain`, or `#queue`). Only when the server offered ETRN
+    /// ([`QueryError::NotOffered`] otherwise, nothing sent). The reply
+    /// comes as [`ClientEvent::QueryReply`] with [`Query::Etrn`], then
+    /// Ready: 250, 251, 252, 253 started or nothing to do, 458 and 459
+    /// refused (RFC 1985 4), 5xx.
+    pub fn etrn(&mut self, node: &str) -> Result<(), QueryError> {
+        self.query(Query::Etrn, Some(node))
+    }
+
+    fn query(&mut self, q: Query, arg: Option<&str>) -> Result<(), QueryError> {
+        match self.m.step(Input::Query(q, arg.map(str::as_bytes))) {
+            Ok(()) => Ok(()),
+            Err(Refused::Query(e)) => Err(e),
+            Err(_) => Err(QueryError::Misuse),
+        }
     }
 
     /// Whether the connection can take another message now (RFC 5321

@@ -36,7 +36,7 @@
 //!    stream Open --chunk refused--> Failed --replies drained--> Open(Idle)
 //!    stream Open --abort / invalid piece--> BDAT: Abandoning --RSET 250--> Open(Idle)
 //!                                           DATA: closed at once
-//! Open(Idle) --noop | rset--> Open(Query) --reply--> Open(Idle)
+//! Open(Idle) --noop | rset | vrfy | expn | help | etrn--> Open(Query) --reply--> Open(Idle)
 //!                                         --partial, no pipelining--> Open(Decide)
 //! Open(Decide) --proceed--> Open(Running) | --abort--> Open(Aborting) --RSET 250--> Open(Idle)
 //! Open(Idle | Decide) --quit--> Quitting
@@ -54,7 +54,7 @@ use core::time::Duration;
 use crate::address::Domain;
 use crate::capability::EhloReply;
 use crate::command::Command;
-use crate::error::ParseError;
+use crate::error::{EncodeError, ParseError};
 use crate::ext::Extensions;
 use crate::mode::PortMode;
 use crate::mutants::Mutant;
@@ -160,7 +160,8 @@ pub(super) enum Txn {
 }
 
 /// A command the application sends outside a transaction (RFC 5321
-/// 4.1.1.5 RSET, 4.1.1.9 NOOP).
+/// 4.1.1.5 RSET, 4.1.1.6 VRFY, 4.1.1.7 EXPN, 4.1.1.8 HELP, 4.1.1.9 NOOP;
+/// RFC 1985 ETRN).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Query {
@@ -169,6 +170,122 @@ pub enum Query {
     /// RSET (RFC 5321 4.1.1.5): clears any transaction state on the
     /// server.
     Reset,
+    /// VRFY (RFC 5321 4.1.1.6, 3.5.3): is this a user or mailbox? 250 or
+    /// 251 verified (the mailbox in the text), 252 cannot verify but will
+    /// accept, 550 no such user, 553 ambiguous (possibly multi-line, one
+    /// candidate a line), 502 not implemented.
+    Verify,
+    /// EXPN (RFC 5321 4.1.1.7, 3.5.2): the members of a mailing list, a
+    /// multi-line 250 reply with one member a line; 252, 550, 502 as for
+    /// VRFY.
+    Expand,
+    /// HELP (RFC 5321 4.1.1.8): 211 or 214 with text for a human,
+    /// possibly multi-line.
+    Help,
+    /// ETRN (RFC 1985 3): start delivering the queue for a node; 250
+    /// started, 251 no messages waiting, 252 pending messages started,
+    /// 253 this many messages started, 458 cannot queue, 459 not allowed.
+    /// Sent only when the server offered ETRN.
+    Etrn,
+}
+
+impl Query {
+    /// The command's verb (RFC 5321 4.1.1, RFC 1985 3).
+    pub fn verb(self) -> &'static str {
+        match self {
+            Query::Noop => "NOOP",
+            Query::Reset => "RSET",
+            Query::Verify => "VRFY",
+            Query::Expand => "EXPN",
+            Query::Help => "HELP",
+            Query::Etrn => "ETRN",
+        }
+    }
+}
+
+/// Why [`super::Client::vrfy`], [`super::Client::expn`],
+/// [`super::Client::help`] or [`super::Client::etrn`] sent nothing; the
+/// machine is unchanged (RFC 5321 4.1.1.6 to 4.1.1.8, RFC 1985 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum QueryError {
+    /// The machine is not Ready (no decision of this kind is pending; RFC
+    /// 5321 4.1.4).
+    Misuse,
+    /// ETRN, but the server did not offer ETRN in its EHLO reply (RFC
+    /// 1985 3).
+    NotOffered,
+    /// The argument does not fit the command's grammar (RFC 5321 4.1.2
+    /// `String`, a `Mailbox` for VRFY/EXPN, RFC 1985 3 `node-name` for
+    /// ETRN): CR or LF ([`EncodeError::LineBreak`], no command injection),
+    /// a space outside a quoted string, an empty argument, a control
+    /// octet.
+    Invalid(EncodeError),
+    /// A non-ASCII argument: VRFY and EXPN take one only when the server
+    /// offered SMTPUTF8 (then with the `SMTPUTF8` parameter, RFC 6531
+    /// 3.7.4.2); HELP and ETRN never.
+    Utf8NotAllowed,
+    /// The command line would be longer than
+    /// [`crate::Limits::command_line`] (RFC 5321 4.5.3.1.4).
+    TooLong,
+}
+
+impl core::fmt::Display for QueryError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            QueryError::Misuse => f.write_str("the client is not ready for a command"),
+            QueryError::NotOffered => f.write_str("the server did not offer ETRN"),
+            QueryError::Invalid(e) => write!(f, "argument refused: {e}"),
+            QueryError::Utf8NotAllowed => {
+                f.write_str("non-ASCII argument without SMTPUTF8 offered")
+            }
+            QueryError::TooLong => f.write_str("command line too long"),
+        }
+    }
+}
+
+impl core::error::Error for QueryError {}
+
+/// The line of a query with its argument, encoded by
+/// [`Command::write_to`] (so that it parses back the same: no CR/LF
+/// injection), or why it cannot be sent.
+fn query_line(
+    q: Query,
+    arg: Option<&[u8]>,
+    cfg: &ClientConfig,
+    caps: Option<&ServerCapabilities>,
+) -> Result<Vec<u8>, QueryError> {
+    let offers = |e: Extensions| caps.is_some_and(|c| c.supports(e));
+    if q == Query::Etrn && !offers(Extensions::ETRN) {
+        return Err(QueryError::NotOffered);
+    }
+    let utf8 = arg.is_some_and(|a| !a.is_ascii());
+    if utf8 && !(matches!(q, Query::Verify | Query::Expand) && offers(Extensions::SMTPUTF8)) {
+        return Err(QueryError::Utf8NotAllowed);
+    }
+    let missing = QueryError::Invalid(EncodeError::InvalidByte);
+    let cmd = match q {
+        Query::Noop => Command::Noop { arg },
+        Query::Reset => Command::Rset,
+        Query::Verify => Command::Vrfy {
+            arg: arg.ok_or(missing)?,
+            smtputf8: utf8,
+        },
+        Query::Expand => Command::Expn {
+            arg: arg.ok_or(missing)?,
+            smtputf8: utf8,
+        },
+        Query::Help => Command::Help { arg },
+        Query::Etrn => Command::Etrn {
+            node: arg.ok_or(missing)?,
+        },
+    };
+    let mut line = Vec::new();
+    cmd.write_to(&mut line).map_err(QueryError::Invalid)?;
+    if line.len() > cfg.limits.command_line {
+        return Err(QueryError::TooLong);
+    }
+    Ok(line)
 }
 
 /// Whether the next MAIL needs an RSET first.
@@ -552,8 +669,8 @@ pub(super) enum Input<'a> {
     /// The streamed body is complete.
     EndBody,
     /// Decision on [`ClientEvent::Ready`]: a command outside a
-    /// transaction.
-    Query(Query),
+    /// transaction, with its argument.
+    Query(Query, Option<&'a [u8]>),
 }
 
 /// An input the current state does not take; nothing changed.
@@ -565,6 +682,8 @@ pub(super) enum Refused {
     Invalid(MessageError),
     /// [`Input::Body`]: the piece cannot be sent; the body was given up.
     Body(MessageError),
+    /// [`Input::Query`]: the command cannot be sent; nothing changed.
+    Query(QueryError),
 }
 
 // ---------------------------------------------------------------------------
@@ -898,14 +1017,15 @@ impl Machine {
                     }
                 }
             }
-            Input::Query(q) => {
+            Input::Query(q, arg) => {
                 let Phase::Open(Txn::Idle(reset)) = self.phase else {
                     return Err(Refused::Misuse);
                 };
-                self.out.extend_from_slice(match q {
-                    Query::Noop => b"NOOP\r\n",
-                    Query::Reset => b"RSET\r\n",
-                });
+                // Ready implies TLS where the policy requires it (the
+                // downgrade check runs before the session opens).
+                let line =
+                    query_line(q, arg, &self.cfg, self.caps.as_ref()).map_err(Refused::Query)?;
+                self.out.extend_from_slice(&line);
                 self.phase = Phase::Open(Txn::Query(q, reset));
             }
         }
@@ -1150,7 +1270,8 @@ impl Machine {
                 self.fatal0(ClientError::UnexpectedReply(reply));
                 return;
             }
-            // RFC 5321 4.1.1.5, 4.1.1.9.
+            // RFC 5321 4.1.1.5 to 4.1.1.9, RFC 1985 3: any 2xx (250,
+            // 251, 252, 253, 211, 214), 4xx or 5xx is the answer.
             Txn::Query(query, reset) => {
                 match class(&reply) {
                     2 | 4 | 5 => {

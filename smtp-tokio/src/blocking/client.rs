@@ -26,7 +26,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
-use smtp_sansio::client::{BodyError, BodyInfo, COMMAND_TIMEOUT, Envelope, StartError};
+use smtp_sansio::client::{BodyError, BodyInfo, COMMAND_TIMEOUT, Envelope, QueryError, StartError};
 use smtp_sansio::{Client, ClientConfig, Extensions, OwnedReply};
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::ServerName;
@@ -296,6 +296,45 @@ impl SmtpClient {
         if self.engine.client.rset().is_err() {
             return Err(self.closed_error());
         }
+        self.query()
+    }
+
+    /// Sends `VRFY arg` and returns its reply, every line kept (RFC 5321
+    /// 4.1.1.6). An argument outside the grammar is [`Error::Query`] and
+    /// nothing is sent.
+    pub fn vrfy(&mut self, arg: &str) -> Result<OwnedReply, Error> {
+        self.query_with(|c| c.vrfy(arg))
+    }
+
+    /// Sends `EXPN list` and returns its reply (RFC 5321 4.1.1.7): a
+    /// multi-line 250 lists the members one a line.
+    pub fn expn(&mut self, list: &str) -> Result<OwnedReply, Error> {
+        self.query_with(|c| c.expn(list))
+    }
+
+    /// Sends `HELP [topic]` and returns its reply (RFC 5321 4.1.1.8).
+    pub fn help(&mut self, topic: Option<&str>) -> Result<OwnedReply, Error> {
+        self.query_with(|c| c.help(topic))
+    }
+
+    /// Sends `ETRN node` and returns its reply (RFC 1985 3); only when
+    /// the server offered ETRN, otherwise [`Error::Query`] with
+    /// [`QueryError::NotOffered`] and nothing is sent.
+    pub fn etrn(&mut self, node: &str) -> Result<OwnedReply, Error> {
+        self.query_with(|c| c.etrn(node))
+    }
+
+    fn query_with(
+        &mut self,
+        send: impl FnOnce(&mut Client) -> Result<(), QueryError>,
+    ) -> Result<OwnedReply, Error> {
+        self.until_ready()?;
+        match send(&mut self.engine.client) {
+            Ok(()) => {}
+            Err(QueryError::Misuse) => return Err(self.closed_error()),
+            Err(e) => return Err(Error::Query(e)),
+        }
+        self.engine.ready = false;
         self.query()
     }
 

@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use smtp_sansio::client::{
     Attempt, BodyError, BodyInfo, ClientCredentials, ClientError, ConfigError, DATA_BLOCK_TIMEOUT,
-    Envelope, MessageError, PlanOptions, SrvPlan, StartError, connection_plan,
+    Envelope, MessageError, PlanOptions, QueryError, SrvPlan, StartError, connection_plan,
 };
 use smtp_sansio::{Client, ClientConfig, Extensions, OwnedReply, PortMode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt, AsyncWriteExt};
@@ -66,6 +66,10 @@ pub enum Error {
     /// before MAIL: an 8-bit body without 8BITMIME, over the server's
     /// SIZE, ...). The connection stays usable.
     Message(MessageError),
+    /// A VRFY, EXPN, HELP or ETRN was refused before anything was sent
+    /// (an argument outside the command grammar, ETRN not offered; RFC
+    /// 5321 4.1.1.6 to 4.1.1.8, RFC 1985 3). The connection stays usable.
+    Query(QueryError),
     /// Connecting, the TLS handshake or a write took longer than allowed.
     Timeout,
     /// The connection is closed (after QUIT, an error, or the server's
@@ -88,6 +92,7 @@ impl fmt::Display for Error {
                 None => write!(f, "{e}"),
             },
             Error::Message(e) => write!(f, "message refused locally: {e}"),
+            Error::Query(e) => write!(f, "command refused locally: {e}"),
             Error::Timeout => f.write_str("timeout"),
             Error::Closed => f.write_str("connection closed"),
             Error::NoRoute(e) => write!(f, "no connection attempt succeeded; last: {e}"),
@@ -483,6 +488,50 @@ impl SmtpClient {
         if self.engine.client.rset().is_err() {
             return Err(self.closed_error());
         }
+        self.query().await
+    }
+
+    /// Sends `VRFY arg` and returns its reply, every line kept (RFC 5321
+    /// 4.1.1.6): 250/251 verified, 252 cannot verify, 550 unknown, 553
+    /// ambiguous (one candidate a line), 502 not implemented. An argument
+    /// outside the grammar (CR, LF, a space outside quotes, non-ASCII
+    /// without SMTPUTF8) is [`Error::Query`] and nothing is sent.
+    pub async fn vrfy(&mut self, arg: &str) -> Result<OwnedReply, Error> {
+        self.query_with(|c| c.vrfy(arg)).await
+    }
+
+    /// Sends `EXPN list` and returns its reply (RFC 5321 4.1.1.7): a
+    /// multi-line 250 lists the members one a line. Checked as
+    /// [`SmtpClient::vrfy`].
+    pub async fn expn(&mut self, list: &str) -> Result<OwnedReply, Error> {
+        self.query_with(|c| c.expn(list)).await
+    }
+
+    /// Sends `HELP [topic]` and returns its reply (RFC 5321 4.1.1.8; 211
+    /// or 214, usually multi-line text).
+    pub async fn help(&mut self, topic: Option<&str>) -> Result<OwnedReply, Error> {
+        self.query_with(|c| c.help(topic)).await
+    }
+
+    /// Sends `ETRN node` and returns its reply (RFC 1985 3, 4: 250, 251,
+    /// 252, 253 started or nothing queued, 458, 459 refused). Only when
+    /// the server offered ETRN: otherwise [`Error::Query`] with
+    /// [`QueryError::NotOffered`] and nothing is sent.
+    pub async fn etrn(&mut self, node: &str) -> Result<OwnedReply, Error> {
+        self.query_with(|c| c.etrn(node)).await
+    }
+
+    async fn query_with(
+        &mut self,
+        send: impl FnOnce(&mut Client) -> Result<(), QueryError>,
+    ) -> Result<OwnedReply, Error> {
+        self.until_ready().await?;
+        match send(&mut self.engine.client) {
+            Ok(()) => {}
+            Err(QueryError::Misuse) => return Err(self.closed_error()),
+            Err(e) => return Err(Error::Query(e)),
+        }
+        self.engine.ready = false;
         self.query().await
     }
 

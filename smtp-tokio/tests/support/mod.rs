@@ -44,6 +44,8 @@ pub struct Setup {
     /// The server's recipient limit per transaction (`452 4.5.3` beyond
     /// it, RFC 5321 4.5.3.1.10); `None`: the core's default (100).
     pub max_recipients: Option<usize>,
+    /// ETRN offered (RFC 1985); off by default.
+    pub etrn: bool,
 }
 
 impl Setup {
@@ -55,6 +57,7 @@ impl Setup {
             close_after: None,
             message_size: 64 * 1024 * 1024,
             max_recipients: None,
+            etrn: false,
         }
     }
 }
@@ -161,6 +164,9 @@ async fn session(
         cfg.extensions.remove(Extensions::PIPELINING);
     }
     cfg.limits.message_size = setup.message_size;
+    if setup.etrn {
+        cfg.extensions.insert(Extensions::ETRN);
+    }
     if let Some(n) = setup.max_recipients {
         cfg.limits.recipients = n;
     }
@@ -226,9 +232,24 @@ async fn session(
                         delivered += 1;
                         Some(Ok(()))
                     }
+                    // VRFY alice: one line; EXPN staff: three members
+                    // (RFC 5321 3.5); other names: 550.
+                    ServerEvent::Verify { arg, expand } => {
+                        let ok = |text: &'static str| {
+                            OwnedReply::new(ReplyCode::OK, EnhancedCode::new(2, 1, 5), text)
+                        };
+                        let reply = match (expand, arg) {
+                            (false, b"alice") => ok("Alice <alice@example.net>"),
+                            (true, b"staff") => ok("Alice <alice@example.net>")
+                                .with_line("Bob <bob@example.net>")
+                                .with_line("Carol <carol@example.net>"),
+                            _ => reject(ReplyCode::MAILBOX_UNAVAILABLE, (5, 1, 1), "no such user"),
+                        };
+                        server.respond(reply).expect("respond");
+                        None
+                    }
                     ServerEvent::Connected
                     | ServerEvent::Hello { .. }
-                    | ServerEvent::Verify { .. }
                     | ServerEvent::Etrn { .. } => Some(Ok(())),
                     _ => None,
                 };

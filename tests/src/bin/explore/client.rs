@@ -1,16 +1,17 @@
 //! The client model: the explorer plays the server (every reply class per
 //! step, multi-line and malformed replies, bytes after the 220 to
 //! STARTTLS, TLS, EOF, timeout) and the application (send a message,
-//! quit, proceed or abort after a partial recipient refusal).
+//! quit, proceed or abort after a partial recipient refusal, NOOP, RSET,
+//! VRFY, EXPN, HELP and ETRN at Ready, each query first tried with a
+//! CR LF injection that must be refused with nothing sent).
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 
-use smtp_sansio::MutantSlot;
-use smtp_sansio::PortMode;
 use smtp_sansio::client::{
-    BodyInfo, Client, ClientConfig, ClientCredentials, ClientEvent, Envelope, TlsPolicy,
+    BodyInfo, Client, ClientConfig, ClientCredentials, ClientEvent, Envelope, QueryError, TlsPolicy,
 };
+use smtp_sansio::{EncodeError, MutantSlot, PortMode};
 
 use crate::mode_name;
 use crate::search::{Broken, Log, Model, hash128};
@@ -32,7 +33,7 @@ static REPLIES: &[ReplyInput] = &[
     r("250 (no enhanced)", b"250 ok\r\n"),
     r(
         "EHLO full",
-        b"250-mx.example.net\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n",
+        b"250-mx.example.net\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-ETRN\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n",
     ),
     r("EHLO auth, no TLS", b"250-mx.example.net\r\n250 AUTH PLAIN LOGIN\r\n"),
     r("EHLO STARTTLS only", b"250-mx.example.net\r\n250 STARTTLS\r\n"),
@@ -54,7 +55,12 @@ static REPLIES: &[ReplyInput] = &[
     ),
     // RFC 5321 4.5.3.1.10.
     r("452 too many", b"452 4.5.3 too many recipients\r\n"),
+    // RFC 5321 3.5.2: an EXPN list, a HELP text (also a valid EHLO reply).
+    r("250 multi-line", b"250-a <a@example.net>\r\n250 b <b@example.net>\r\n"),
 ];
+
+/// The index of "EHLO full", the one reply that offers ETRN (RFC 1985).
+const FULL: usize = 3;
 
 /// The index of "EHLO LIMITS" and its RCPTMAX.
 const LIMITS: usize = 16;
@@ -91,6 +97,15 @@ pub enum In {
     Noop,
     /// `rset`.
     Rset,
+    /// `vrfy` (after an injection attempt that must be refused).
+    Vrfy,
+    /// `expn` (likewise).
+    Expn,
+    /// `help` (likewise).
+    Help,
+    /// `etrn`: sent where the last hello reply offered ETRN, otherwise
+    /// refused with nothing sent.
+    Etrn,
 }
 
 /// The piece `In::Piece` hands: a dot at a line start (stuffed inside
@@ -112,6 +127,9 @@ enum Verb {
     BdatChunk,
     Rset,
     Noop,
+    /// VRFY, EXPN or HELP.
+    Query,
+    Etrn,
     Quit,
 }
 
@@ -163,6 +181,8 @@ pub struct St {
     /// further MAIL may follow before the application's next message
     /// (RFC 5321 4.5.3.1.10: no loop).
     full_at_first: bool,
+    /// The last hello reply offered ETRN (RFC 1985 3).
+    etrn: bool,
 }
 
 /// The client side in one port mode, in one or two configurations: the
@@ -336,6 +356,8 @@ impl ClientModel {
                 b"BDAT" => Verb::BdatChunk,
                 b"RSET" => Verb::Rset,
                 b"NOOP" => Verb::Noop,
+                b"VRFY" | b"EXPN" | b"HELP" => Verb::Query,
+                b"ETRN" => Verb::Etrn,
                 b"QUIT" => Verb::Quit,
                 _ => {
                     return Err(Broken::new(
@@ -365,6 +387,10 @@ impl ClientModel {
                         | Verb::Data
                         | Verb::Bdat
                         | Verb::BdatChunk
+                        | Verb::Rset
+                        | Verb::Noop
+                        | Verb::Query
+                        | Verb::Etrn
                 )
             {
                 return Err(Broken::new(
@@ -376,6 +402,12 @@ impl ClientModel {
                 return Err(Broken::new(
                     "f: credentials in plaintext",
                     "AUTH sent without TLS",
+                ));
+            }
+            if verb == Verb::Etrn && !s.etrn {
+                return Err(Broken::new(
+                    "f: ETRN offered",
+                    "ETRN sent but the server's hello reply did not offer it",
                 ));
             }
             if verb == Verb::Mail {
@@ -472,6 +504,7 @@ impl Model for ClientModel {
             rcpts: 0,
             rcpt_answered: false,
             full_at_first: false,
+            etrn: false,
         };
         self.drain(&mut s, log, None)?;
         Ok(s)
@@ -484,7 +517,17 @@ impl Model for ClientModel {
         let mut v = Vec::new();
         match s.pending {
             Some(Decision::Ready) => {
-                return vec![In::SendMail, In::StartMail, In::Noop, In::Rset, In::Quit];
+                return vec![
+                    In::SendMail,
+                    In::StartMail,
+                    In::Noop,
+                    In::Rset,
+                    In::Vrfy,
+                    In::Expn,
+                    In::Help,
+                    In::Etrn,
+                    In::Quit,
+                ];
             }
             Some(Decision::Partial) => return vec![In::Proceed, In::Abort, In::Quit],
             // The body's decisions, and the replies that may come
@@ -601,6 +644,52 @@ impl Model for ClientModel {
                     ));
                 }
             }
+            In::Vrfy | In::Expn | In::Help | In::Etrn => {
+                log.push(|| format!("# app: {i:?}"));
+                let arg = match i {
+                    In::Vrfy => "alice",
+                    In::Expn => "staff",
+                    In::Help => "MAIL",
+                    _ => "example.org",
+                };
+                let call = |c: &mut Client, arg: &str| match i {
+                    In::Vrfy => c.vrfy(arg),
+                    In::Expn => c.expn(arg),
+                    In::Help => c.help(Some(arg)),
+                    _ => c.etrn(arg),
+                };
+                // A command injection: refused, nothing sent, still Ready.
+                let injected = call(&mut s.cl, &format!("{arg}\r\nQUIT"));
+                let want = if i == In::Etrn && !s.etrn {
+                    QueryError::NotOffered
+                } else {
+                    QueryError::Invalid(EncodeError::LineBreak)
+                };
+                if injected != Err(want) || s.cl.has_output() || !s.cl.is_ready() {
+                    return Err(Broken::new(
+                        "f: no command injection",
+                        format!("{i:?} with CR LF in its argument gave {injected:?}"),
+                    ));
+                }
+                let r = call(&mut s.cl, arg);
+                match r {
+                    Ok(()) if i != In::Etrn || s.etrn => s.pending = None,
+                    Err(QueryError::NotOffered) if i == In::Etrn && !s.etrn => {
+                        if s.cl.has_output() || !s.cl.is_ready() {
+                            return Err(Broken::new(
+                                "f: ETRN offered",
+                                "a refused ETRN changed the machine",
+                            ));
+                        }
+                    }
+                    other => {
+                        return Err(Broken::new(
+                            "api: decision refused",
+                            format!("{i:?} at Ready gave {other:?} (ETRN offered: {})", s.etrn),
+                        ));
+                    }
+                }
+            }
             In::Reply(n) => {
                 let x = &REPLIES[n];
                 log.push(|| format!("S: {}", escape(x.bytes)));
@@ -636,6 +725,7 @@ impl Model for ClientModel {
                             match v {
                                 Verb::Hello if code[0] == b'2' => {
                                     s.rcpt_max = (n == LIMITS).then_some(LIMITS_RCPTMAX);
+                                    s.etrn = n == FULL;
                                 }
                                 Verb::Rcpt => {
                                     if !s.rcpt_answered && n == TOO_MANY {
@@ -672,6 +762,7 @@ impl Model for ClientModel {
                 s.tls = true;
                 s.owed.clear();
                 s.rcpt_max = None;
+                s.etrn = false;
             }
             In::Eof => {
                 log.push(|| "EOF".into());
@@ -760,6 +851,10 @@ impl Model for ClientModel {
             In::EndBody => "end_body",
             In::Noop => "noop",
             In::Rset => "rset",
+            In::Vrfy => "vrfy",
+            In::Expn => "expn",
+            In::Help => "help",
+            In::Etrn => "etrn",
         }
     }
 }
