@@ -34,6 +34,9 @@ pub enum Mutant {
     /// Server: commands pipelined behind a group-ending command are not
     /// refused (RFC 2920 3.1).
     PipeliningSync,
+    /// Server: the greeting goes out before the expected PROXY protocol
+    /// header was read (PROXY protocol section 2).
+    ProxyHeader,
     /// Client: MAIL, AUTH or content is sent without TLS where the policy
     /// requires TLS (RFC 3207 4, RFC 8314).
     ClientTlsRequired,
@@ -44,7 +47,7 @@ pub enum Mutant {
 
 impl Mutant {
     /// Every mutant, in a fixed order.
-    pub const ALL: [Mutant; 9] = [
+    pub const ALL: [Mutant; 10] = [
         Mutant::StartTlsInjection,
         Mutant::AuthBeforeMail,
         Mutant::TlsBeforeAuth,
@@ -52,6 +55,7 @@ impl Mutant {
         Mutant::BdatChunkSkip,
         Mutant::BdatUnframable,
         Mutant::PipeliningSync,
+        Mutant::ProxyHeader,
         Mutant::ClientTlsRequired,
         Mutant::ClientResponseInjection,
     ];
