@@ -128,6 +128,18 @@ fn case(m: Mutant) -> (ServerConfig, Vec<Step>, Vec<&'static str>) {
             vec![Early(b"EHLO c\r\n"), In(b"MAIL FROM:<a@example.org>\r\n")],
             vec!["220", "250", "554"],
         ),
+        Mutant::ProxyHeader => {
+            let mut proxied = relay;
+            proxied.proxy = Some(smtp_sansio::ProxyConfig::DEFAULT);
+            (
+                proxied,
+                vec![
+                    In(b"PROXY TCP4 192.0.2.1 198.51.100.2 40000 25\r\n"),
+                    In(b"EHLO c\r\n"),
+                ],
+                vec!["220", "250"],
+            )
+        }
         _ => unreachable!("client mutant"),
     }
 }
