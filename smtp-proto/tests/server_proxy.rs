@@ -153,7 +153,10 @@ fn header_split_byte_by_byte_gives_the_same_result() {
         }
         assert_eq!(evs, whole);
         assert_eq!(String::from_utf8(out).unwrap(), whole_out);
-        let codes: Vec<&str> = whole_out.split_terminator("\r\n").map(|l| &l[..3]).collect();
+        let codes: Vec<&str> = whole_out
+            .split_terminator("\r\n")
+            .map(|l| &l[..3])
+            .collect();
         assert_eq!(codes, ["220", "250"], "{whole_out}");
     }
 }
@@ -189,8 +192,14 @@ fn v1_unknown_means_the_real_peer() {
 fn malformed_headers_close_without_any_output() {
     let cases: [(&[u8], ProxyError); 4] = [
         (b"EHLO client.example\r\n", ProxyError::NotProxy),
-        (b"PROXY TCP4 192.0.2.010 198.51.100.25 1 25\r\n", ProxyError::V1Address),
-        (b"PROXY TCP4 192.0.2.1 198.51.100.25 1 25\n", ProxyError::V1BareLineEnding),
+        (
+            b"PROXY TCP4 192.0.2.010 198.51.100.25 1 25\r\n",
+            ProxyError::V1Address,
+        ),
+        (
+            b"PROXY TCP4 192.0.2.1 198.51.100.25 1 25\n",
+            ProxyError::V1BareLineEnding,
+        ),
         (&[b'A'; 10], ProxyError::NotProxy),
     ];
     for (input, err) in cases {
@@ -273,7 +282,10 @@ fn pipelined_commands_behind_the_header_in_the_same_read_are_kept() {
     input.extend_from_slice(b"EHLO client.example\r\n");
     let (s, evs, out) = run(Some(ProxyConfig::DEFAULT), &[&input]);
     assert!(matches!(evs[0], Ev::Proxy(_)));
-    assert_eq!(evs[1..], [Ev::Connected, Ev::Hello("client.example".into())]);
+    assert_eq!(
+        evs[1..],
+        [Ev::Connected, Ev::Hello("client.example".into())]
+    );
     assert!(out.starts_with("220 mx.example.net ESMTP ready\r\n250-mx.example.net"));
     assert!(!s.is_closed());
 
@@ -304,7 +316,11 @@ fn commands_behind_the_header_are_early_talk_when_refused() {
     );
     let mut out = Vec::new();
     s.transmit(&mut out);
-    assert!(out.starts_with(b"554 "), "{}", String::from_utf8_lossy(&out));
+    assert!(
+        out.starts_with(b"554 "),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
     assert!(s.is_closed());
 
     // The header alone is not early talk.

@@ -113,7 +113,9 @@ impl Violation {
             }
             Violation::ProxyHeader(_) => "malformed or missing PROXY protocol header",
             Violation::ProxyHeaderIncomplete => "connection ended inside the PROXY protocol header",
-            Violation::ProxyHeaderTimeout => "timeout before the PROXY protocol header was complete",
+            Violation::ProxyHeaderTimeout => {
+                "timeout before the PROXY protocol header was complete"
+            }
         }
     }
 }

@@ -49,9 +49,9 @@ use crate::sasl::{self, Credentials, Mechanism, Secret};
 
 use super::config::ServerConfig;
 use super::event::{AbortReason, AuthRequest, ContentKind, ProxyOrigin, ServerEvent, Violation};
-use crate::proxy::ProxyStatus;
 use super::reply::{self as writer, ReplyKind};
 use crate::line::{InputBuffer, LineStatus};
+use crate::proxy::ProxyStatus;
 use crate::session::{HelloKind, Misuse};
 
 /// See `Machine::content_step`.

@@ -12,7 +12,7 @@ use smtp_sansio::Mechanism;
 use smtp_sansio::MutantSlot;
 use smtp_sansio::{AbortReason, AuthRequest, HelloKind, Server, ServerEvent};
 use smtp_sansio::{EnhancedCode, OwnedReply, ReplyCode};
-use smtp_sansio::{PortMode, ServerConfig};
+use smtp_sansio::{PortMode, ProxyConfig, ServerConfig};
 
 use crate::mode_name;
 use crate::search::{Broken, Log, Model, hash128};
@@ -76,7 +76,35 @@ enum Kind {
     AuthResponse,
     /// Plaintext between the 220 to STARTTLS and the handshake.
     BeforeHandshake,
+    /// A whole valid PROXY header (before the greeting, when expected),
+    /// followed by `n` command lines in the same read.
+    ProxyValid(u32),
+    /// A malformed PROXY header: the session must end with no output.
+    ProxyMalformed,
+    /// The first part of a valid PROXY header.
+    ProxyFirstPart,
+    /// The rest of the header [`Kind::ProxyFirstPart`] started.
+    ProxyRest,
 }
+
+/// Where the PROXY header expected before the greeting is (the proxy
+/// variant of relay only; PROXY protocol section 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum ProxyPhase {
+    /// No header expected, or a valid one was read.
+    Done,
+    /// Nothing of the header yet.
+    Waiting,
+    /// Part of a valid header was sent.
+    Split,
+    /// A malformed header was sent: nothing may come out.
+    Malformed,
+}
+
+/// A valid version 2 header: PROXY, TCP over IPv4, 192.0.2.1:40000 to
+/// 198.51.100.2:25 (section 2.2).
+const PROXY_V2: &[u8] =
+    b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c\xc0\x00\x02\x01\xc6\x33\x64\x02\x9c\x40\x00\x19";
 
 struct ByteInput {
     name: &'static str,
@@ -142,6 +170,25 @@ static BYTES: &[ByteInput] = &[
     b("auth (bad base64)", b"!!!\r\n", Kind::AuthResponse),
     // Plaintext before the handshake.
     b("bytes before TLS", b"VRFY inj\r\n", Kind::BeforeHandshake),
+    // The PROXY header expected before the greeting (relay, proxy variant).
+    b(
+        "PROXY v1",
+        b"PROXY TCP4 192.0.2.1 198.51.100.2 40000 25\r\n",
+        Kind::ProxyValid(0),
+    ),
+    b("PROXY v2", PROXY_V2, Kind::ProxyValid(0)),
+    b(
+        "PROXY v1+NOOP",
+        b"PROXY TCP4 192.0.2.1 198.51.100.2 40000 25\r\nNOOP\r\n",
+        Kind::ProxyValid(1),
+    ),
+    b(
+        "PROXY (malformed)",
+        b"PROXY TCP4 192.0.2.01 198.51.100.2 40000 25\r\nNOOP\r\n",
+        Kind::ProxyMalformed,
+    ),
+    b("PROXY v2 (part 1)", PROXY_V2.split_at(14).0, Kind::ProxyFirstPart),
+    b("PROXY v2 (part 2)", PROXY_V2.split_at(14).1, Kind::ProxyRest),
 ];
 
 /// The explored state: the machine plus the bookkeeping the invariants
@@ -170,9 +217,13 @@ pub struct St {
     must_close: Option<(&'static str, &'static str)>,
     /// The application refused the session at the greeting (554).
     refused: bool,
+    /// The PROXY header before the greeting.
+    proxy: ProxyPhase,
 }
 
-/// The server side in one port mode.
+/// The server side in one port mode. Relay has two variants: without
+/// and with a PROXY header expected before the greeting
+/// (`ServerConfig::proxy`, both versions).
 pub struct ServerModel {
     mode: PortMode,
     /// The configuration the invariants hold the machine to.
@@ -204,6 +255,11 @@ impl ServerModel {
     fn implicit(&self) -> bool {
         matches!(self.mode, PortMode::ImplicitTls)
     }
+
+    /// Whether `variant` expects a PROXY header.
+    fn proxied(&self, variant: usize) -> bool {
+        self.mode == PortMode::Relay && variant == 1
+    }
 }
 
 fn reply(code: u16, e: (u8, u16, u16), text: &'static str) -> OwnedReply {
@@ -234,6 +290,7 @@ enum Ev {
     StartTls,
     Violation(String),
     Closed,
+    Proxy,
     Other(String),
 }
 
@@ -255,6 +312,7 @@ fn own(ev: &ServerEvent<'_>) -> Ev {
         ServerEvent::StartTls => Ev::StartTls,
         ServerEvent::Violation(v) => Ev::Violation(format!("{v:?}")),
         ServerEvent::Closed => Ev::Closed,
+        ServerEvent::Proxy(_) => Ev::Proxy,
         other => Ev::Other(format!("{other:?}")),
     }
 }
@@ -276,6 +334,12 @@ impl ServerModel {
                 return Err(Broken::new(
                     "a: STARTTLS injection",
                     format!("event {ev:?} from bytes received before TLS"),
+                ));
+            }
+            if s.proxy != ProxyPhase::Done && !matches!(ev, Ev::Violation(_) | Ev::Closed) {
+                return Err(Broken::new(
+                    "p: event before a complete PROXY header",
+                    format!("event {ev:?} before a complete valid PROXY header (PROXY protocol 2)"),
                 ));
             }
             let decision = match &ev {
@@ -396,7 +460,9 @@ impl ServerModel {
                     s.closed = true;
                     None
                 }
-                Ev::MessageData | Ev::StartTls | Ev::Violation(_) | Ev::Other(_) => None,
+                Ev::MessageData | Ev::StartTls | Ev::Violation(_) | Ev::Proxy | Ev::Other(_) => {
+                    None
+                }
             };
             if let Some(d) = decision {
                 s.pending = Some(d);
@@ -423,6 +489,20 @@ impl ServerModel {
                     "a: STARTTLS injection",
                     format!("reply {} to bytes received before TLS", u.pattern()),
                 ));
+            }
+            if s.proxy != ProxyPhase::Done {
+                return Err(Broken::new(
+                    if s.proxy == ProxyPhase::Malformed {
+                        "p: output after a malformed PROXY header"
+                    } else {
+                        "p: reply before a complete PROXY header"
+                    },
+                    format!(
+                        "reply {} before a complete valid PROXY header (PROXY protocol 2)",
+                        u.pattern()
+                    ),
+                )
+                .expecting(&["CLOSE"]));
             }
             if u.code == 0 {
                 return Err(Broken::new("d: malformed reply", escape(&out)));
@@ -501,12 +581,19 @@ impl Model for ServerModel {
     type State = St;
     type Input = In;
 
-    fn header(&self, _variant: usize) -> String {
+    fn variants(&self) -> usize {
+        if self.mode == PortMode::Relay { 2 } else { 1 }
+    }
+
+    fn header(&self, variant: usize) -> String {
         let mut h = format!(
             "# side: server\n# mode: {}\n# set: max-message-size={}\n",
             mode_name(self.mode),
             MESSAGE_SIZE
         );
+        if self.proxied(variant) {
+            h.push_str("# set: proxy=yes\n");
+        }
         if self.mode == PortMode::Relay {
             h.push_str("# note: the explorer's relay server has AUTH PLAIN LOGIN configured (offered under TLS only)\n");
         }
@@ -514,9 +601,14 @@ impl Model for ServerModel {
         h
     }
 
-    fn initial(&self, _variant: usize, log: &mut Log) -> Result<St, Broken> {
+    fn initial(&self, variant: usize, log: &mut Log) -> Result<St, Broken> {
+        let proxied = self.proxied(variant);
+        let mut machine = self.machine.clone();
+        if proxied {
+            machine.proxy = Some(ProxyConfig::DEFAULT);
+        }
         let mut s = St {
-            srv: Server::new(self.machine.clone()),
+            srv: Server::new(machine),
             phase: Phase::Commands,
             pending: None,
             tls: self.implicit(),
@@ -524,10 +616,16 @@ impl Model for ServerModel {
             hello: false,
             mail: false,
             rcpts: 0,
-            owed: 1, // the greeting
+            // The greeting (owed once the PROXY header is read).
+            owed: i64::from(!proxied),
             closed: false,
             must_close: None,
             refused: false,
+            proxy: if proxied {
+                ProxyPhase::Waiting
+            } else {
+                ProxyPhase::Done
+            },
         };
         self.drain(&mut s, log, false)?;
         Ok(s)
@@ -544,26 +642,38 @@ impl Model for ServerModel {
                 .filter(move |(_, x)| k(x.kind))
                 .map(|(i, _)| In::Bytes(i))
         };
-        let mut v: Vec<In> = match s.phase {
-            Phase::Closed => return Vec::new(),
-            Phase::AwaitTls => {
-                let mut v = vec![In::Tls];
-                v.extend(pick(|k| k == Kind::BeforeHandshake));
-                v
-            }
-            Phase::Content => pick(|k| k == Kind::Content).collect(),
-            Phase::AuthResponse => pick(|k| k == Kind::AuthResponse).collect(),
-            Phase::Commands => {
-                let mut v: Vec<In> = pick(|k| {
-                    matches!(
-                        k,
-                        Kind::Commands(_) | Kind::SyncViolation | Kind::Unframable
-                    )
-                })
-                .collect();
-                v.push(In::EhloThenNoop);
-                v
-            }
+        let mut v: Vec<In> = match (s.phase, s.proxy) {
+            (Phase::Closed, _) => return Vec::new(),
+            (_, ProxyPhase::Waiting) => pick(|k| {
+                matches!(
+                    k,
+                    Kind::ProxyValid(_) | Kind::ProxyMalformed | Kind::ProxyFirstPart
+                )
+            })
+            .collect(),
+            (_, ProxyPhase::Split) => pick(|k| k == Kind::ProxyRest).collect(),
+            (_, ProxyPhase::Malformed) => Vec::new(),
+            (phase, ProxyPhase::Done) => match phase {
+                Phase::Closed => return Vec::new(),
+                Phase::AwaitTls => {
+                    let mut v = vec![In::Tls];
+                    v.extend(pick(|k| k == Kind::BeforeHandshake));
+                    v
+                }
+                Phase::Content => pick(|k| k == Kind::Content).collect(),
+                Phase::AuthResponse => pick(|k| k == Kind::AuthResponse).collect(),
+                Phase::Commands => {
+                    let mut v: Vec<In> = pick(|k| {
+                        matches!(
+                            k,
+                            Kind::Commands(_) | Kind::SyncViolation | Kind::Unframable
+                        )
+                    })
+                    .collect();
+                    v.push(In::EhloThenNoop);
+                    v
+                }
+            },
         };
         v.push(In::Eof);
         if s.srv.timeout().is_some() {
@@ -653,6 +763,23 @@ impl Model for ServerModel {
                         ));
                     }
                     Kind::Content | Kind::AuthResponse => {}
+                    Kind::ProxyValid(n) => {
+                        // The greeting and the commands behind the header.
+                        s.proxy = ProxyPhase::Done;
+                        s.owed += 1 + i64::from(n);
+                    }
+                    Kind::ProxyFirstPart => s.proxy = ProxyPhase::Split,
+                    Kind::ProxyRest => {
+                        s.proxy = ProxyPhase::Done;
+                        s.owed += 1;
+                    }
+                    Kind::ProxyMalformed => {
+                        s.proxy = ProxyPhase::Malformed;
+                        s.must_close = Some((
+                            "p: malformed PROXY header must close",
+                            "a malformed PROXY header (PROXY protocol 2.1)",
+                        ));
+                    }
                 }
                 s.srv.receive(x.bytes);
             }
