@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Load benchmark (not a test): Postfix's smtp-source drives the demo server
-# (examples/demo-server) and Postfix's smtp-sink in the same run, on
+# (smtp-tokio/examples/demo-server) and Postfix's smtp-sink in the same run, on
 # loopback only, and prints messages per second and the ratios; then the
 # demo server's resident memory per idle connection.
 #
@@ -31,7 +31,7 @@ ONLY=${ONLY:-all}
 if [ -n "${DEMO_BIN:-}" ]; then
     DEMO=$DEMO_BIN
 else
-    cargo build -q --release -p smtp-sansio --example demo-server
+    cargo build -q --release -p smtp-sansio-tokio --example demo-server
     DEMO=target/release/examples/demo-server
 fi
 
@@ -149,7 +149,8 @@ stop_server "$DISCARD_PID"
 # Resident memory per idle connection: IDLE connections that read the
 # greeting and then stay silent.
 PORT=$(free_port)
-"$DEMO" --quiet --discard --relay "127.0.0.1:$PORT" --submission off --implicit-tls off &
+# (--max-connections: the default 500 would refuse part of them.)
+"$DEMO" --quiet --discard --max-connections $((IDLE + 16)) --relay "127.0.0.1:$PORT" --submission off --implicit-tls off &
 PID=$!
 pids+=("$PID")
 wait_port "$PORT"

@@ -136,7 +136,8 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::address::{
-    C_ALNUM, C_ATEXT, PathKind, is, scan_domain, scan_local, scan_path, scan_quoted, utf8_non_ascii,
+    C_ALNUM, C_ATEXT, C_LDH, Mailbox, PathKind, is, scan_domain, scan_local, scan_path,
+    scan_quoted, utf8_non_ascii,
 };
 use crate::error::{EncodeError, ParseError};
 use crate::ext::Extensions;
@@ -611,11 +612,17 @@ fn parse_fields_inner<'a>(
     }
     match v {
         V_MAIL => {
-            check(opts.extensions.mail_line_limit(limits.command_line))?;
+            // The extensions only raise the limit: reckon it only for a
+            // line over the base one.
+            if line_len > limits.command_line {
+                check(opts.extensions.mail_line_limit(limits.command_line))?;
+            }
             parse_mail(content, opts)
         }
         V_RCPT => {
-            check(opts.extensions.rcpt_line_limit(limits.command_line))?;
+            if line_len > limits.command_line {
+                check(opts.extensions.rcpt_line_limit(limits.command_line))?;
+            }
             parse_rcpt(content, opts)
         }
         V_AUTH => {
@@ -625,8 +632,13 @@ fn parse_fields_inner<'a>(
         V_EHLO | V_HELO | V_LHLO => {
             check(limits.command_line)?;
             let arg = sp_arg(rest)?;
-            let mut seen = false;
-            let end = scan_domain(arg, 0, false, &mut seen)?;
+            let end = match simple_domain(arg, 0) {
+                Some(end) if end == arg.len() => end,
+                _ => {
+                    let mut seen = false;
+                    scan_domain(arg, 0, false, &mut seen)?
+                }
+            };
             if end != arg.len() {
                 return Err(ParseError::Syntax);
             }
@@ -752,18 +764,21 @@ fn parse_mail<'a>(content: &'a [u8], opts: &CommandOptions) -> Result<Command<'a
     let utf8 = opts.extensions.contains(Extensions::SMTPUTF8);
     let mut seen = false;
     let lenient = &opts.lenient;
-    let (path, end) = scan_path(
-        content,
-        i,
-        utf8,
-        &mut seen,
-        &opts.limits,
-        true,
-        false,
-        lenient.missing_brackets,
-    )?;
+    let (path, end) = match simple_path(content, i, &opts.limits) {
+        Some((m, end)) => (PathKind::Mailbox(m), end),
+        None => scan_path(
+            content,
+            i,
+            utf8,
+            &mut seen,
+            &opts.limits,
+            true,
+            false,
+            lenient.missing_brackets,
+        )?,
+    };
     let raw = params_raw(content, end)?;
-    let params = crate::params::MailParams::parse(raw, opts.extensions, utf8, &mut seen)?;
+    let params = crate::params::MailParams::parse_with(raw, opts.extensions, utf8, &mut seen)?;
     if seen && !params.smtputf8 {
         return Err(ParseError::Utf8NotAllowed);
     }
@@ -781,18 +796,21 @@ fn parse_rcpt<'a>(content: &'a [u8], opts: &CommandOptions) -> Result<Command<'a
     let i = after_keyword(content, b" TO:", opts)?;
     let utf8 = opts.utf8_transaction;
     let mut seen = false;
-    let (path, end) = scan_path(
-        content,
-        i,
-        utf8,
-        &mut seen,
-        &opts.limits,
-        false,
-        true,
-        opts.lenient.missing_brackets,
-    )?;
+    let (path, end) = match simple_path(content, i, &opts.limits) {
+        Some((m, end)) => (PathKind::Mailbox(m), end),
+        None => scan_path(
+            content,
+            i,
+            utf8,
+            &mut seen,
+            &opts.limits,
+            false,
+            true,
+            opts.lenient.missing_brackets,
+        )?,
+    };
     let raw = params_raw(content, end)?;
-    let params = crate::params::RcptParams::parse(raw, opts.extensions, utf8, &mut seen)?;
+    let params = crate::params::RcptParams::parse_with(raw, opts.extensions, utf8, &mut seen)?;
     let to = match path {
         PathKind::Mailbox(m) => crate::address::ForwardPath::Mailbox(m),
         _ => crate::address::ForwardPath::Postmaster,
@@ -800,12 +818,135 @@ fn parse_rcpt<'a>(content: &'a [u8], opts: &CommandOptions) -> Result<Command<'a
     Ok(Command::Rcpt { to, params })
 }
 
+/// The common path, fast: `"<" Dot-string "@" Domain ">"` with an ASCII
+/// local part and an ASCII domain of LDH labels (RFC 5321 4.1.2), within
+/// the limits. `None` means "not this simple shape" (a quoted local part,
+/// UTF-8, an address literal, a source route, `<>`, `<Postmaster>`, a limit
+/// exceeded, a syntax error): the caller then runs the general
+/// [`scan_path`], so every result is the one the general scan gives.
+#[inline(always)]
+fn simple_path<'a>(s: &'a [u8], i: usize, limits: &Limits) -> Option<(Mailbox<'a>, usize)> {
+    if s.get(i) != Some(&b'<') {
+        return None;
+    }
+    let lstart = i + 1;
+    let lend = simple_dot_string(s, lstart)?;
+    if s.get(lend) != Some(&b'@') {
+        return None;
+    }
+    let dstart = lend + 1;
+    let dend = simple_domain(s, dstart)?;
+    if s.get(dend) != Some(&b'>')
+        || lend - lstart > limits.local_part
+        || dend - dstart > limits.domain
+        || dend + 1 - i > limits.path
+    {
+        return None;
+    }
+    let local = crate::address::LocalPart(s.get(lstart..lend)?);
+    let domain = crate::address::Domain(s.get(dstart..dend)?);
+    Some((Mailbox { local, domain }, dend + 1))
+}
+
+/// `Dot-string = Atom *("." Atom)` over ASCII `atext` (RFC 5321 4.1.2)
+/// from `s[i]`: its end, or `None` (not a dot-string, or non-ASCII).
+#[inline(always)]
+fn simple_dot_string(s: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        let start = i;
+        i = run(s, i, C_ATEXT);
+        if i == start {
+            return None;
+        }
+        if s.get(i) != Some(&b'.') {
+            return Some(i);
+        }
+        i += 1;
+    }
+}
+
+/// The end of the run of octets of `class` from `s[i]`.
+#[inline(always)]
+fn run(s: &[u8], mut i: usize, class: u8) -> usize {
+    while let Some(&b) = s.get(i) {
+        if !is(b, class) {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// `Domain = sub-domain *("." sub-domain)` with ASCII
+/// `sub-domain = Let-dig [Ldh-str]` (RFC 5321 4.1.2) from `s[i]`: its end,
+/// or `None` (not such a domain; an address literal or U-label included).
+#[inline(always)]
+fn simple_domain(s: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        let start = i;
+        i = run(s, i, C_LDH);
+        // Let-dig first and last: non-empty, no hyphen at either end.
+        let label = s.get(start..i)?;
+        match (label.first(), label.last()) {
+            (Some(&f), Some(&l)) if f != b'-' && l != b'-' => {}
+            _ => return None,
+        }
+        if s.get(i) != Some(&b'.') {
+            return Some(i);
+        }
+        i += 1;
+    }
+}
+
+/// Every string of up to six octets over an alphabet with every
+/// separator of the path grammar: where the fast path accepts, the
+/// general scan gives the same mailbox and end (under the RFC limits
+/// and under tiny ones); the fast domain agrees with `scan_domain`.
+#[cfg(test)]
+#[test]
+fn fast_path_agrees_with_general_scan() {
+    const ALPHABET: &[u8] = b"a1.-@<>\"[";
+    let tiny = Limits {
+        local_part: 2,
+        domain: 3,
+        path: 7,
+        ..Limits::RFC
+    };
+    let mut s = Vec::new();
+    let mut checked = 0;
+    for len in 0..=6u32 {
+        for mut n in 0..ALPHABET.len().pow(len) {
+            s.clear();
+            for _ in 0..len {
+                s.push(ALPHABET[n % ALPHABET.len()]);
+                n /= ALPHABET.len();
+            }
+            for limits in [&Limits::RFC, &tiny] {
+                if let Some((m, end)) = simple_path(&s, 0, limits) {
+                    let mut seen = false;
+                    let general = scan_path(&s, 0, false, &mut seen, limits, true, true, false);
+                    assert_eq!(general, Ok((PathKind::Mailbox(m), end)), "{s:?}");
+                    checked += 1;
+                }
+            }
+            if let Some(end) = simple_domain(&s, 0) {
+                let mut seen = false;
+                assert_eq!(scan_domain(&s, 0, false, &mut seen), Ok(end), "{s:?}");
+            }
+        }
+    }
+    assert!(checked > 100, "{checked}");
+}
+
 /// Checks `kw` (case-insensitive) after the four-letter verb and returns the
 /// offset of the path; lenient `space_after_colon` skips SPs after it.
+#[inline(always)]
 fn after_keyword(content: &[u8], kw: &[u8], opts: &CommandOptions) -> Result<usize, ParseError> {
     let end = 4 + kw.len();
     match content.get(4..end) {
-        Some(k) if k.eq_ignore_ascii_case(kw) => {}
+        // ASCII case folding by octet: `kw` is upper-case letters, SP and
+        // `:`, so each octet matches its own or its lower-case form.
+        Some(k) if k.iter().zip(kw).all(|(&a, &b)| a == b || a == b | 0x20) => {}
         _ => return Err(ParseError::Syntax),
     }
     let mut i = end;

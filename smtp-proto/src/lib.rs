@@ -250,8 +250,9 @@ pub use capability::{
     ServerLimits,
 };
 pub use client::{
-    Client, ClientConfig, ClientCredentials, ClientError, ClientEvent, ConfigError, Dsn, Envelope,
-    MessageError, SendError, ServerCapabilities, TlsPolicy, TransactionStage,
+    BodyError, BodyInfo, Client, ClientConfig, ClientCredentials, ClientError, ClientEvent,
+    ConfigError, Dsn, Envelope, MessageError, SendError, ServerCapabilities, StartError, TlsPolicy,
+    TransactionStage,
 };
 pub use command::{Command, CommandError, OwnedCommand};
 pub use data::{

@@ -98,7 +98,14 @@ pub struct Param<'a> {
 }
 
 /// The parameters of a MAIL command (RFC 5321 4.1.1.2 and the extension RFCs).
-#[derive(Debug, Clone, Copy, Default)]
+///
+/// The common parameters are fields, read once at parse time: `SIZE=`,
+/// `BODY=`, `SMTPUTF8` and `REQUIRETLS`. The rare ones (`RET=`, `ENVID=`,
+/// `AUTH=`, `MT-PRIORITY=`, `HOLDFOR=`/`HOLDUNTIL=`, `BY=`) are checked at
+/// parse time as well, then kept in the validated parameter text and read
+/// on demand by their accessor methods ([`MailParams::ret`], ...). So a
+/// parsed command stays small and is never allocated.
+#[derive(Clone, Copy, Default)]
 pub struct MailParams<'a> {
     /// `SIZE=` (RFC 1870).
     pub size: Option<u64>,
@@ -106,35 +113,24 @@ pub struct MailParams<'a> {
     pub body: Option<Body>,
     /// `SMTPUTF8` (RFC 6531 3.4).
     pub smtputf8: bool,
-    /// `RET=` (RFC 3461 4.3).
-    pub ret: Option<Ret>,
-    /// `ENVID=` (RFC 3461 4.4).
-    pub envid: Option<XText<'a>>,
-    /// `AUTH=` (RFC 4954 5).
-    pub auth: Option<MailAuth<'a>>,
     /// `REQUIRETLS` (RFC 8689 2).
     pub requiretls: bool,
-    /// `MT-PRIORITY=` (RFC 6710).
-    pub mt_priority: Option<i8>,
-    /// `HOLDFOR=` / `HOLDUNTIL=` (RFC 4865).
-    pub hold: Option<Hold<'a>>,
-    /// `BY=` (RFC 2852).
-    pub by: Option<DeliverBy>,
-    /// The whole parameter text as sent (after the path), for iterating
-    /// every parameter in wire order, unknown ones included.
+    /// The whole parameter text as sent (after the path), validated: the
+    /// rare parameters are read from it, and every parameter in wire
+    /// order, unknown ones included, is iterated over it.
     pub(crate) raw: &'a [u8],
 }
 
 /// The parameters of a RCPT command (RFC 5321 4.1.1.3 and the extension RFCs).
-#[derive(Debug, Clone, Copy, Default)]
+///
+/// `NOTIFY=` is a field; `ORCPT=` and `RRVS=` are checked at parse time and
+/// read on demand from the validated parameter text ([`RcptParams::orcpt`],
+/// [`RcptParams::rrvs`]).
+#[derive(Clone, Copy, Default)]
 pub struct RcptParams<'a> {
     /// `NOTIFY=` (RFC 3461 4.1).
     pub notify: Option<Notify>,
-    /// `ORCPT=` (RFC 3461 4.2).
-    pub orcpt: Option<Orcpt<'a>>,
-    /// `RRVS=` (RFC 7293).
-    pub rrvs: Option<Rrvs<'a>>,
-    /// The whole parameter text as sent.
+    /// The whole parameter text as sent, validated.
     pub(crate) raw: &'a [u8],
 }
 
@@ -176,6 +172,20 @@ pub(crate) const fn pack(s: &[u8]) -> u128 {
         i += 1;
     }
     v
+}
+
+/// [`pack`] of `raw[start..end]`, reading eight octets at a time when the
+/// text has them (the octets after `end` are masked off).
+#[inline(always)]
+fn pack_fast(raw: &[u8], start: usize, end: usize) -> u128 {
+    let len = end - start;
+    if (1..=8).contains(&len) {
+        if let Some(w) = raw.get(start..).and_then(|t| t.first_chunk::<8>()) {
+            let v = u64::from_be_bytes(*w) & 0xDFDF_DFDF_DFDF_DFDF;
+            return u128::from(v >> (8 * (8 - len)));
+        }
+    }
+    raw.get(start..end).map_or(0, pack)
 }
 
 const K_SIZE: u128 = pack(b"SIZE");
@@ -236,18 +246,13 @@ fn scan_params<'a>(
             Some(&b) if is(b, C_ALNUM) => {}
             _ => return Err(ParseError::Syntax),
         }
-        let mut packed = 0u128;
         while let Some(&b) = raw.get(i) {
             if !is(b, C_LDH) {
                 break;
             }
-            packed = (packed << 8) | u128::from(b & 0xDF);
             i += 1;
         }
-        let kw_end = i;
-        if kw_end - start > 16 {
-            packed = 0;
-        }
+        let packed = pack_fast(raw, start, i);
         let mut value = None;
         if raw.get(i) == Some(&b'=') {
             i += 1;
@@ -713,14 +718,194 @@ fn value(v: Option<&[u8]>) -> Result<&[u8], ParseError> {
     v.ok_or(ParseError::InvalidParameter)
 }
 
+/// A known MAIL or RCPT parameter's value as parsed: what the duplicate
+/// check compares and what the accessors return.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Known<'a> {
+    Size(u64),
+    Body(Body),
+    SmtpUtf8,
+    Ret(Ret),
+    Envid(XText<'a>),
+    Auth(MailAuth<'a>),
+    RequireTls,
+    MtPriority(i8),
+    Hold(Hold<'a>),
+    By(DeliverBy),
+    Notify(Notify),
+    Orcpt(Orcpt<'a>),
+    Rrvs(Rrvs<'a>),
+}
+
+/// The value of the first parameter of `raw` (validated parameter text)
+/// whose packed keyword is `k` or `k2`, with the packed keyword found.
+fn find_param(raw: &[u8], k: u128, k2: u128) -> Option<(u128, Option<&[u8]>)> {
+    let all = Params {
+        raw,
+        known: &[],
+        only_unknown: false,
+    };
+    all.map(|p| (pack(p.keyword), p.value))
+        .find(|&(packed, _)| packed == k || packed == k2)
+}
+
+/// Parses one known MAIL parameter (see [`MailParams::parse`]); `Ok(None)`
+/// for a keyword that is not a MAIL parameter.
+fn mail_value<'a>(
+    packed: u128,
+    v: Option<&'a [u8]>,
+    ext: Extensions,
+) -> Result<Option<Known<'a>>, ParseError> {
+    Ok(Some(match packed {
+        K_SIZE => {
+            require(Extensions::SIZE, ext)?;
+            Known::Size(parse_decimal(value(v)?, 20, ParseError::InvalidParameter)?)
+        }
+        K_BODY => {
+            let v = value(v)?;
+            let (b, e) = match pack(v) {
+                x if x == pack(b"7BIT") => (Body::SevenBit, Extensions::EIGHT_BIT_MIME),
+                x if x == pack(b"8BITMIME") => (Body::EightBitMime, Extensions::EIGHT_BIT_MIME),
+                x if x == pack(b"BINARYMIME") => (Body::BinaryMime, Extensions::BINARY_MIME),
+                _ => {
+                    if !ext.contains(Extensions::EIGHT_BIT_MIME)
+                        && !ext.contains(Extensions::BINARY_MIME)
+                    {
+                        return Err(ParseError::UnsupportedParameter);
+                    }
+                    return Err(ParseError::InvalidParameter);
+                }
+            };
+            if b == Body::SevenBit && ext.contains(Extensions::BINARY_MIME) {
+                // 7BIT is valid under either extension.
+            } else {
+                require(e, ext)?;
+            }
+            Known::Body(b)
+        }
+        K_SMTPUTF8 => {
+            require(Extensions::SMTPUTF8, ext)?;
+            no_value(v)?;
+            Known::SmtpUtf8
+        }
+        K_RET => {
+            require(Extensions::DSN, ext)?;
+            Known::Ret(match pack(value(v)?) {
+                x if x == pack(b"FULL") => Ret::Full,
+                x if x == pack(b"HDRS") => Ret::Hdrs,
+                _ => return Err(ParseError::InvalidParameter),
+            })
+        }
+        K_ENVID => {
+            require(Extensions::DSN, ext)?;
+            let v = value(v)?;
+            if v.len() > 100 {
+                return Err(ParseError::InvalidParameter);
+            }
+            Known::Envid(XText::new(v)?)
+        }
+        K_AUTH => {
+            require(Extensions::AUTH, ext)?;
+            let v = value(v)?;
+            Known::Auth(if v == b"<>" {
+                MailAuth::Unknown
+            } else {
+                MailAuth::Mailbox(XText::new(v)?)
+            })
+        }
+        K_REQUIRETLS => {
+            require(Extensions::REQUIRETLS, ext)?;
+            no_value(v)?;
+            Known::RequireTls
+        }
+        K_MT_PRIORITY => {
+            require(Extensions::MT_PRIORITY, ext)?;
+            // RFC 6710 7: priority-value = (["-"] NZDIGIT) / "0":
+            // no "+", no "-0", no leading zero.
+            Known::MtPriority(match value(v)? {
+                [d @ b'0'..=b'9'] => (d - b'0') as i8,
+                [b'-', d @ b'1'..=b'9'] => -((d - b'0') as i8),
+                _ => return Err(ParseError::InvalidParameter),
+            })
+        }
+        K_HOLDFOR | K_HOLDUNTIL => {
+            require(Extensions::FUTURERELEASE, ext)?;
+            let v = value(v)?;
+            Known::Hold(if packed == K_HOLDFOR {
+                Hold::For(parse_decimal(v, 9, ParseError::InvalidParameter)?)
+            } else if is_date_time(v) {
+                Hold::Until(v)
+            } else {
+                return Err(ParseError::InvalidParameter);
+            })
+        }
+        K_BY => {
+            require(Extensions::DELIVERBY, ext)?;
+            Known::By(parse_by(value(v)?)?)
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// Parses one known RCPT parameter (see [`RcptParams::parse`]); `Ok(None)`
+/// for a keyword that is not a RCPT parameter.
+fn rcpt_value<'a>(
+    packed: u128,
+    v: Option<&'a [u8]>,
+    ext: Extensions,
+    utf8: bool,
+) -> Result<Option<Known<'a>>, ParseError> {
+    Ok(Some(match packed {
+        K_NOTIFY => {
+            require(Extensions::DSN, ext)?;
+            Known::Notify(Notify::parse(value(v)?)?)
+        }
+        K_ORCPT => {
+            require(Extensions::DSN, ext)?;
+            Known::Orcpt(Orcpt::parse(value(v)?, utf8)?)
+        }
+        K_RRVS => {
+            require(Extensions::RRVS, ext)?;
+            let v = value(v)?;
+            let (time, mode) = match v.iter().position(|&b| b == b';') {
+                None => (v, None),
+                Some(i) => match v.get(i + 1..) {
+                    Some([m]) if matches!(m.to_ascii_uppercase(), b'C' | b'R') => {
+                        (&v[..i], Some(m.to_ascii_uppercase()))
+                    }
+                    _ => return Err(ParseError::InvalidParameter),
+                },
+            };
+            if !is_date_time(time) {
+                return Err(ParseError::InvalidParameter);
+            }
+            Known::Rrvs(Rrvs { time, mode })
+        }
+        _ => return Ok(None),
+    }))
+}
+
 impl<'a> MailParams<'a> {
     /// Parses `Mail-parameters = esmtp-param *(SP esmtp-param)` (RFC 5321
-    /// 4.1.2) with the known parameters of the extensions in `ext`
-    /// (SIZE RFC 1870, BODY RFC 6152/3030, SMTPUTF8 RFC 6531, RET/ENVID
-    /// RFC 3461, AUTH RFC 4954, REQUIRETLS RFC 8689, MT-PRIORITY RFC 6710,
-    /// HOLDFOR/HOLDUNTIL RFC 4865, BY RFC 2852). `utf8` permits UTF-8 in
-    /// values; `seen` is set when non-ASCII occurs.
-    pub(crate) fn parse(
+    /// 4.1.2), the text after `MAIL FROM:<...> SP`, with the known
+    /// parameters of the extensions in `ext` (SIZE RFC 1870, BODY RFC
+    /// 6152/3030, SMTPUTF8 RFC 6531, RET/ENVID RFC 3461, AUTH RFC 4954,
+    /// REQUIRETLS RFC 8689, MT-PRIORITY RFC 6710, HOLDFOR/HOLDUNTIL RFC
+    /// 4865, BY RFC 2852); `utf8` permits UTF-8 in values (RFC 6531 3.3).
+    /// This is how parameters are built by hand, e.g. by a client:
+    /// `MailParams::parse(b"RET=HDRS ENVID=x1", Extensions::ALL, false)`.
+    pub fn parse(
+        params: &'a [u8],
+        ext: Extensions,
+        utf8: bool,
+    ) -> Result<MailParams<'a>, ParseError> {
+        let mut seen = false;
+        MailParams::parse_with(params, ext, utf8, &mut seen)
+    }
+
+    /// [`MailParams::parse`]; `seen` is set when non-ASCII occurs.
+    #[inline]
+    pub(crate) fn parse_with(
         raw: &'a [u8],
         ext: Extensions,
         utf8: bool,
@@ -734,153 +919,143 @@ impl<'a> MailParams<'a> {
             return Ok(p);
         }
         let mut dup = 0u16;
+        let mut hold = false;
         scan_params(raw, utf8, seen, |s| {
-            let Some(idx) = MAIL_KEYWORDS.iter().position(|&k| k == s.packed) else {
-                // A RCPT parameter on MAIL is known to be misplaced, not
-                // an unknown extension (RFC 5321 4.1.1.11: 555).
-                if RCPT_KEYWORDS.contains(&s.packed) {
-                    return Err(ParseError::UnsupportedParameter);
-                }
-                return Ok(());
+            let idx = match s.packed {
+                K_SIZE => 0,
+                K_BODY => 1,
+                K_SMTPUTF8 => 2,
+                K_REQUIRETLS => 6,
+                _ => match MAIL_KEYWORDS.iter().position(|&k| k == s.packed) {
+                    Some(idx) => idx,
+                    // A RCPT parameter on MAIL is known to be misplaced,
+                    // not an unknown extension (RFC 5321 4.1.1.11: 555).
+                    None if RCPT_KEYWORDS.contains(&s.packed) => {
+                        return Err(ParseError::UnsupportedParameter);
+                    }
+                    None => return Ok(()),
+                },
             };
             let bit = 1u16 << idx;
-            if dup & bit != 0 {
-                // A repeat is the same parameter only if its value is the
-                // same by that parameter's own rules (issue 11: Python's
-                // smtplib repeats SIZE); conflicting values stay refused
-                // (RFC 1870 6, RFC 3461 4.5).
-                let mut q = MailParams::default();
-                q.mail_param(s.packed, s.value, ext)?;
-                return if p.same_mail_value(&q, s.packed) {
+            let again = dup & bit != 0;
+            dup |= bit;
+            // A repeat is the same parameter only if its value is the same
+            // by that parameter's own rules (issue 11: Python's smtplib
+            // repeats SIZE); conflicting values stay refused (RFC 1870 6,
+            // RFC 3461 4.5). The common parameters compare with their
+            // field, the rare ones with their first occurrence.
+            let same = |same: bool| {
+                if same {
                     Ok(())
                 } else {
                     Err(ParseError::DuplicateParameter)
-                };
+                }
+            };
+            match s.packed {
+                K_SIZE => {
+                    // As in `mail_value`, inline for the common case.
+                    require(Extensions::SIZE, ext)?;
+                    let n = parse_decimal(value(s.value)?, 20, ParseError::InvalidParameter)?;
+                    if again {
+                        return same(p.size == Some(n));
+                    }
+                    p.size = Some(n);
+                    Ok(())
+                }
+                K_BODY | K_SMTPUTF8 | K_REQUIRETLS => match mail_value(s.packed, s.value, ext)? {
+                    Some(Known::Size(n)) if again => same(p.size == Some(n)),
+                    Some(Known::Size(n)) => {
+                        p.size = Some(n);
+                        Ok(())
+                    }
+                    Some(Known::Body(b)) if again => same(p.body == Some(b)),
+                    Some(Known::Body(b)) => {
+                        p.body = Some(b);
+                        Ok(())
+                    }
+                    Some(Known::SmtpUtf8) => {
+                        p.smtputf8 = true;
+                        Ok(())
+                    }
+                    Some(Known::RequireTls) => {
+                        p.requiretls = true;
+                        Ok(())
+                    }
+                    _ => Ok(()),
+                },
+                _ if again => {
+                    let value = mail_value(s.packed, s.value, ext)?;
+                    let first = find_param(raw, s.packed, s.packed)
+                        .and_then(|(k, v)| mail_value(k, v, ext).ok().flatten());
+                    same(value == first)
+                }
+                _ => {
+                    if s.packed == K_HOLDFOR || s.packed == K_HOLDUNTIL {
+                        require(Extensions::FUTURERELEASE, ext)?;
+                        // HOLDFOR and HOLDUNTIL exclude each other (RFC 4865 4).
+                        if hold {
+                            return Err(ParseError::DuplicateParameter);
+                        }
+                        hold = true;
+                    }
+                    mail_value(s.packed, s.value, ext).map(|_| ())
+                }
             }
-            dup |= bit;
-            p.mail_param(s.packed, s.value, ext)
         })?;
         Ok(p)
     }
 
-    /// Parses one known MAIL parameter into its field (see [`MailParams::parse`]).
-    fn mail_param(
-        &mut self,
-        packed: u128,
-        v: Option<&'a [u8]>,
-        ext: Extensions,
-    ) -> Result<(), ParseError> {
-        let p = self;
-        match packed {
-            K_SIZE => {
-                require(Extensions::SIZE, ext)?;
-                p.size = Some(parse_decimal(value(v)?, 20, ParseError::InvalidParameter)?);
-            }
-            K_BODY => {
-                let v = value(v)?;
-                let (b, e) = match pack(v) {
-                    x if x == pack(b"7BIT") => (Body::SevenBit, Extensions::EIGHT_BIT_MIME),
-                    x if x == pack(b"8BITMIME") => (Body::EightBitMime, Extensions::EIGHT_BIT_MIME),
-                    x if x == pack(b"BINARYMIME") => (Body::BinaryMime, Extensions::BINARY_MIME),
-                    _ => {
-                        if !ext.contains(Extensions::EIGHT_BIT_MIME)
-                            && !ext.contains(Extensions::BINARY_MIME)
-                        {
-                            return Err(ParseError::UnsupportedParameter);
-                        }
-                        return Err(ParseError::InvalidParameter);
-                    }
-                };
-                if b == Body::SevenBit && ext.contains(Extensions::BINARY_MIME) {
-                    // 7BIT is valid under either extension.
-                } else {
-                    require(e, ext)?;
-                }
-                p.body = Some(b);
-            }
-            K_SMTPUTF8 => {
-                require(Extensions::SMTPUTF8, ext)?;
-                no_value(v)?;
-                p.smtputf8 = true;
-            }
-            K_RET => {
-                require(Extensions::DSN, ext)?;
-                p.ret = Some(match pack(value(v)?) {
-                    x if x == pack(b"FULL") => Ret::Full,
-                    x if x == pack(b"HDRS") => Ret::Hdrs,
-                    _ => return Err(ParseError::InvalidParameter),
-                });
-            }
-            K_ENVID => {
-                require(Extensions::DSN, ext)?;
-                let v = value(v)?;
-                if v.len() > 100 {
-                    return Err(ParseError::InvalidParameter);
-                }
-                p.envid = Some(XText::new(v)?);
-            }
-            K_AUTH => {
-                require(Extensions::AUTH, ext)?;
-                let v = value(v)?;
-                p.auth = Some(if v == b"<>" {
-                    MailAuth::Unknown
-                } else {
-                    MailAuth::Mailbox(XText::new(v)?)
-                });
-            }
-            K_REQUIRETLS => {
-                require(Extensions::REQUIRETLS, ext)?;
-                no_value(v)?;
-                p.requiretls = true;
-            }
-            K_MT_PRIORITY => {
-                require(Extensions::MT_PRIORITY, ext)?;
-                // RFC 6710 7: priority-value = (["-"] NZDIGIT) / "0":
-                // no "+", no "-0", no leading zero.
-                p.mt_priority = Some(match value(v)? {
-                    [d @ b'0'..=b'9'] => (d - b'0') as i8,
-                    [b'-', d @ b'1'..=b'9'] => -((d - b'0') as i8),
-                    _ => return Err(ParseError::InvalidParameter),
-                });
-            }
-            K_HOLDFOR | K_HOLDUNTIL => {
-                require(Extensions::FUTURERELEASE, ext)?;
-                if p.hold.is_some() {
-                    return Err(ParseError::DuplicateParameter);
-                }
-                let v = value(v)?;
-                p.hold = Some(if packed == K_HOLDFOR {
-                    Hold::For(parse_decimal(v, 9, ParseError::InvalidParameter)?)
-                } else if is_date_time(v) {
-                    Hold::Until(v)
-                } else {
-                    return Err(ParseError::InvalidParameter);
-                });
-            }
-            K_BY => {
-                require(Extensions::DELIVERBY, ext)?;
-                p.by = Some(parse_by(value(v)?)?);
-            }
-            _ => {}
-        }
-        Ok(())
+    /// The first MAIL parameter `k` (or `k2`) of the validated text, parsed.
+    fn known(&self, k: u128, k2: u128) -> Option<Known<'a>> {
+        let (packed, v) = find_param(self.raw, k, k2)?;
+        mail_value(packed, v, Extensions::ALL).ok().flatten()
     }
 
-    /// Whether `self` and `q` hold the same value for the parameter
-    /// `packed` (a repeat that is accepted as one).
-    fn same_mail_value(&self, q: &MailParams<'a>, packed: u128) -> bool {
-        match packed {
-            K_SIZE => self.size == q.size,
-            K_BODY => self.body == q.body,
-            K_SMTPUTF8 => self.smtputf8 == q.smtputf8,
-            K_RET => self.ret == q.ret,
-            K_ENVID => self.envid == q.envid,
-            K_AUTH => self.auth == q.auth,
-            K_REQUIRETLS => self.requiretls == q.requiretls,
-            K_MT_PRIORITY => self.mt_priority == q.mt_priority,
-            K_HOLDFOR | K_HOLDUNTIL => self.hold == q.hold,
-            K_BY => self.by == q.by,
-            _ => false,
+    /// `RET=` (RFC 3461 4.3), read from the parameter text.
+    pub fn ret(&self) -> Option<Ret> {
+        match self.known(K_RET, K_RET) {
+            Some(Known::Ret(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// `ENVID=` (RFC 3461 4.4), read from the parameter text.
+    pub fn envid(&self) -> Option<XText<'a>> {
+        match self.known(K_ENVID, K_ENVID) {
+            Some(Known::Envid(x)) => Some(x),
+            _ => None,
+        }
+    }
+
+    /// `AUTH=` (RFC 4954 5), read from the parameter text.
+    pub fn auth(&self) -> Option<MailAuth<'a>> {
+        match self.known(K_AUTH, K_AUTH) {
+            Some(Known::Auth(a)) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// `MT-PRIORITY=` (RFC 6710 3), read from the parameter text.
+    pub fn mt_priority(&self) -> Option<i8> {
+        match self.known(K_MT_PRIORITY, K_MT_PRIORITY) {
+            Some(Known::MtPriority(n)) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// `HOLDFOR=` / `HOLDUNTIL=` (RFC 4865 4), read from the parameter text.
+    pub fn hold(&self) -> Option<Hold<'a>> {
+        match self.known(K_HOLDFOR, K_HOLDUNTIL) {
+            Some(Known::Hold(h)) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// `BY=` (RFC 2852 4), read from the parameter text.
+    pub fn by(&self) -> Option<DeliverBy> {
+        match self.known(K_BY, K_BY) {
+            Some(Known::By(b)) => Some(b),
+            _ => None,
         }
     }
 
@@ -889,7 +1064,7 @@ impl<'a> MailParams<'a> {
     pub fn iter(&self) -> Params<'a> {
         Params {
             raw: self.raw,
-            known: &MAIL_KEYWORDS,
+            known: &[],
             only_unknown: false,
         }
     }
@@ -922,17 +1097,17 @@ impl<'a> MailParams<'a> {
         if self.smtputf8 {
             w.0.extend_from_slice(b" SMTPUTF8");
         }
-        if let Some(r) = self.ret {
+        if let Some(r) = self.ret() {
             w.0.extend_from_slice(match r {
                 Ret::Full => b" RET=FULL",
                 Ret::Hdrs => b" RET=HDRS",
             });
         }
-        if let Some(e) = self.envid {
+        if let Some(e) = self.envid() {
             w.0.extend_from_slice(b" ENVID=");
             w.0.extend_from_slice(e.0);
         }
-        match self.auth {
+        match self.auth() {
             Some(MailAuth::Unknown) => w.0.extend_from_slice(b" AUTH=<>"),
             Some(MailAuth::Mailbox(x)) => {
                 w.0.extend_from_slice(b" AUTH=");
@@ -943,10 +1118,10 @@ impl<'a> MailParams<'a> {
         if self.requiretls {
             w.0.extend_from_slice(b" REQUIRETLS");
         }
-        if let Some(p) = self.mt_priority {
+        if let Some(p) = self.mt_priority() {
             let _ = write!(w, " MT-PRIORITY={p}");
         }
-        match self.hold {
+        match self.hold() {
             Some(Hold::For(n)) => {
                 let _ = write!(w, " HOLDFOR={n}");
             }
@@ -956,7 +1131,7 @@ impl<'a> MailParams<'a> {
             }
             None => {}
         }
-        if let Some(by) = self.by {
+        if let Some(by) = self.by() {
             let m = match by.mode {
                 ByMode::Notify => 'N',
                 ByMode::Return => 'R',
@@ -972,9 +1147,23 @@ impl<'a> MailParams<'a> {
 
 impl<'a> RcptParams<'a> {
     /// Parses `Rcpt-parameters = esmtp-param *(SP esmtp-param)` (RFC 5321
-    /// 4.1.2) with NOTIFY and ORCPT (RFC 3461 4.1, 4.2; RFC 6533 for
-    /// `utf-8` ORCPT) and RRVS (RFC 7293 3.1).
-    pub(crate) fn parse(
+    /// 4.1.2), the text after `RCPT TO:<...> SP`, with NOTIFY and ORCPT
+    /// (RFC 3461 4.1, 4.2; RFC 6533 for `utf-8` ORCPT) and RRVS (RFC 7293
+    /// 3.1) when `ext` has them; `utf8` permits UTF-8 in values (RFC 6531
+    /// 3.3) and `utf-8-addr-unitext` in ORCPT. This is how parameters are
+    /// built by hand: `RcptParams::parse(b"ORCPT=rfc822;a@b", Extensions::ALL, false)`.
+    pub fn parse(
+        params: &'a [u8],
+        ext: Extensions,
+        utf8: bool,
+    ) -> Result<RcptParams<'a>, ParseError> {
+        let mut seen = false;
+        RcptParams::parse_with(params, ext, utf8, &mut seen)
+    }
+
+    /// [`RcptParams::parse`]; `seen` is set when non-ASCII occurs.
+    #[inline]
+    pub(crate) fn parse_with(
         raw: &'a [u8],
         ext: Extensions,
         utf8: bool,
@@ -1000,68 +1189,43 @@ impl<'a> RcptParams<'a> {
             if dup & bit != 0 {
                 // The same value repeated is one parameter; conflicting
                 // values are refused (RFC 3461 4.5).
-                let mut q = RcptParams::default();
-                q.rcpt_param(s.packed, s.value, ext, utf8)?;
-                return if p.same_rcpt_value(&q, s.packed) {
+                let again = rcpt_value(s.packed, s.value, ext, utf8)?;
+                let first = find_param(raw, s.packed, s.packed)
+                    .and_then(|(k, v)| rcpt_value(k, v, ext, utf8).ok().flatten());
+                return if again == first {
                     Ok(())
                 } else {
                     Err(ParseError::DuplicateParameter)
                 };
             }
             dup |= bit;
-            p.rcpt_param(s.packed, s.value, ext, utf8)
+            if let Some(Known::Notify(n)) = rcpt_value(s.packed, s.value, ext, utf8)? {
+                p.notify = Some(n);
+            }
+            Ok(())
         })?;
         Ok(p)
     }
 
-    /// Parses one known RCPT parameter into its field (see [`RcptParams::parse`]).
-    fn rcpt_param(
-        &mut self,
-        packed: u128,
-        v: Option<&'a [u8]>,
-        ext: Extensions,
-        utf8: bool,
-    ) -> Result<(), ParseError> {
-        let p = self;
-        match packed {
-            K_NOTIFY => {
-                require(Extensions::DSN, ext)?;
-                p.notify = Some(Notify::parse(value(v)?)?);
-            }
-            K_ORCPT => {
-                require(Extensions::DSN, ext)?;
-                p.orcpt = Some(Orcpt::parse(value(v)?, utf8)?);
-            }
-            K_RRVS => {
-                require(Extensions::RRVS, ext)?;
-                let v = value(v)?;
-                let (time, mode) = match v.iter().position(|&b| b == b';') {
-                    None => (v, None),
-                    Some(i) => match v.get(i + 1..) {
-                        Some([m]) if matches!(m.to_ascii_uppercase(), b'C' | b'R') => {
-                            (&v[..i], Some(m.to_ascii_uppercase()))
-                        }
-                        _ => return Err(ParseError::InvalidParameter),
-                    },
-                };
-                if !is_date_time(time) {
-                    return Err(ParseError::InvalidParameter);
-                }
-                p.rrvs = Some(Rrvs { time, mode });
-            }
-            _ => {}
-        }
-        Ok(())
+    /// The first RCPT parameter `k` of the validated text, parsed.
+    fn known(&self, k: u128) -> Option<Known<'a>> {
+        let (packed, v) = find_param(self.raw, k, k)?;
+        rcpt_value(packed, v, Extensions::ALL, true).ok().flatten()
     }
 
-    /// Whether `self` and `q` hold the same value for the parameter
-    /// `packed` (a repeat that is accepted as one).
-    fn same_rcpt_value(&self, q: &RcptParams<'a>, packed: u128) -> bool {
-        match packed {
-            K_NOTIFY => self.notify == q.notify,
-            K_ORCPT => self.orcpt == q.orcpt,
-            K_RRVS => self.rrvs == q.rrvs,
-            _ => false,
+    /// `ORCPT=` (RFC 3461 4.2), read from the parameter text.
+    pub fn orcpt(&self) -> Option<Orcpt<'a>> {
+        match self.known(K_ORCPT) {
+            Some(Known::Orcpt(o)) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// `RRVS=` (RFC 7293 3.1), read from the parameter text.
+    pub fn rrvs(&self) -> Option<Rrvs<'a>> {
+        match self.known(K_RRVS) {
+            Some(Known::Rrvs(r)) => Some(r),
+            _ => None,
         }
     }
 
@@ -1069,7 +1233,7 @@ impl<'a> RcptParams<'a> {
     pub fn iter(&self) -> Params<'a> {
         Params {
             raw: self.raw,
-            known: &RCPT_KEYWORDS,
+            known: &[],
             only_unknown: false,
         }
     }
@@ -1089,13 +1253,13 @@ impl<'a> RcptParams<'a> {
             out.extend_from_slice(b" NOTIFY=");
             n.write(out);
         }
-        if let Some(o) = self.orcpt {
+        if let Some(o) = self.orcpt() {
             out.extend_from_slice(b" ORCPT=");
             out.extend_from_slice(o.addr_type);
             out.push(b';');
             out.extend_from_slice(o.addr.0);
         }
-        if let Some(r) = self.rrvs {
+        if let Some(r) = self.rrvs() {
             out.extend_from_slice(b" RRVS=");
             out.extend_from_slice(r.time);
             if let Some(m) = r.mode {
@@ -1171,20 +1335,21 @@ impl core::fmt::Write for VecWriter<'_> {
     }
 }
 
-/// Compares the typed fields and the unknown parameters (wire order of the
-/// known ones does not matter: encoding writes them in a fixed order).
+/// Compares the typed fields (the rare ones as read from the text) and
+/// the unknown parameters (wire order of the known ones does not matter:
+/// encoding writes them in a fixed order).
 impl PartialEq for MailParams<'_> {
     fn eq(&self, o: &Self) -> bool {
         self.size == o.size
             && self.body == o.body
             && self.smtputf8 == o.smtputf8
-            && self.ret == o.ret
-            && self.envid == o.envid
-            && self.auth == o.auth
             && self.requiretls == o.requiretls
-            && self.mt_priority == o.mt_priority
-            && self.hold == o.hold
-            && self.by == o.by
+            && self.ret() == o.ret()
+            && self.envid() == o.envid()
+            && self.auth() == o.auth()
+            && self.mt_priority() == o.mt_priority()
+            && self.hold() == o.hold()
+            && self.by() == o.by()
             && self.unknown().eq(o.unknown())
     }
 }
@@ -1194,9 +1359,51 @@ impl Eq for MailParams<'_> {}
 impl PartialEq for RcptParams<'_> {
     fn eq(&self, o: &Self) -> bool {
         self.notify == o.notify
-            && self.orcpt == o.orcpt
-            && self.rrvs == o.rrvs
+            && self.orcpt() == o.orcpt()
+            && self.rrvs() == o.rrvs()
             && self.unknown().eq(o.unknown())
     }
 }
 impl Eq for RcptParams<'_> {}
+
+/// The unknown parameters, for `Debug`.
+struct DebugParams<'a>(Params<'a>);
+
+impl core::fmt::Debug for DebugParams<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.0.clone()).finish()
+    }
+}
+
+/// Every typed parameter (the rare ones as read from the text), then the
+/// unknown ones.
+impl core::fmt::Debug for MailParams<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MailParams")
+            .field("size", &self.size)
+            .field("body", &self.body)
+            .field("smtputf8", &self.smtputf8)
+            .field("ret", &self.ret())
+            .field("envid", &self.envid())
+            .field("auth", &self.auth())
+            .field("requiretls", &self.requiretls)
+            .field("mt_priority", &self.mt_priority())
+            .field("hold", &self.hold())
+            .field("by", &self.by())
+            .field("unknown", &DebugParams(self.unknown()))
+            .finish()
+    }
+}
+
+/// Every typed parameter (the rare ones as read from the text), then the
+/// unknown ones.
+impl core::fmt::Debug for RcptParams<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RcptParams")
+            .field("notify", &self.notify)
+            .field("orcpt", &self.orcpt())
+            .field("rrvs", &self.rrvs())
+            .field("unknown", &DebugParams(self.unknown()))
+            .finish()
+    }
+}

@@ -325,6 +325,18 @@ fn digits3(input: &[u8]) -> Option<(u16, usize)> {
 /// Reads `class "." 1*3DIGIT "." 1*3DIGIT` (class 2/4/5) at the start of
 /// `input`, returning the code and its length (RFC 3463 2).
 fn scan_enhanced(input: &[u8]) -> Option<(EnhancedCode, usize)> {
+    // The common form, one digit each (`2.0.0`, `5.7.1`), read at once; a
+    // digit after it (a longer detail) takes the general path below.
+    if let Some(&[c @ (b'2' | b'4' | b'5'), b'.', s, b'.', d, next]) = input.first_chunk::<6>() {
+        if s.is_ascii_digit() && d.is_ascii_digit() && !next.is_ascii_digit() {
+            let code = EnhancedCode {
+                class: c - b'0',
+                subject: u16::from(s - b'0'),
+                detail: u16::from(d - b'0'),
+            };
+            return Some((code, 5));
+        }
+    }
     let class = match input.first() {
         Some(&c @ (b'2' | b'4' | b'5')) => c - b'0',
         _ => return None,
@@ -407,6 +419,41 @@ const fn text_table() -> [bool; 256] {
 }
 static TEXT: [bool; 256] = text_table();
 
+/// The length of the run of [`TEXT`] octets at the start of `s`, eight
+/// octets per step (SWAR on a `u64`): an octet below 0x20 or equal to
+/// 0x7F is flagged (a borrow only runs above a truly flagged octet, so the
+/// lowest flag is exact); a flagged HT is allowed and the scan goes on
+/// after it.
+#[inline]
+fn text_prefix(s: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(w) = s.get(i..).and_then(|t| t.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*w);
+        let low = w.wrapping_sub(ONES * 0x20) & !w;
+        let x = w ^ (ONES * 0x7f);
+        let del = x.wrapping_sub(ONES) & !x;
+        let flags = (low | del) & HIGH;
+        if flags == 0 {
+            i += 8;
+            continue;
+        }
+        let j = i + (flags.trailing_zeros() / 8) as usize;
+        if s.get(j) != Some(&b'\t') {
+            return j;
+        }
+        i = j + 1;
+    }
+    while let Some(&b) = s.get(i) {
+        if !TEXT[usize::from(b)] {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
 /// One pass over a well-formed line (code, separator, text, CRLF within
 /// the limit): frames and checks it at once. `None` for anything else
 /// (including incomplete input), which [`frame_line`] and [`check_line`]
@@ -423,11 +470,7 @@ fn fast_line(
         b'\r' => (true, 3),
         sep @ (b' ' | b'-') => {
             let window = rest.get(4..rest.len().min(max_content)).unwrap_or(&[]);
-            let len = window
-                .iter()
-                .position(|&b| !TEXT[b as usize])
-                .unwrap_or(window.len());
-            (sep == b' ', 4 + len)
+            (sep == b' ', 4 + text_prefix(window))
         }
         _ => return None,
     };
@@ -659,6 +702,9 @@ impl<'a> Reply<'a> {
         let mut pos = 0;
         loop {
             let rest = &input[pos..];
+            // Only the first line's enhanced code is kept (the Assembler),
+            // and looking for one never fails: later lines skip it.
+            let detect = detect && pos == 0;
             let (info, n) = match fast_line(rest, limits.reply_line, detect) {
                 Some(Ok(x)) => x,
                 Some(Err(e)) => return Err(e),

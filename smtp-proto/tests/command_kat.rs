@@ -411,14 +411,14 @@ fn values() {
     assert_eq!(m.domain.as_bytes(), b"Example.COM");
     assert_eq!(params.size, Some(123));
     assert_eq!(params.body, Some(Body::BinaryMime));
-    assert_eq!(params.ret, Some(Ret::Full));
-    assert_eq!(&*params.envid.unwrap().decode(), b"a+b");
-    let Some(MailAuth::Mailbox(a)) = params.auth else {
+    assert_eq!(params.ret(), Some(Ret::Full));
+    assert_eq!(&*params.envid().unwrap().decode(), b"a+b");
+    let Some(MailAuth::Mailbox(a)) = params.auth() else {
         panic!()
     };
     assert_eq!(&*a.decode(), b"x@y");
-    assert_eq!(params.mt_priority, Some(4));
-    let by = params.by.unwrap();
+    assert_eq!(params.mt_priority(), Some(4));
+    let by = params.by().unwrap();
     assert_eq!((by.time, by.mode, by.trace), (-5, ByMode::Notify, true));
     let unknown: Vec<_> = params.unknown().map(|p| (p.keyword, p.value)).collect();
     assert_eq!(
@@ -430,7 +430,7 @@ fn values() {
     let Ok(Command::Mail { params, .. }) = parse(b"MAIL FROM:<a@b> HOLDFOR=60\r\n") else {
         panic!()
     };
-    assert_eq!(params.hold, Some(Hold::For(60)));
+    assert_eq!(params.hold(), Some(Hold::For(60)));
 
     let Ok(Command::Rcpt { to, params }) = parse(b"RCPT TO:<pOsTmAsTeR> NOTIFY=delay,success\r\n")
     else {
@@ -444,7 +444,7 @@ fn values() {
     else {
         panic!()
     };
-    assert_eq!(&*params.orcpt.unwrap().decoded(), "二x@x".as_bytes());
+    assert_eq!(&*params.orcpt().unwrap().decoded(), "二x@x".as_bytes());
 
     assert_eq!(
         parse(b"BDAT 007 LAST\r\n"),
@@ -676,4 +676,66 @@ fn misplaced_parameters_are_refused() {
         );
     }
     assert!(Command::parse(b"RCPT TO:<a@b.example> X-TRACE=1\r\n", &opts).is_ok());
+}
+
+/// Issue 13: a parsed command is small (the rare MAIL and RCPT parameters
+/// are read on demand from the validated text), so returning one copies a
+/// few words instead of calling `memcpy`.
+#[test]
+fn parsed_command_is_small() {
+    use smtp_sansio::{MailParams, RcptParams};
+    let sizes = (
+        std::mem::size_of::<Command<'_>>(),
+        std::mem::size_of::<MailParams<'_>>(),
+        std::mem::size_of::<RcptParams<'_>>(),
+    );
+    eprintln!("Command, MailParams, RcptParams: {sizes:?} bytes");
+    assert!(sizes.0 <= 80, "{sizes:?}");
+    assert!(sizes.1 <= 40, "{sizes:?}");
+    assert!(sizes.2 <= 24, "{sizes:?}");
+}
+
+/// The rare MAIL parameters read on demand give the value of their first
+/// occurrence, also when an equal repeat was accepted (RFC 3461 4.5), and
+/// `None` when absent; hand-built parameters come from `MailParams::parse`.
+#[test]
+fn rare_params_on_demand() {
+    use smtp_sansio::Rrvs;
+    use smtp_sansio::{MailParams, RcptParams};
+    let Ok(Command::Mail { params, .. }) =
+        parse(b"MAIL FROM:<a@b> RET=hdrs X=1 RET=HDRS HOLDUNTIL=2030-01-02T03:04:05Z\r\n")
+    else {
+        panic!()
+    };
+    assert_eq!(params.ret(), Some(Ret::Hdrs));
+    assert_eq!(params.hold(), Some(Hold::Until(b"2030-01-02T03:04:05Z")));
+    assert_eq!(
+        (params.envid(), params.auth(), params.by()),
+        (None, None, None)
+    );
+    assert_eq!(params.mt_priority(), None);
+    assert_eq!(params.unknown().count(), 1);
+    assert_eq!(params.iter().count(), 4);
+
+    let p = MailParams::parse(b"ENVID=q+2B AUTH=<> SIZE=9", Extensions::ALL, false).unwrap();
+    assert_eq!((p.size, p.auth()), (Some(9), Some(MailAuth::Unknown)));
+    assert_eq!(&*p.envid().unwrap().decode(), b"q+");
+    assert_eq!(
+        MailParams::parse(b"RET=FULL", Extensions::NONE, false).map(|p| p.ret()),
+        Err(ParseError::UnsupportedParameter)
+    );
+    assert_eq!(
+        MailParams::parse(b"RET=FULL RET=HDRS", Extensions::ALL, false).map(|p| p.ret()),
+        Err(ParseError::DuplicateParameter)
+    );
+
+    let r = RcptParams::parse(b"RRVS=2030-01-02T03:04:05Z;c", Extensions::ALL, false).unwrap();
+    assert_eq!(
+        r.rrvs(),
+        Some(Rrvs {
+            time: b"2030-01-02T03:04:05Z",
+            mode: Some(b'C')
+        })
+    );
+    assert_eq!(r.orcpt(), None);
 }

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use smtp_sansio::{
     Body, ByMode, DeliverBy, Hold, MailAuth, MailParams, Notify, RcptParams, Ret, XText,
 };
-use smtp_sansio::{Command, CommandOptions, Domain, Mailbox};
+use smtp_sansio::{Command, CommandOptions, Domain, Extensions, Mailbox};
 use smtp_sansio::{ForwardPath, ReversePath};
 
 fn leak(s: String) -> &'static [u8] {
@@ -78,17 +78,48 @@ fn mail_params() -> impl Strategy<Value = MailParams<'static>> {
     )
         .prop_map(
             |(size, body, smtputf8, ret, envid, auth, requiretls, mt_priority, hold, by)| {
-                let mut p = MailParams::default();
+                // The rare parameters are parameter text (read on demand);
+                // the common ones are fields.
+                let mut rare: Vec<String> = Vec::new();
+                if let Some(r) = ret {
+                    rare.push(format!(
+                        "RET={}",
+                        if r == Ret::Full { "FULL" } else { "HDRS" }
+                    ));
+                }
+                if let Some(e) = envid {
+                    rare.push(format!("ENVID={}", String::from_utf8_lossy(e.as_bytes())));
+                }
+                match auth {
+                    Some(MailAuth::Unknown) => rare.push("AUTH=<>".into()),
+                    Some(MailAuth::Mailbox(x)) => {
+                        rare.push(format!("AUTH={}", String::from_utf8_lossy(x.as_bytes())));
+                    }
+                    None => {}
+                }
+                if let Some(n) = mt_priority {
+                    rare.push(format!("MT-PRIORITY={n}"));
+                }
+                match hold {
+                    Some(Hold::For(n)) => rare.push(format!("HOLDFOR={n}")),
+                    Some(Hold::Until(t)) => {
+                        rare.push(format!("HOLDUNTIL={}", String::from_utf8_lossy(t)));
+                    }
+                    None => {}
+                }
+                if let Some(b) = by {
+                    let m = if b.mode == ByMode::Return { "R" } else { "N" };
+                    let t = if b.trace { "T" } else { "" };
+                    rare.push(format!("BY={};{m}{t}", b.time));
+                }
+                let text = leak(rare.join(" "));
+                let mut p = MailParams::parse(text, Extensions::ALL, false).expect("rare params");
+                assert_eq!((p.ret(), p.envid(), p.auth()), (ret, envid, auth));
+                assert_eq!((p.mt_priority(), p.hold(), p.by()), (mt_priority, hold, by));
                 p.size = size;
                 p.body = body;
                 p.smtputf8 = smtputf8;
-                p.ret = ret;
-                p.envid = envid;
-                p.auth = auth;
                 p.requiretls = requiretls;
-                p.mt_priority = mt_priority;
-                p.hold = hold;
-                p.by = by;
                 p
             },
         )

@@ -71,3 +71,94 @@ fn every_bare_ending_position_is_refused() {
         }
     }
 }
+
+/// Content and outcome of `wire` fed in reads of `read` octets.
+fn content_in_reads(
+    wire: &[u8],
+    read: usize,
+    policy: LineEndingPolicy,
+) -> (Vec<u8>, Option<DataOutcome>) {
+    let limits = Limits::RFC;
+    let mut dec = DataDecoder::new(policy, &limits);
+    let mut out = Vec::new();
+    for part in wire.chunks(read) {
+        let mut pos = 0;
+        loop {
+            let rest = &part[pos..];
+            let step = dec.decode(rest);
+            out.extend_from_slice(step.piece.bytes(rest));
+            pos += step.consumed;
+            if step.done {
+                return (out, dec.outcome());
+            }
+            if step.consumed == 0 && step.piece.is_empty() {
+                break;
+            }
+        }
+    }
+    (out, None)
+}
+
+/// `wire` decodes to `want` (complete) whole and in reads of several sizes,
+/// under both policies.
+fn decodes_to(wire: &[u8], want: &[u8], what: &str) {
+    for policy in [LineEndingPolicy::Reject, LineEndingPolicy::Normalize] {
+        let (got, used) = decode_all(wire, policy, &Limits::RFC)
+            .unwrap_or_else(|| panic!("no terminator: {what}"));
+        assert_eq!(got.as_deref(), Ok(want), "{what}, {policy:?}");
+        assert_eq!(used, wire.len(), "{what}, {policy:?}");
+        for read in [4096, 512, 777, 33] {
+            let (got, outcome) = content_in_reads(wire, read, policy);
+            assert_eq!(
+                outcome,
+                Some(DataOutcome::Complete),
+                "{what}, reads of {read}"
+            );
+            assert_eq!(got, want, "{what}, {policy:?}, reads of {read}");
+        }
+    }
+}
+
+/// A transparency dot (RFC 5321 4.5.2) at the start of every line of a long
+/// message is removed, wherever the line start falls in the bulk
+/// classifier's blocks and reads.
+#[test]
+fn every_dot_line_position_is_unstuffed() {
+    let (clean, body) = clean();
+    for s in 1..body {
+        if clean[s - 1] != b'\n' {
+            continue;
+        }
+        let mut wire = clean.clone();
+        wire[s] = b'.';
+        let mut want = clean[..body].to_vec();
+        want.remove(s);
+        decodes_to(&wire, &want, &format!("dot at {s}"));
+        // A line of two dots: one dot of content.
+        let mut wire = clean.clone();
+        wire.splice(s..s + 68, *b"..");
+        let body2 = body - 66;
+        let mut want = wire[..body2].to_vec();
+        want.remove(s);
+        decodes_to(&wire, &want, &format!("dot line at {s}"));
+    }
+}
+
+/// Octet pairs the bulk classifier cannot tell from a dot after an LF by
+/// their sum (a control octet before a printable one: TAB `/`, NUL `8`,
+/// BS `0`, VT `-`, FF `,`) are content at every position.
+#[test]
+fn every_lookalike_pair_position_is_content() {
+    let (clean, body) = clean();
+    for p in 0..body - 1 {
+        if clean[p] != b'a' || clean[p + 1] != b'a' {
+            continue;
+        }
+        for pair in [*b"\t/", *b"\x008", *b"\x080", *b"\x0b-", *b"\x0c,"] {
+            let mut wire = clean.clone();
+            wire[p..p + 2].copy_from_slice(&pair);
+            let want = wire[..body].to_vec();
+            decodes_to(&wire, &want, &format!("{pair:?} at {p}"));
+        }
+    }
+}

@@ -561,3 +561,88 @@ fn foreign_class_prefix_round_trips() {
         Err(smtp_sansio::EncodeError::InvalidByte)
     );
 }
+
+/// Issue 13: the reply text is checked eight octets at a time. Every
+/// octet value at every position of a line (first and later lines, near
+/// and across the eight-octet steps) is accepted exactly when RFC 5321 4.2
+/// `textstring` (plus HT and octets >= 0x80, see the module docs) allows
+/// it, with the same error as before otherwise.
+#[test]
+fn text_octets_at_every_position() {
+    use smtp_sansio::{Limits, ParseError, Reply};
+    for len in [1usize, 7, 8, 9, 15, 16, 17, 30] {
+        for at in 0..len {
+            for b in 0u8..=255 {
+                if b == b'\r' || b == b'\n' {
+                    continue;
+                }
+                let mut text = vec![b'x'; len];
+                text[at] = b;
+                for multi in [false, true] {
+                    let mut wire = Vec::new();
+                    if multi {
+                        wire.extend_from_slice(b"250-2.0.0 first\r\n");
+                    }
+                    wire.extend_from_slice(b"250 ");
+                    wire.extend_from_slice(&text);
+                    wire.extend_from_slice(b"\r\n");
+                    let ok = b == b'\t' || (b >= 0x20 && b != 0x7f);
+                    let got = Reply::parse(&wire, &Limits::RFC);
+                    match got {
+                        Ok((r, used)) => {
+                            assert!(ok, "{b:#x} at {at} of {len} accepted");
+                            assert_eq!(used, wire.len());
+                            assert_eq!(r.lines().last(), Some(&text[..]));
+                        }
+                        Err(e) => {
+                            assert!(!ok, "{b:#x} at {at} of {len} refused: {e:?}");
+                            let want = if b == 0 {
+                                ParseError::Nul
+                            } else {
+                                ParseError::Syntax
+                            };
+                            assert_eq!(e, want, "{b:#x} at {at} of {len}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Only the first line's enhanced status code counts (RFC 2034 3): later
+/// lines are not scanned for one, and what they start with changes nothing.
+#[test]
+fn enhanced_code_from_the_first_line_only() {
+    use smtp_sansio::{EnhancedCode, Limits, Reply};
+    let (r, _) = Reply::parse(b"250-2.1.0 a\r\n250 2.1.5 b\r\n", &Limits::RFC).unwrap();
+    assert_eq!(r.enhanced(), EnhancedCode::new(2, 1, 0));
+    let (r, _) = Reply::parse(b"250-a\r\n250 2.1.5 b\r\n", &Limits::RFC).unwrap();
+    assert_eq!(r.enhanced(), None);
+    assert_eq!(r.line_enhanced(b"2.1.5 b"), EnhancedCode::new(2, 1, 5));
+}
+
+/// The one-digit enhanced code form is read at once; longer subjects and
+/// details, and codes at the very end of the text, give the same values as
+/// the general reading (RFC 3463 2: 1*3digit each).
+#[test]
+fn enhanced_code_forms() {
+    use smtp_sansio::{EnhancedCode, Limits, Reply};
+    type Case = (&'static [u8], Option<(u8, u16, u16)>);
+    let cases: [Case; 9] = [
+        (b"250 2.0.0 Ok\r\n", Some((2, 0, 0))),
+        (b"550 5.7.1 no\r\n", Some((5, 7, 1))),
+        (b"250 2.0.10 Ok\r\n", Some((2, 0, 10))),
+        (b"250 2.10.0 Ok\r\n", Some((2, 10, 0))),
+        (b"250 2.1.234 Ok\r\n", Some((2, 1, 234))),
+        (b"250 2.0.0\r\n", None),
+        (b"250 2.0.0x\r\n", None),
+        (b"250 4.0.0 class differs\r\n", None),
+        (b"450 4.2.0\tx\r\n", None),
+    ];
+    for (wire, want) in cases {
+        let (r, _) = Reply::parse(wire, &Limits::RFC).unwrap();
+        let want = want.and_then(|(c, s, d)| EnhancedCode::new(c, s, d));
+        assert_eq!(r.enhanced(), want, "{:?}", String::from_utf8_lossy(wire));
+    }
+}

@@ -247,7 +247,7 @@ fn connections_beyond_the_limit_get_421_and_the_others_are_served() {
         let rest = c
             .closed_within(Duration::from_secs(10))
             .expect("over-limit connection not closed");
-        assert!(rest.starts_with("421 4.3.2"), "{rest:?}");
+        assert!(rest.starts_with("421 4.7.0"), "{rest:?}");
     }
     // The others go on as before.
     let r = b.cmd("NOOP");
@@ -269,7 +269,7 @@ fn connections_beyond_the_limit_get_421_and_the_others_are_served() {
         if g.starts_with("220") {
             break;
         }
-        assert!(g.starts_with("421 4.3.2"), "{g:?}");
+        assert!(g.starts_with("421 4.7.0"), "{g:?}");
         assert!(Instant::now() < deadline, "the freed slot never came back");
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -12,7 +12,8 @@
 //! whole/ours (commands through `InputBuffer`); on the captured traffic of
 //! `corpus/captured/`: ccommands/ours, ccommands/peer, cehlo/ours,
 //! cehlo/peer, creplies/ours, creplies/peer; the realistic message in
-//! 4 KiB reads: decode4k/ours, decode4k/peer.
+//! 4 KiB reads: decode4k/ours, decode4k/peer. A third argument keeps only
+//! the captured command lines with that verb (`ccommands/ours 1000 RCPT`).
 
 use std::hint::black_box;
 
@@ -33,7 +34,18 @@ fn main() {
     let mut out = Vec::with_capacity(wire.len());
     let mut sum = 0usize;
     let mut ibuf = smtp_sansio::InputBuffer::new();
-    let cstream = b::captured_command_stream();
+    // An optional third argument keeps only the captured command lines
+    // with that verb (`ccommands/ours 1000 RCPT`): cost per verb.
+    let cstream: Vec<u8> = match args.get(2) {
+        Some(verb) => b::captured_commands()
+            .into_iter()
+            .filter(|l| {
+                l.len() >= verb.len() && l[..verb.len()].eq_ignore_ascii_case(verb.as_bytes())
+            })
+            .collect::<Vec<_>>()
+            .concat(),
+        None => b::captured_command_stream(),
+    };
     let cehlo = b::captured_ehlo();
     let creplies = b::captured_replies();
     for _ in 0..n {

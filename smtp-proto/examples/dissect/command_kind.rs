@@ -155,13 +155,13 @@ fn mail_params(p: &MailParams<'_>, f: &mut Vec<Vec<u8>>) {
         let norm: Option<Vec<u8>> = match kw.as_slice() {
             b"SIZE" => p.size.map(|n| n.to_string().into_bytes()),
             b"BODY" | b"RET" => value.map(<[u8]>::to_ascii_uppercase),
-            b"ENVID" => p.envid.map(|x| x.decode().into_owned()),
-            b"AUTH" => p.auth.map(|a| match a {
+            b"ENVID" => p.envid().map(|x| x.decode().into_owned()),
+            b"AUTH" => p.auth().map(|a| match a {
                 MailAuth::Unknown => b"<>".to_vec(),
                 MailAuth::Mailbox(x) => x.decode().into_owned(),
             }),
-            b"MT-PRIORITY" => p.mt_priority.map(|n| n.to_string().into_bytes()),
-            b"BY" => p.by.map(|b| {
+            b"MT-PRIORITY" => p.mt_priority().map(|n| n.to_string().into_bytes()),
+            b"BY" => p.by().map(|b| {
                 let m = match b.mode {
                     ByMode::Notify => "N",
                     ByMode::Return => "R",
@@ -180,7 +180,7 @@ fn rcpt_params(p: &RcptParams<'_>, f: &mut Vec<Vec<u8>>) {
         let kw = keyword.to_ascii_uppercase();
         let norm: Option<Vec<u8>> = match kw.as_slice() {
             b"NOTIFY" => value.map(<[u8]>::to_ascii_uppercase),
-            b"ORCPT" => p.orcpt.map(|o| {
+            b"ORCPT" => p.orcpt().map(|o| {
                 let mut v = o.addr_type.to_vec();
                 v.push(b';');
                 v.extend_from_slice(&o.decoded());

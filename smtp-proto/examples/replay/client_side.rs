@@ -5,11 +5,11 @@
 use crate::transcript::{
     self, ClientSettings, ClientSplitState, Mode, Step, TlsPolicy, Transcript,
 };
-use smtp_sansio::Mechanism;
-use smtp_sansio::PortMode;
-use smtp_sansio::{
-    Client, ClientConfig, ClientCredentials, ClientEvent, Envelope, SendError, TlsPolicy as Policy,
+use smtp_sansio::client::{
+    BodyInfo, Client, ClientConfig, ClientCredentials, ClientEvent, Envelope, SendError,
+    StartError, TlsPolicy as Policy,
 };
+use smtp_sansio::{Mechanism, PortMode};
 
 fn port_mode(m: Mode) -> PortMode {
     match m {
@@ -46,6 +46,9 @@ pub fn client_config(mode: Mode, s: &ClientSettings) -> Result<ClientConfig, Str
         .collect::<Result<_, _>>()?;
     cfg.pipelining = s.pipelining;
     cfg.chunking = s.chunking;
+    if let Some(n) = s.chunk_size {
+        cfg.chunk_size = n;
+    }
     Ok(cfg)
 }
 
@@ -55,6 +58,9 @@ struct App {
     envelope: Envelope,
     body: Vec<u8>,
     sent: bool,
+    /// Streamed: the piece size, and how much of the body was handed.
+    stream: Option<usize>,
+    handed: usize,
 }
 
 impl App {
@@ -69,6 +75,20 @@ impl App {
                 ClientEvent::Ready if !self.sent => {
                     self.sent = true;
                     let env = self.envelope.clone();
+                    if self.stream.is_some() {
+                        let info =
+                            BodyInfo::new(Some(self.body.len() as u64), !self.body.is_ascii());
+                        match client.start_mail(env, info) {
+                            Ok(()) => {}
+                            Err(StartError::Invalid { .. }) => {
+                                client.quit().map_err(|_| "quit refused".to_string())?
+                            }
+                            Err(StartError::Misuse(_)) => {
+                                return Err("start_mail refused".into());
+                            }
+                        }
+                        continue;
+                    }
                     match client.send_mail(env, self.body.clone()) {
                         Ok(()) => {}
                         Err(SendError::Invalid { .. }) => {
@@ -85,6 +105,24 @@ impl App {
             }
         }
         let mut out = Vec::new();
+        client.transmit(&mut out);
+        // A streamed body: pieces as far as the client takes them (it
+        // waits for replies without pipelining), then its end.
+        while let (Some(piece), true) = (self.stream, client.wants_body()) {
+            let rest = self.body.get(self.handed..).unwrap_or(&[]);
+            if rest.is_empty() {
+                client.end_body().map_err(|e| format!("end_body: {e}"))?;
+            } else {
+                let n = client
+                    .send_body(&rest[..piece.min(rest.len())])
+                    .map_err(|e| format!("send_body: {e}"))?;
+                if n == 0 {
+                    break;
+                }
+                self.handed += n;
+            }
+            client.transmit(&mut out);
+        }
         client.transmit(&mut out);
         Ok(out)
     }
@@ -122,6 +160,8 @@ pub fn run_client(t: &Transcript) -> Result<(), String> {
         envelope: Envelope::new(s.from.clone(), s.to.clone()),
         body: s.body.clone(),
         sent: false,
+        stream: s.stream,
+        handed: 0,
     };
     let mut split = ClientSplitState::new();
     let mut out = app.drive(&mut client)?;

@@ -421,6 +421,11 @@ pub struct ClientSettings {
     pub pipelining: bool,
     /// `chunking`.
     pub chunking: bool,
+    /// `stream`: the body is streamed (`start_mail`, then pieces of this
+    /// many octets); `None` (`no`, the default): `send_mail`.
+    pub stream: Option<usize>,
+    /// `chunk-size`: the client's BDAT chunk size for a streamed body.
+    pub chunk_size: Option<usize>,
 }
 
 impl ClientSettings {
@@ -440,6 +445,8 @@ impl ClientSettings {
             mechanisms: vec!["PLAIN".into(), "LOGIN".into()],
             pipelining: true,
             chunking: true,
+            stream: None,
+            chunk_size: None,
         }
     }
 }
@@ -567,6 +574,20 @@ impl Transcript {
                 "chunking" => {
                     s.chunking = yes_no(&value).ok_or_else(|| bad("expected yes or no"))?
                 }
+                "stream" => {
+                    s.stream = if value == "no" {
+                        None
+                    } else {
+                        match value.parse::<usize>() {
+                            Ok(n) if n > 0 => Some(n),
+                            _ => return Err(bad("expected no or a piece size")),
+                        }
+                    }
+                }
+                "chunk-size" => match value.parse::<usize>() {
+                    Ok(n) if n > 0 => s.chunk_size = Some(n),
+                    _ => return Err(bad("expected a chunk size")),
+                },
                 _ => return Err(format!("unknown client setting `{key}`")),
             }
         }

@@ -101,6 +101,17 @@ pub struct ClientConfig {
     /// Send content with `BDAT n LAST` when the server offers CHUNKING
     /// (RFC 3030). On by default.
     pub chunking: bool,
+    /// The size of the `BDAT n` chunks of a streamed body
+    /// ([`Client::start_mail`], RFC 3030 2), and the bound on the content
+    /// the machine holds: a piece is taken only while the unsent content
+    /// and output are below it. Default [`DEFAULT_CHUNK_SIZE`]; 0 is
+    /// refused ([`ConfigError::InvalidChunkSize`]).
+    pub chunk_size: usize,
+    /// A body holding NUL octets or bare CR/LF goes unchanged as
+    /// `BODY=BINARYMIME` through BDAT when the server offers BINARYMIME
+    /// and CHUNKING (RFC 3030 3), rather than normalized (or refused for a
+    /// NUL). On by default.
+    pub binarymime: bool,
     /// Limits: reply lines and line count (RFC 5321 4.5.3.1.5).
     pub limits: Limits,
     /// Bare LF / bare CR in message bodies: normalized to CRLF (the
@@ -133,6 +144,8 @@ impl ClientConfig {
             plaintext_auth_without_tls: false,
             pipelining: true,
             chunking: true,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            binarymime: true,
             limits: Limits::RFC,
             line_ending: LineEndingPolicy::Normalize,
             mutant: crate::mutants::MutantSlot::NONE,
@@ -177,6 +190,9 @@ impl ClientConfig {
                 return Err(ConfigError::InvalidCredentials);
             }
         }
+        if self.chunk_size == 0 {
+            return Err(ConfigError::InvalidChunkSize);
+        }
         if let Some(m) = self.mechanisms.iter().find(|m| !client_supports(**m)) {
             return Err(ConfigError::UnsupportedMechanism(*m));
         }
@@ -196,6 +212,9 @@ pub enum ConfigError {
     InvalidCredentials,
     /// A preferred mechanism this client cannot run.
     UnsupportedMechanism(Mechanism),
+    /// [`ClientConfig::chunk_size`] is 0 (RFC 3030 2: a chunk carries
+    /// octets; only the last may be empty).
+    InvalidChunkSize,
 }
 
 impl core::fmt::Display for ConfigError {
@@ -209,6 +228,7 @@ impl core::fmt::Display for ConfigError {
             ConfigError::UnsupportedMechanism(m) => {
                 write!(f, "unsupported SASL mechanism {}", m.name())
             }
+            ConfigError::InvalidChunkSize => f.write_str("chunk size 0"),
         }
     }
 }
@@ -221,6 +241,10 @@ pub(super) fn client_supports(m: Mechanism) -> bool {
         Mechanism::Plain | Mechanism::Login | Mechanism::XOAuth2 | Mechanism::OAuthBearer
     )
 }
+
+/// The default [`ClientConfig::chunk_size`]: 64 KiB (RFC 3030 leaves the
+/// chunk size to the client; a common choice of MTAs).
+pub const DEFAULT_CHUNK_SIZE: usize = 64 * 1024;
 
 // Timeouts (RFC 5321 4.5.3.2): the driver owns the clock and arms them from
 // `Client::timeout`.

@@ -13,7 +13,7 @@ use crate::command::Command;
 use crate::data::{self, DataEncoder};
 use crate::ext::Extensions;
 use crate::options::LineEndingPolicy;
-use crate::params::{Body, MailParams, Notify, Orcpt, RcptParams, Ret, XText};
+use crate::params::{Body, MailParams, Notify, RcptParams, Ret, XText};
 use crate::session::Misuse;
 
 use super::config::ClientConfig;
@@ -94,8 +94,13 @@ pub enum MessageError {
     /// A bare CR or LF in the body under [`LineEndingPolicy::Reject`].
     BareLineEnding,
     /// A NUL octet in the body: not allowed in message text (RFC 5321
-    /// 2.3.8, RFC 5322 2.3), refused by strict servers.
+    /// 2.3.8, RFC 5322 2.3), refused by strict servers; only BINARYMIME
+    /// carries it (see [`ClientConfig::binarymime`]).
     Nul,
+    /// A streamed body declared binary ([`BodyInfo::binary`]) and the
+    /// server does not offer BINARYMIME with CHUNKING (RFC 3030 3), or
+    /// [`ClientConfig::binarymime`] is off.
+    BinaryUnsupported,
 }
 
 impl core::fmt::Display for MessageError {
@@ -118,6 +123,9 @@ impl core::fmt::Display for MessageError {
             }
             MessageError::BareLineEnding => f.write_str("bare CR or LF in the body"),
             MessageError::Nul => f.write_str("NUL octet in the body"),
+            MessageError::BinaryUnsupported => {
+                f.write_str("server does not offer BINARYMIME with CHUNKING")
+            }
         }
     }
 }
@@ -150,6 +158,96 @@ impl core::fmt::Display for SendError {
 
 impl core::error::Error for SendError {}
 
+/// What the application knows about a streamed body before its first
+/// octet ([`Client::start_mail`]): what MAIL announces (RFC 1870 `SIZE=`,
+/// RFC 6152 `BODY=8BITMIME`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct BodyInfo {
+    /// The body's size in octets, if known: sent as `SIZE=` when the
+    /// server offers SIZE, and checked against its limit before MAIL
+    /// (RFC 1870 4, 6).
+    pub size: Option<u64>,
+    /// The body may hold octets above 127: `BODY=8BITMIME` (RFC 6152 3),
+    /// refused before MAIL when the server does not offer 8BITMIME. Without
+    /// it, an 8-bit octet in a piece aborts the transaction
+    /// ([`MessageError::EightBitUnsupported`]).
+    pub eight_bit: bool,
+    /// The body is binary (NUL octets, bare CR or LF, long lines): sent
+    /// unchanged as `BODY=BINARYMIME` through BDAT (RFC 3030 3), refused
+    /// before MAIL ([`MessageError::BinaryUnsupported`]) when the server
+    /// does not offer BINARYMIME and CHUNKING.
+    pub binary: bool,
+}
+
+impl BodyInfo {
+    /// A body of `size` octets (when known), 7-bit unless `eight_bit`.
+    pub fn new(size: Option<u64>, eight_bit: bool) -> Self {
+        BodyInfo {
+            size,
+            eight_bit,
+            binary: false,
+        }
+    }
+}
+
+/// [`Client::start_mail`] refused the envelope; it is handed back (boxed,
+/// to keep the `Result` small).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartError {
+    /// The machine is not [`ClientEvent::Ready`].
+    Misuse(Misuse<Box<Envelope>>),
+    /// The message cannot be sent as configured; the machine stays Ready.
+    Invalid {
+        /// Why.
+        error: MessageError,
+        /// The envelope.
+        envelope: Box<Envelope>,
+    },
+}
+
+impl core::fmt::Display for StartError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            StartError::Misuse(m) => m.fmt(f),
+            StartError::Invalid { error, .. } => error.fmt(f),
+        }
+    }
+}
+
+impl core::error::Error for StartError {}
+
+/// [`Client::send_body`] or [`Client::end_body`] took nothing (RFC 5321
+/// 4.1.1.4, RFC 3030 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BodyError {
+    /// No streamed body is wanted: none was started, it has ended, or the
+    /// server already failed the transaction (its
+    /// [`ClientEvent::TransactionFailed`] comes once the replies still due
+    /// are read). Nothing changed.
+    NotWanted,
+    /// The piece cannot be sent as configured (a NUL, a bare line ending
+    /// under [`LineEndingPolicy::Reject`], an undeclared 8-bit octet). The
+    /// transaction is given up: with BDAT an RSET follows, then
+    /// [`ClientEvent::TransactionFailed`] with
+    /// [`crate::client::TransactionStage::Aborted`]; inside DATA, which
+    /// cannot be cancelled, the connection closes at once
+    /// ([`crate::client::ClientError::ContentAborted`]) so that no partial
+    /// message is delivered.
+    Invalid(MessageError),
+}
+
+impl core::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            BodyError::NotWanted => f.write_str("no streamed body is wanted now"),
+            BodyError::Invalid(e) => e.fmt(f),
+        }
+    }
+}
+
+impl core::error::Error for BodyError {}
+
 /// A checked message, encoded and ready to go out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Prepared {
@@ -158,23 +256,23 @@ pub(super) struct Prepared {
     /// One RCPT line per recipient, in envelope order.
     pub(super) rcpt_lines: Vec<Vec<u8>>,
     /// DATA: the dot-stuffed content with its terminator. BDAT: the `BDAT
-    /// n LAST` line and the chunk.
+    /// n LAST` line and the chunk. Empty for a streamed body.
     pub(super) content: Vec<u8>,
-    /// Content as one `BDAT n LAST` (RFC 3030) rather than DATA.
+    /// Content as BDAT (RFC 3030) rather than DATA.
     pub(super) bdat: bool,
+    /// `BODY=BINARYMIME`: the content goes unchanged (RFC 3030 3).
+    pub(super) binary: bool,
     /// MAIL, RCPT and DATA/BDAT go out as one group (RFC 2920 3.1).
     pub(super) pipelined: bool,
 }
 
-/// Checks a message and builds its MAIL line and transaction.
-pub(super) fn prepare(
-    cfg: &ClientConfig,
-    caps: Option<&ServerCapabilities>,
-    tls: bool,
-    env: &Envelope,
-    body: &[u8],
-) -> Result<Prepared, MessageError> {
-    let ext = caps.map_or(Extensions::NONE, |c| c.extensions);
+/// The parsed paths of an envelope, and whether one needs SMTPUTF8.
+struct Paths<'a> {
+    from: ReversePath<'a>,
+    to: Vec<ForwardPath<'a>>,
+}
+
+fn parse_paths<'a>(ext: Extensions, env: &'a Envelope) -> Result<Paths<'a>, MessageError> {
     let from = if env.from.is_empty() {
         ReversePath::Null
     } else {
@@ -201,7 +299,50 @@ pub(super) fn prepare(
     if utf8 && !ext.contains(Extensions::SMTPUTF8) {
         return Err(MessageError::Utf8Unsupported);
     }
+    Ok(Paths { from, to })
+}
+
+fn utf8_paths(p: &Paths<'_>) -> bool {
+    matches!(p.from, ReversePath::Mailbox(m) if m.is_utf8())
+        || p.to
+            .iter()
+            .any(|t| matches!(t, ForwardPath::Mailbox(m) if m.is_utf8()))
+}
+
+/// Checks a message and builds its MAIL line and transaction.
+pub(super) fn prepare(
+    cfg: &ClientConfig,
+    caps: Option<&ServerCapabilities>,
+    tls: bool,
+    env: &Envelope,
+    body: &[u8],
+) -> Result<Prepared, MessageError> {
+    let ext = caps.map_or(Extensions::NONE, |c| c.extensions);
+    let paths = parse_paths(ext, env)?;
     let info = data::inspect(body);
+    let bdat = cfg.chunking && ext.contains(Extensions::CHUNKING);
+    // RFC 3030 3: what text cannot carry goes unchanged as BINARYMIME.
+    if (info.nul || info.bare_line_ending) && bdat && binary_offered(cfg, ext) {
+        let mut content = Vec::new();
+        data::write_bdat(&mut content, body, true);
+        let (mail, rcpt_lines) = envelope_lines(
+            cfg,
+            caps,
+            tls,
+            env,
+            paths,
+            Some(body.len() as u64),
+            Some(Body::BinaryMime),
+        )?;
+        return Ok(Prepared {
+            mail,
+            rcpt_lines,
+            content,
+            bdat: true,
+            binary: true,
+            pipelined: cfg.pipelining && ext.contains(Extensions::PIPELINING),
+        });
+    }
     if info.bare_line_ending && cfg.line_ending == LineEndingPolicy::Reject {
         return Err(MessageError::BareLineEnding);
     }
@@ -213,16 +354,9 @@ pub(super) fn prepare(
     if info.eight_bit && !ext.contains(Extensions::EIGHT_BIT_MIME) {
         return Err(MessageError::EightBitUnsupported);
     }
-    if env.dsn.is_some() && !ext.contains(Extensions::DSN) {
-        return Err(MessageError::DsnUnsupported);
-    }
-    if env.requiretls && (!tls || !ext.contains(Extensions::REQUIRETLS)) {
-        return Err(MessageError::RequireTlsUnsupported);
-    }
 
     // Content.
     let normalized = normalize_line_endings(body);
-    let bdat = cfg.chunking && ext.contains(Extensions::CHUNKING);
     let mut content = Vec::new();
     let size = if bdat {
         data::write_bdat(&mut content, &normalized, true);
@@ -236,8 +370,74 @@ pub(super) fn prepare(
         let missing_crlf = !normalized.is_empty() && !normalized.ends_with(b"\r\n");
         normalized.len() as u64 + if missing_crlf { 2 } else { 0 }
     };
+    let body_param = info.eight_bit.then_some(Body::EightBitMime);
+    let (mail, rcpt_lines) = envelope_lines(cfg, caps, tls, env, paths, Some(size), body_param)?;
+    Ok(Prepared {
+        mail,
+        rcpt_lines,
+        content,
+        bdat,
+        binary: false,
+        pipelined: cfg.pipelining && ext.contains(Extensions::PIPELINING),
+    })
+}
+
+/// Checks the envelope of a streamed body ([`Client::start_mail`]) and
+/// builds its MAIL and RCPT lines; the content comes later.
+pub(super) fn prepare_stream(
+    cfg: &ClientConfig,
+    caps: Option<&ServerCapabilities>,
+    tls: bool,
+    env: &Envelope,
+    info: BodyInfo,
+) -> Result<Prepared, MessageError> {
+    let ext = caps.map_or(Extensions::NONE, |c| c.extensions);
+    let paths = parse_paths(ext, env)?;
+    let bdat = cfg.chunking && ext.contains(Extensions::CHUNKING);
+    let body_param = if info.binary {
+        if !(bdat && binary_offered(cfg, ext)) {
+            return Err(MessageError::BinaryUnsupported);
+        }
+        Some(Body::BinaryMime)
+    } else if info.eight_bit {
+        if !ext.contains(Extensions::EIGHT_BIT_MIME) {
+            return Err(MessageError::EightBitUnsupported);
+        }
+        Some(Body::EightBitMime)
+    } else {
+        None
+    };
+    let (mail, rcpt_lines) = envelope_lines(cfg, caps, tls, env, paths, info.size, body_param)?;
+    Ok(Prepared {
+        mail,
+        rcpt_lines,
+        content: Vec::new(),
+        bdat,
+        binary: info.binary,
+        pipelined: cfg.pipelining && ext.contains(Extensions::PIPELINING),
+    })
+}
+
+/// The DSN, REQUIRETLS and SIZE checks, then the MAIL line and one RCPT
+/// line per recipient.
+fn envelope_lines(
+    _cfg: &ClientConfig,
+    caps: Option<&ServerCapabilities>,
+    tls: bool,
+    env: &Envelope,
+    paths: Paths<'_>,
+    size: Option<u64>,
+    body: Option<Body>,
+) -> Result<(Vec<u8>, Vec<Vec<u8>>), MessageError> {
+    let ext = caps.map_or(Extensions::NONE, |c| c.extensions);
+    if env.dsn.is_some() && !ext.contains(Extensions::DSN) {
+        return Err(MessageError::DsnUnsupported);
+    }
+    if env.requiretls && (!tls || !ext.contains(Extensions::REQUIRETLS)) {
+        return Err(MessageError::RequireTlsUnsupported);
+    }
     let mut size_param = None;
-    if ext.contains(Extensions::SIZE) {
+    if let (true, Some(size)) = (ext.contains(Extensions::SIZE), size) {
         if let Some(limit) = caps.and_then(|c| c.size) {
             if limit > 0 && size > limit {
                 return Err(MessageError::TooBig { size, limit });
@@ -245,25 +445,32 @@ pub(super) fn prepare(
         }
         size_param = Some(size);
     }
+    let utf8 = utf8_paths(&paths);
+    let Paths { from, to } = paths;
 
-    // MAIL.
-    let mut envid = Vec::new();
-    if let Some(id) = env.dsn.as_ref().and_then(|d| d.envid.as_ref()) {
-        XText::encode(id.as_bytes(), &mut envid);
+    // MAIL. The rare parameters (RET, ENVID) are written as parameter
+    // text and parsed, as on the wire; the common ones are fields.
+    let mut rare = Vec::new();
+    if let Some(ret) = env.dsn.as_ref().and_then(|d| d.ret) {
+        rare.extend_from_slice(match ret {
+            Ret::Full => b"RET=FULL",
+            Ret::Hdrs => b"RET=HDRS",
+        });
     }
-    let params = MailParams {
-        size: size_param,
-        body: info.eight_bit.then_some(Body::EightBitMime),
-        smtputf8: utf8,
-        ret: env.dsn.as_ref().and_then(|d| d.ret),
-        envid: if envid.is_empty() {
-            None
-        } else {
-            Some(XText::new(&envid).map_err(|_| MessageError::DsnUnsupported)?)
-        },
-        requiretls: env.requiretls,
-        ..MailParams::default()
-    };
+    let envid = env.dsn.as_ref().and_then(|d| d.envid.as_ref());
+    if let Some(id) = envid.filter(|id| !id.is_empty()) {
+        if !rare.is_empty() {
+            rare.push(b' ');
+        }
+        rare.extend_from_slice(b"ENVID=");
+        XText::encode(id.as_bytes(), &mut rare);
+    }
+    let mut params = MailParams::parse(&rare, Extensions::ALL, false)
+        .map_err(|_| MessageError::InvalidSender)?;
+    params.size = size_param;
+    params.body = body;
+    params.smtputf8 = utf8;
+    params.requiretls = env.requiretls;
     let mut mail = Vec::new();
     Command::Mail { from, params }
         .write_to(&mut mail)
@@ -277,38 +484,26 @@ pub(super) fn prepare(
         if dsn.is_some_and(|d| d.orcpt) {
             let addr = env.to.get(i).map(String::as_str).unwrap_or("");
             if addr.is_ascii() {
+                orcpt.extend_from_slice(b"ORCPT=rfc822;");
                 XText::encode(addr.as_bytes(), &mut orcpt);
             } else {
+                orcpt.extend_from_slice(b"ORCPT=utf-8;");
                 utf8_addr_xtext(addr, &mut orcpt);
             }
         }
-        let params = RcptParams {
-            notify: dsn.and_then(|d| d.notify),
-            orcpt: (!orcpt.is_empty()).then(|| Orcpt {
-                addr_type: if env.to.get(i).is_some_and(|a| a.is_ascii()) {
-                    &b"rfc822"[..]
-                } else {
-                    &b"utf-8"[..]
-                },
-                addr: XText(&orcpt),
-            }),
-            ..RcptParams::default()
-        };
+        // An empty ORCPT address (no recipient text) is left out, as
+        // before; the parameter text is parsed as on the wire.
+        let text: &[u8] = if orcpt.ends_with(b";") { &[] } else { &orcpt };
+        let mut params = RcptParams::parse(text, Extensions::ALL, true)
+            .map_err(|_| MessageError::InvalidRecipient(i))?;
+        params.notify = dsn.and_then(|d| d.notify);
         let mut line = Vec::new();
         Command::Rcpt { to: path, params }
             .write_to(&mut line)
             .map_err(|_| MessageError::InvalidRecipient(i))?;
         rcpt_lines.push(line);
     }
-
-    let pipelined = cfg.pipelining && ext.contains(Extensions::PIPELINING);
-    Ok(Prepared {
-        mail,
-        rcpt_lines,
-        content,
-        bdat,
-        pipelined,
-    })
+    Ok((mail, rcpt_lines))
 }
 
 /// Normalizes bare CR and bare LF to CRLF (RFC 5321 2.3.8), as
@@ -355,4 +550,90 @@ fn utf8_addr_xtext(addr: &str, out: &mut Vec<u8>) {
         }
     }
     out.extend_from_slice(s.as_bytes());
+}
+
+/// Whether BINARYMIME may be used: offered, and allowed by
+/// [`ClientConfig::binarymime`] (RFC 3030 3; CHUNKING is checked apart).
+fn binary_offered(cfg: &ClientConfig, ext: Extensions) -> bool {
+    cfg.binarymime && ext.contains(Extensions::BINARY_MIME)
+}
+
+/// Checks one piece of a streamed body: no NUL (RFC 5321 2.3.8), no
+/// undeclared 8-bit octet (RFC 6152 3).
+pub(super) fn check_piece(piece: &[u8], eight_bit: bool) -> Result<(), MessageError> {
+    if memchr::memchr(0, piece).is_some() {
+        return Err(MessageError::Nul);
+    }
+    if !eight_bit && !piece.is_ascii() {
+        return Err(MessageError::EightBitUnsupported);
+    }
+    Ok(())
+}
+
+/// Appends `piece` to `out` with bare CR and bare LF normalized to CRLF
+/// (or refused under [`LineEndingPolicy::Reject`]), a CR at the end of a
+/// piece held in `held_cr` until the next octet shows what it is
+/// (RFC 5321 2.3.8). Used for BDAT content, which is not dot-stuffed.
+pub(super) fn normalize_piece(
+    held_cr: &mut bool,
+    piece: &[u8],
+    policy: LineEndingPolicy,
+    out: &mut Vec<u8>,
+) -> Result<(), MessageError> {
+    let bare = |out: &mut Vec<u8>| match policy {
+        LineEndingPolicy::Reject => Err(MessageError::BareLineEnding),
+        _ => {
+            out.extend_from_slice(b"\r\n");
+            Ok(())
+        }
+    };
+    let mut rest = piece;
+    if *held_cr {
+        let Some((&first, tail)) = rest.split_first() else {
+            return Ok(());
+        };
+        *held_cr = false;
+        if first == b'\n' {
+            out.extend_from_slice(b"\r\n");
+            rest = tail;
+        } else {
+            bare(out)?;
+        }
+    }
+    while let Some(k) = memchr::memchr2(b'\r', b'\n', rest) {
+        let (before, at) = rest.split_at(k);
+        out.extend_from_slice(before);
+        match at {
+            [b'\r', b'\n', tail @ ..] => {
+                out.extend_from_slice(b"\r\n");
+                rest = tail;
+            }
+            [b'\r'] => {
+                *held_cr = true;
+                return Ok(());
+            }
+            [_, tail @ ..] => {
+                bare(out)?;
+                rest = tail;
+            }
+            [] => return Ok(()),
+        }
+    }
+    out.extend_from_slice(rest);
+    Ok(())
+}
+
+/// The end of a streamed BDAT body: a held CR is a bare CR.
+pub(super) fn finish_normalize(
+    held_cr: &mut bool,
+    policy: LineEndingPolicy,
+    out: &mut Vec<u8>,
+) -> Result<(), MessageError> {
+    if core::mem::take(held_cr) {
+        if policy == LineEndingPolicy::Reject {
+            return Err(MessageError::BareLineEnding);
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    Ok(())
 }

@@ -11,7 +11,9 @@ use crate::reply::OwnedReply;
 use crate::sasl::Mechanism;
 use crate::session::HelloKind;
 
+use super::envelope::MessageError;
 use super::plan::WrongPort;
+use super::state::Query;
 #[allow(unused_imports)]
 use super::{Client, Envelope};
 
@@ -126,6 +128,14 @@ pub enum ClientError {
     /// The first bytes look like a TLS record where a plaintext greeting
     /// was expected (RFC 8314 3.3: wrong port). Closes at once.
     WrongPort(WrongPort),
+    /// The application gave up a streamed body inside DATA
+    /// ([`Client::abort`]); DATA cannot be cancelled (RFC 5321 4.1.1.4),
+    /// so the connection closes at once and no partial message is
+    /// delivered.
+    ContentAborted,
+    /// A piece of a streamed body inside DATA cannot be sent (see
+    /// [`MessageError`]); closes at once, as [`ClientError::ContentAborted`].
+    ContentRefused(MessageError),
 }
 
 impl ClientError {
@@ -138,6 +148,8 @@ impl ClientError {
                 | ClientError::ConnectionClosed
                 | ClientError::Timeout
                 | ClientError::WrongPort(_)
+                | ClientError::ContentAborted
+                | ClientError::ContentRefused(_)
         )
     }
 
@@ -173,6 +185,8 @@ impl core::fmt::Display for ClientError {
             ClientError::ConnectionClosed => "connection closed by the server",
             ClientError::Timeout => "timeout",
             ClientError::WrongPort(_) => "wrong port (TLS where plaintext was expected)",
+            ClientError::ContentAborted => "message content given up inside DATA",
+            ClientError::ContentRefused(e) => return write!(f, "message content refused: {e}"),
         };
         f.write_str(what)?;
         if let Some(r) = self.reply() {
@@ -267,6 +281,22 @@ pub enum ClientEvent {
         /// The server's refusal (none for [`TransactionStage::Aborted`]).
         reply: Option<OwnedReply>,
     },
+    /// Decision (after [`Client::start_mail`]): the streamed body is
+    /// wanted. Hand it with [`Client::send_body`] as far as
+    /// [`Client::body_room`] allows (transmit and read replies while it is
+    /// 0), then [`Client::end_body`]; or give it up with
+    /// [`Client::abort`] (RFC 5321 4.1.1.4 after the 354, RFC 3030 2 for
+    /// BDAT).
+    BodyWanted,
+    /// The reply to a command sent outside a transaction
+    /// ([`Client::noop`], [`Client::rset`]; RFC 5321 4.1.1.5, 4.1.1.9);
+    /// [`ClientEvent::Ready`] follows.
+    QueryReply {
+        /// The command.
+        query: Query,
+        /// The server's reply (2xx: done).
+        reply: OwnedReply,
+    },
     /// A fatal error; the session ends (see [`ClientError`]).
     Error(ClientError),
     /// The session is over: transmit what is pending, then close.
@@ -278,7 +308,7 @@ impl ClientEvent {
     pub fn needs_decision(&self) -> bool {
         matches!(
             self,
-            ClientEvent::Ready | ClientEvent::RecipientsPartial { .. }
+            ClientEvent::Ready | ClientEvent::RecipientsPartial { .. } | ClientEvent::BodyWanted
         )
     }
 }

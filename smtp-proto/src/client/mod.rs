@@ -24,7 +24,49 @@
 //!    (one group with PIPELINING, RFC 2920; otherwise one command per reply,
 //!     with a proceed/abort decision when only some recipients were accepted)
 //!    --> Delivered | LmtpResult per recipient | TransactionFailed --> Ready
+//! Ready --start_mail--> [RSET] MAIL, RCPT..., DATA | (nothing yet)
+//!    --BodyWanted--> send_body(piece)... (dot-stuffed after the 354, or
+//!       `BDAT n` chunks of ClientConfig::chunk_size) --end_body--> `.` | `BDAT n LAST`
+//!    --> Delivered | LmtpResult per recipient | TransactionFailed --> Ready
+//! Ready --noop | rset--> NOOP | RSET --QueryReply--> Ready
 //! Ready --quit--> QUIT --221--> Closed
+//! ```
+//!
+//! # Streaming a body
+//!
+//! [`Client::send_mail`] takes the whole message. [`Client::start_mail`]
+//! takes only the envelope and what is known of the body ([`BodyInfo`]:
+//! its size, for `SIZE=`, and whether it is 8-bit); the body then comes in
+//! pieces, and the machine never holds more than about
+//! [`ClientConfig::chunk_size`] octets of it:
+//!
+//! ```
+//! use smtp_sansio::client::{BodyInfo, Client, ClientConfig, ClientEvent, Envelope};
+//! use smtp_sansio::PortMode;
+//!
+//! let mut cfg = ClientConfig::new(PortMode::Relay, "client.example.org");
+//! cfg.chunk_size = 8;
+//! let mut client = Client::new(cfg).unwrap();
+//! client.receive(b"220 mx.example.net\r\n");
+//! while client.next_event().is_some() {}
+//! client.receive(b"250-mx.example.net\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
+//! while let Some(ev) = client.next_event() {
+//!     if ev == ClientEvent::Ready {
+//!         let env = Envelope::new("alice@example.org", ["bob@example.net"]);
+//!         client.start_mail(env, BodyInfo::default()).unwrap();
+//!     }
+//! }
+//! let mut body: &[u8] = b"Subject: hi\r\n\r\nhello, world\r\n";
+//! let mut out = Vec::new();
+//! while !body.is_empty() {
+//!     let n = client.send_body(body).unwrap();
+//!     body = &body[n..];
+//!     client.transmit(&mut out); // the driver writes `out` to the socket
+//! }
+//! client.end_body().unwrap();
+//! client.transmit(&mut out);
+//! assert!(out.starts_with(b"EHLO client.example.org\r\nMAIL FROM:<alice@example.org>\r\n"));
+//! assert!(out.ends_with(b"BDAT 8\r\nello, woBDAT 5 LAST\r\nrld\r\n"));
 //! ```
 //!
 //! # Driving it
@@ -82,11 +124,13 @@ use core::time::Duration;
 pub use crate::session::{Decided, HelloKind, Misuse};
 pub use config::{
     COMMAND_TIMEOUT, ClientConfig, ClientCredentials, ConfigError, DATA_BLOCK_TIMEOUT,
-    DATA_END_TIMEOUT, DATA_INIT_TIMEOUT, GREETING_TIMEOUT, MAIL_TIMEOUT, RCPT_TIMEOUT, TlsPolicy,
+    DATA_END_TIMEOUT, DATA_INIT_TIMEOUT, DEFAULT_CHUNK_SIZE, GREETING_TIMEOUT, MAIL_TIMEOUT,
+    RCPT_TIMEOUT, TlsPolicy,
 };
-pub use envelope::{Dsn, Envelope, MessageError, SendError};
+pub use envelope::{BodyError, BodyInfo, Dsn, Envelope, MessageError, SendError, StartError};
 pub use event::{ClientError, ClientEvent, ServerCapabilities, TransactionStage};
 pub use plan::{Attempt, PlanOptions, WrongPort, connection_plan, detect_wrong_port};
+pub use state::Query;
 
 use state::{Awaited, Incoming, Input, Machine, Phase, Refused, Txn};
 
@@ -243,12 +287,107 @@ impl Client {
     pub fn send_mail(&mut self, envelope: Envelope, body: Vec<u8>) -> Result<(), SendError> {
         match self.m.step(Input::SendMail(&envelope, &body)) {
             Ok(()) => Ok(()),
-            Err(Refused::Misuse) => Err(SendError::Misuse(Misuse(Box::new((envelope, body))))),
+            Err(Refused::Misuse | Refused::Body(_)) => {
+                Err(SendError::Misuse(Misuse(Box::new((envelope, body)))))
+            }
             Err(Refused::Invalid(error)) => Err(SendError::Invalid {
                 error,
                 message: Box::new((envelope, body)),
             }),
         }
+    }
+
+    /// Starts a message whose body is streamed (decision on
+    /// [`ClientEvent::Ready`]; RFC 5321 3.3, RFC 3030 2).
+    ///
+    /// The envelope is checked as by [`Client::send_mail`] (see
+    /// [`MessageError`]; `info.size` against the server's SIZE, RFC 1870
+    /// 6) and handed back when refused. Then MAIL (with `SIZE=` when
+    /// `info.size` is known and SIZE offered, `BODY=8BITMIME` when
+    /// `info.eight_bit`) and RCPT go out, and DATA unless the body goes by
+    /// BDAT. [`ClientEvent::BodyWanted`] tells when to hand the body with
+    /// [`Client::send_body`] and [`Client::end_body`]: at once with
+    /// CHUNKING and PIPELINING, after the 354 with DATA.
+    pub fn start_mail(&mut self, envelope: Envelope, info: BodyInfo) -> Result<(), StartError> {
+        match self.m.step(Input::StartMail(&envelope, info)) {
+            Ok(()) => Ok(()),
+            Err(Refused::Invalid(error)) => Err(StartError::Invalid {
+                error,
+                envelope: Box::new(envelope),
+            }),
+            Err(_) => Err(StartError::Misuse(Misuse(Box::new(envelope)))),
+        }
+    }
+
+    /// How many octets of the streamed body [`Client::send_body`] takes
+    /// now. 0 while the body is not wanted, while the output holds
+    /// [`ClientConfig::chunk_size`] octets or more (transmit first), or,
+    /// without PIPELINING, while a `BDAT` chunk's reply is due (read it
+    /// first; RFC 3030 4.2).
+    pub fn body_room(&self) -> usize {
+        self.m.body_room()
+    }
+
+    /// Hands the next piece of the streamed body; returns how many of its
+    /// octets were taken (at most [`Client::body_room`]; hand the rest
+    /// later). Inside DATA the piece is dot-stuffed (RFC 5321 4.5.2, a dot
+    /// or CRLF split across pieces included); with BDAT it goes out in
+    /// `BDAT n` chunks of [`ClientConfig::chunk_size`] (RFC 3030 2). Bare
+    /// line endings follow [`ClientConfig::line_ending`]. A piece that
+    /// cannot be sent gives the message up ([`BodyError::Invalid`]).
+    pub fn send_body(&mut self, piece: &[u8]) -> Result<usize, BodyError> {
+        let mut taken = 0;
+        match self.m.step(Input::Body(piece, &mut taken)) {
+            Ok(()) => Ok(taken),
+            Err(Refused::Body(e)) => Err(BodyError::Invalid(e)),
+            Err(_) => Err(BodyError::NotWanted),
+        }
+    }
+
+    /// The streamed body is complete: `.` (RFC 5321 4.1.1.4) or `BDAT n
+    /// LAST` with the rest (RFC 3030 2; `BDAT 0 LAST` when nothing is
+    /// left), then [`ClientEvent::Delivered`], one
+    /// [`ClientEvent::LmtpResult`] per accepted recipient, or
+    /// [`ClientEvent::TransactionFailed`].
+    pub fn end_body(&mut self) -> Result<(), BodyError> {
+        match self.m.step(Input::EndBody) {
+            Ok(()) => Ok(()),
+            Err(Refused::Body(e)) => Err(BodyError::Invalid(e)),
+            Err(_) => Err(BodyError::NotWanted),
+        }
+    }
+
+    /// Whether the streamed body is wanted ([`ClientEvent::BodyWanted`]
+    /// was reported and [`Client::end_body`] not yet called; RFC 5321
+    /// 4.1.1.4, RFC 3030 2).
+    pub fn wants_body(&self) -> bool {
+        self.m.wants_body()
+    }
+
+    /// Sends NOOP (decision on [`ClientEvent::Ready`], RFC 5321 4.1.1.9):
+    /// checks that an idle connection still works. Its reply comes as
+    /// [`ClientEvent::QueryReply`], then Ready; a server that closed the
+    /// idle connection answers 421 ([`ClientError::ServiceClosing`]) or
+    /// EOF ([`ClientError::ConnectionClosed`]).
+    pub fn noop(&mut self) -> Decided<()> {
+        decided(self.m.step(Input::Query(Query::Noop)))
+    }
+
+    /// Sends RSET (decision on [`ClientEvent::Ready`], RFC 5321 4.1.1.5):
+    /// the server forgets any transaction state. Its reply comes as
+    /// [`ClientEvent::QueryReply`], then Ready.
+    pub fn rset(&mut self) -> Decided<()> {
+        decided(self.m.step(Input::Query(Query::Reset)))
+    }
+
+    /// Whether the connection can take another message now (RFC 5321
+    /// 3.3): the machine is Ready, the server has not closed its side and
+    /// nothing unread is buffered (an unsolicited reply such as a 421 sent
+    /// to an idle connection, RFC 5321 3.8). A driver that keeps idle
+    /// connections feeds what the socket has first, reads the events, and
+    /// reconnects when this is false.
+    pub fn is_reusable(&self) -> bool {
+        self.is_ready() && !self.m.eof && self.m.reader.buffered().is_empty()
     }
 
     /// Ends the session: QUIT, then close on its reply (RFC 5321
@@ -267,6 +406,10 @@ impl Client {
     /// Gives the message up (decision on [`ClientEvent::RecipientsPartial`]):
     /// RSET, then [`ClientEvent::TransactionFailed`] with
     /// [`TransactionStage::Aborted`] and Ready (RFC 5321 4.1.1.5).
+    ///
+    /// Also legal while a streamed body is wanted: with BDAT the same RSET
+    /// (RFC 3030 2); inside DATA, which cannot be cancelled, the
+    /// connection closes at once ([`ClientError::ContentAborted`]).
     pub fn abort(&mut self) -> Decided<()> {
         decided(self.m.step(Input::Abort))
     }

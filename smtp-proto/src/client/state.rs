@@ -29,6 +29,14 @@
 //! StartTls --4xx/5xx--> Required: fatal; Opportunistic: as after Hello
 //! Auth --334--> Auth --235--> Open(Idle)
 //! Open(Idle) --send_mail--> Open(Running) --replies--> Open(Idle)
+//! Open(Idle) --start_mail--> Open(Running, stream Held)
+//!    --DATA 354 | BDAT due--> stream Open (BodyWanted; send_body pieces:
+//!       dot-stuffed, or `BDAT n` chunks of chunk_size)
+//!    --end_body--> stream Ended (`.` | `BDAT n LAST`) --reply--> Open(Idle)
+//!    stream Open --chunk refused--> Failed --replies drained--> Open(Idle)
+//!    stream Open --abort / invalid piece--> BDAT: Abandoning --RSET 250--> Open(Idle)
+//!                                           DATA: closed at once
+//! Open(Idle) --noop | rset--> Open(Query) --reply--> Open(Idle)
 //!                                         --partial, no pipelining--> Open(Decide)
 //! Open(Decide) --proceed--> Open(Running) | --abort--> Open(Aborting) --RSET 250--> Open(Idle)
 //! Open(Idle | Decide) --quit--> Quitting
@@ -58,9 +66,10 @@ use super::config::{
     COMMAND_TIMEOUT, ClientConfig, DATA_END_TIMEOUT, DATA_INIT_TIMEOUT, GREETING_TIMEOUT,
     MAIL_TIMEOUT, RCPT_TIMEOUT, TlsPolicy, client_supports,
 };
-use super::envelope::{self, Envelope, MessageError, Prepared};
+use super::envelope::{self, BodyInfo, Envelope, MessageError, Prepared};
 use super::event::{ClientError, ClientEvent, ServerCapabilities, TransactionStage};
 use super::plan::WrongPort;
+use crate::data::{BdatHeader, DataEncoder};
 
 // ---------------------------------------------------------------------------
 // The states
@@ -145,6 +154,21 @@ pub(super) enum Txn {
     Decide(Box<Transaction>),
     /// The application aborted: RSET is in flight (RFC 5321 4.1.1.5).
     Aborting,
+    /// A command outside a transaction (NOOP, RSET, ...) is in flight;
+    /// `Reset` is what the session needed before it.
+    Query(Query, Reset),
+}
+
+/// A command the application sends outside a transaction (RFC 5321
+/// 4.1.1.5 RSET, 4.1.1.9 NOOP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Query {
+    /// NOOP (RFC 5321 4.1.1.9): checks that the connection still works.
+    Noop,
+    /// RSET (RFC 5321 4.1.1.5): clears any transaction state on the
+    /// server.
+    Reset,
 }
 
 /// Whether the next MAIL needs an RSET first.
@@ -176,6 +200,8 @@ pub(super) enum Await {
     DiscardEnd,
     /// `BDAT n LAST` (RFC 3030 2; in LMTP the first recipient's reply).
     Bdat,
+    /// A `BDAT n` chunk of a streamed body, not the last (RFC 3030 2).
+    BdatChunk,
     /// LMTP: this recipient's reply after the content (RFC 2033 4.2).
     Lmtp(usize),
     /// The reply to the `*` that cancelled an AUTH exchange (RFC 4954 4).
@@ -189,6 +215,9 @@ pub(super) enum AfterRset {
     Group,
     /// Send MAIL next (no pipelining).
     Mail,
+    /// The streamed body was given up (RFC 3030 2: RSET after BDAT
+    /// chunks): its 250 ends the transaction as aborted.
+    Abort,
 }
 
 /// An AUTH exchange in flight (RFC 4954 4).
@@ -224,9 +253,8 @@ pub(super) struct Transaction {
     rcpt_lines: Vec<Vec<u8>>,
     /// Index of the next RCPT line to send (without pipelining).
     next_rcpt: usize,
-    /// DATA: dot-stuffed content with its terminator; BDAT: the `BDAT n
-    /// LAST` line and the chunk. Emptied once sent.
-    content: Vec<u8>,
+    /// The message content.
+    content: Content,
     bdat: bool,
     pipelined: bool,
     mail: MailReply,
@@ -235,11 +263,102 @@ pub(super) struct Transaction {
     last_refusal: Option<OwnedReply>,
 }
 
+/// The content of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Content {
+    /// [`super::Client::send_mail`]. DATA: the dot-stuffed content with
+    /// its terminator; BDAT: the `BDAT n LAST` line and the chunk. Emptied
+    /// once sent.
+    Whole(Vec<u8>),
+    /// [`super::Client::start_mail`]: the application hands the body in
+    /// pieces.
+    Stream(Box<Stream>),
+}
+
+/// A streamed body (RFC 5321 4.1.1.4 DATA, RFC 3030 2 BDAT).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Stream {
+    pub(super) flow: Flow,
+    /// `BODY=8BITMIME` was declared in MAIL (RFC 6152 3).
+    eight_bit: bool,
+    /// `BODY=BINARYMIME` was declared: pieces go unchanged (RFC 3030 3).
+    binary: bool,
+    enc: Encoder,
+}
+
+/// How the pieces of a streamed body are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Encoder {
+    /// Dot-stuffed straight into the output (RFC 5321 4.5.2), state kept
+    /// across pieces.
+    Data(DataEncoder),
+    /// Normalized into `staged`, sent as `BDAT n` chunks of
+    /// [`ClientConfig::chunk_size`] (RFC 3030 2).
+    Bdat {
+        /// A CR ended the last piece (its meaning depends on the next
+        /// octet).
+        held_cr: bool,
+        /// Content not yet in a chunk.
+        staged: Vec<u8>,
+    },
+}
+
+/// Where a streamed body is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Flow {
+    /// Not wanted yet: the RCPT replies (without pipelining) or DATA's
+    /// 354 are due.
+    Held,
+    /// The application hands pieces ([`ClientEvent::BodyWanted`]).
+    Open,
+    /// BDAT without pipelining: the end was asked for while a chunk's
+    /// reply was due; `BDAT n LAST` goes out when it comes.
+    Ending,
+    /// The terminator (`.` or `BDAT n LAST`) went out.
+    Ended,
+    /// The server refused the transaction while chunks were in flight
+    /// (RFC 3030 2: no further chunk); it fails once the replies still
+    /// due are read.
+    Failed(TransactionStage, OwnedReply),
+    /// BDAT: the body was given up; RSET goes out once no chunk reply is
+    /// due (without pipelining, one command per reply).
+    Abandoning,
+    /// BDAT: the RSET that gives the body up went out.
+    Abandoned,
+}
+
 impl Transaction {
+    /// A streamed body is wanted from the application (or its end is
+    /// pending).
+    fn body_wanted(&self) -> bool {
+        matches!(&self.content, Content::Stream(st) if matches!(st.flow, Flow::Open | Flow::Ending))
+    }
+
+    /// A BDAT chunk's reply is due and nothing more may go out: without
+    /// pipelining (RFC 2920 3.1, RFC 3030 4.2), and with it while the
+    /// envelope's replies are still due, so that a refused envelope costs
+    /// the server one refused chunk, not one per chunk (servers close
+    /// after too many errors).
+    fn chunk_blocked(&self) -> bool {
+        self.pending.contains(&Await::BdatChunk)
+            && (!self.pipelined
+                || self
+                    .pending
+                    .iter()
+                    .any(|a| matches!(a, Await::Mail | Await::Rcpt(_) | Await::Rset(_))))
+    }
+
     /// A fatal error inside the transaction: the replies still due and
     /// whether a 354 may still come.
     fn outstanding(&self) -> (VecDeque<Await>, bool) {
-        (self.pending.clone(), self.pending.contains(&Await::Data))
+        // Inside DATA content (a streamed body after its 354), a command
+        // would be read as content.
+        let in_content = matches!(&self.content, Content::Stream(st)
+            if matches!(st.enc, Encoder::Data(_)) && st.flow == Flow::Open);
+        (
+            self.pending.clone(),
+            in_content || self.pending.contains(&Await::Data),
+        )
     }
 }
 
@@ -308,8 +427,19 @@ pub(super) enum Input<'a> {
     Quit,
     /// Decision on [`ClientEvent::RecipientsPartial`]: send the content.
     Proceed,
-    /// Decision on [`ClientEvent::RecipientsPartial`]: RSET.
+    /// Decision on [`ClientEvent::RecipientsPartial`]: RSET; while a
+    /// streamed body is wanted: give it up.
     Abort,
+    /// Decision on [`ClientEvent::Ready`]: send this envelope, the body
+    /// streamed.
+    StartMail(&'a Envelope, BodyInfo),
+    /// A piece of the streamed body; the octets taken are written back.
+    Body(&'a [u8], &'a mut usize),
+    /// The streamed body is complete.
+    EndBody,
+    /// Decision on [`ClientEvent::Ready`]: a command outside a
+    /// transaction.
+    Query(Query),
 }
 
 /// An input the current state does not take; nothing changed.
@@ -319,6 +449,8 @@ pub(super) enum Refused {
     Misuse,
     /// [`Input::SendMail`]: the message cannot be sent as configured.
     Invalid(MessageError),
+    /// [`Input::Body`]: the piece cannot be sent; the body was given up.
+    Body(MessageError),
 }
 
 // ---------------------------------------------------------------------------
@@ -382,7 +514,11 @@ impl Machine {
             Await::Mail => MAIL_TIMEOUT,
             Await::Rcpt(_) => RCPT_TIMEOUT,
             Await::Data => DATA_INIT_TIMEOUT,
-            Await::DataEnd | Await::DiscardEnd | Await::Bdat | Await::Lmtp(_) => DATA_END_TIMEOUT,
+            Await::DataEnd
+            | Await::DiscardEnd
+            | Await::Bdat
+            | Await::BdatChunk
+            | Await::Lmtp(_) => DATA_END_TIMEOUT,
             Await::Rset(_) | Await::AuthCancel => COMMAND_TIMEOUT,
         };
         match &self.phase {
@@ -390,7 +526,7 @@ impl Machine {
             Phase::Greeting => Some(GREETING_TIMEOUT),
             Phase::Hello(_) | Phase::StartTls | Phase::Auth(_) => Some(COMMAND_TIMEOUT),
             Phase::Open(Txn::Idle(_) | Txn::Decide(_)) => None,
-            Phase::Open(Txn::Aborting) => Some(COMMAND_TIMEOUT),
+            Phase::Open(Txn::Aborting | Txn::Query(..)) => Some(COMMAND_TIMEOUT),
             Phase::Open(Txn::Running(t)) => t.pending.front().map(of),
             Phase::Quitting { ahead } => Some(ahead.front().map_or(COMMAND_TIMEOUT, of)),
         }
@@ -405,7 +541,16 @@ impl Machine {
         let _ = write!(s, "{:?} ", self.security);
         let _ = match &self.phase {
             Phase::Auth(ex) => write!(s, "Auth({:?}, step {})", ex.mechanism, ex.step),
-            Phase::Open(Txn::Running(t)) => write!(s, "Open(Running {:?})", t.pending),
+            Phase::Open(Txn::Running(t)) => match &t.content {
+                Content::Whole(_) => write!(s, "Open(Running {:?})", t.pending),
+                Content::Stream(st) => {
+                    let flow = match &st.flow {
+                        Flow::Failed(stage, _) => alloc::format!("Failed({stage:?})"),
+                        f => alloc::format!("{f:?}"),
+                    };
+                    write!(s, "Open(Running {:?}, stream {flow})", t.pending)
+                }
+            },
             Phase::Open(Txn::Decide(_)) => write!(s, "Open(Decide)"),
             other => write!(s, "{other:?}"),
         };
@@ -495,7 +640,7 @@ impl Machine {
                     body,
                 )
                 .map_err(Refused::Invalid)?;
-                self.start_transaction(prepared, reset);
+                self.start_transaction(prepared, reset, None);
             }
             Input::Quit => match self.phase {
                 Phase::Open(Txn::Idle(_) | Txn::Decide(_)) => {
@@ -512,15 +657,247 @@ impl Machine {
                     self.send_content_command(t);
                 }
             }
-            Input::Abort => {
-                let Phase::Open(Txn::Decide(_)) = self.phase else {
+            Input::Abort => match &self.phase {
+                Phase::Open(Txn::Decide(_)) => {
+                    self.out.extend_from_slice(b"RSET\r\n");
+                    self.phase = Phase::Open(Txn::Aborting);
+                }
+                Phase::Open(Txn::Running(t)) if t.body_wanted() => {
+                    self.abandon_body(ClientError::ContentAborted);
+                }
+                _ => return Err(Refused::Misuse),
+            },
+            Input::StartMail(envelope, info) => {
+                let Phase::Open(Txn::Idle(reset)) = self.phase else {
                     return Err(Refused::Misuse);
                 };
-                self.out.extend_from_slice(b"RSET\r\n");
-                self.phase = Phase::Open(Txn::Aborting);
+                let prepared = envelope::prepare_stream(
+                    &self.cfg,
+                    self.caps.as_ref(),
+                    self.security.tls(),
+                    envelope,
+                    info,
+                )
+                .map_err(Refused::Invalid)?;
+                let stream = Stream {
+                    flow: Flow::Held,
+                    eight_bit: info.eight_bit,
+                    binary: prepared.binary,
+                    enc: if prepared.bdat {
+                        Encoder::Bdat {
+                            held_cr: false,
+                            staged: Vec::new(),
+                        }
+                    } else {
+                        Encoder::Data(DataEncoder::new(self.cfg.line_ending))
+                    },
+                };
+                self.start_transaction(prepared, reset, Some(Box::new(stream)));
+            }
+            Input::Body(piece, taken) => {
+                *taken = 0;
+                let room = self.body_room();
+                let Phase::Open(Txn::Running(t)) = &mut self.phase else {
+                    return Err(Refused::Misuse);
+                };
+                let Content::Stream(st) = &mut t.content else {
+                    return Err(Refused::Misuse);
+                };
+                if st.flow != Flow::Open {
+                    return Err(Refused::Misuse);
+                }
+                let piece = piece.get(..room.min(piece.len())).unwrap_or(&[]);
+                if piece.is_empty() {
+                    return Ok(());
+                }
+                let binary = st.binary;
+                let checked = if binary {
+                    Ok(())
+                } else {
+                    envelope::check_piece(piece, st.eight_bit)
+                };
+                let written = checked.and_then(|()| match &mut st.enc {
+                    Encoder::Bdat { staged, .. } if binary => {
+                        staged.extend_from_slice(piece);
+                        Ok(())
+                    }
+                    Encoder::Data(enc) => enc
+                        .encode(piece, &mut self.out)
+                        .map_err(|_| MessageError::BareLineEnding),
+                    Encoder::Bdat { held_cr, staged } => {
+                        envelope::normalize_piece(held_cr, piece, self.cfg.line_ending, staged)
+                    }
+                });
+                if let Err(e) = written {
+                    self.abandon_body(ClientError::ContentRefused(e));
+                    return Err(Refused::Body(e));
+                }
+                *taken = piece.len();
+                self.pump_stream();
+            }
+            Input::EndBody => {
+                let Phase::Open(Txn::Running(t)) = &mut self.phase else {
+                    return Err(Refused::Misuse);
+                };
+                let Content::Stream(st) = &mut t.content else {
+                    return Err(Refused::Misuse);
+                };
+                if st.flow != Flow::Open {
+                    return Err(Refused::Misuse);
+                }
+                match &mut st.enc {
+                    Encoder::Data(enc) => {
+                        if enc.finish(&mut self.out).is_err() {
+                            self.abandon_body(ClientError::ContentRefused(
+                                MessageError::BareLineEnding,
+                            ));
+                            return Err(Refused::Body(MessageError::BareLineEnding));
+                        }
+                        st.flow = Flow::Ended;
+                        if self.cfg.mode == PortMode::Lmtp {
+                            for &i in &t.accepted {
+                                t.pending.push_back(Await::Lmtp(i));
+                            }
+                        } else {
+                            t.pending.push_back(Await::DataEnd);
+                        }
+                    }
+                    Encoder::Bdat { held_cr, staged } => {
+                        if let Err(e) =
+                            envelope::finish_normalize(held_cr, self.cfg.line_ending, staged)
+                        {
+                            self.abandon_body(ClientError::ContentRefused(e));
+                            return Err(Refused::Body(e));
+                        }
+                        st.flow = Flow::Ending;
+                        self.pump_stream();
+                    }
+                }
+            }
+            Input::Query(q) => {
+                let Phase::Open(Txn::Idle(reset)) = self.phase else {
+                    return Err(Refused::Misuse);
+                };
+                self.out.extend_from_slice(match q {
+                    Query::Noop => b"NOOP\r\n",
+                    Query::Reset => b"RSET\r\n",
+                });
+                self.phase = Phase::Open(Txn::Query(q, reset));
             }
         }
         Ok(())
+    }
+
+    /// A streamed body is wanted ([`ClientEvent::BodyWanted`] was
+    /// reported, the end not yet asked for).
+    pub(super) fn wants_body(&self) -> bool {
+        matches!(&self.phase, Phase::Open(Txn::Running(t))
+            if matches!(&t.content, Content::Stream(st) if st.flow == Flow::Open))
+    }
+
+    /// The octets [`Input::Body`] takes now: none unless the streamed body
+    /// is wanted and no chunk reply is due without pipelining; at most
+    /// what keeps the unsent content and output within
+    /// [`ClientConfig::chunk_size`].
+    pub(super) fn body_room(&self) -> usize {
+        let Phase::Open(Txn::Running(t)) = &self.phase else {
+            return 0;
+        };
+        let Content::Stream(st) = &t.content else {
+            return 0;
+        };
+        if st.flow != Flow::Open || t.chunk_blocked() {
+            return 0;
+        }
+        let staged = match &st.enc {
+            Encoder::Bdat { staged, .. } => staged.len(),
+            Encoder::Data(_) => 0,
+        };
+        self.cfg
+            .chunk_size
+            .saturating_sub(self.out.len().saturating_add(staged))
+    }
+
+    /// BDAT: sends the full chunks staged, `BDAT n LAST` once the end was
+    /// asked for, or the RSET of a body given up, as far as the replies
+    /// due allow (RFC 3030 2; RFC 2920 3.1 without pipelining: one command
+    /// per reply).
+    fn pump_stream(&mut self) {
+        let chunk_size = self.cfg.chunk_size;
+        let Phase::Open(Txn::Running(t)) = &mut self.phase else {
+            return;
+        };
+        let blocked = t.chunk_blocked();
+        let pipelined = t.pipelined;
+        let Content::Stream(st) = &mut t.content else {
+            return;
+        };
+        let Encoder::Bdat { staged, .. } = &mut st.enc else {
+            return;
+        };
+        if blocked {
+            return;
+        }
+        match st.flow {
+            Flow::Open | Flow::Ending => {
+                while staged.len() >= chunk_size
+                    && (st.flow == Flow::Open || staged.len() > chunk_size)
+                {
+                    let rest = staged.split_off(chunk_size);
+                    self.out
+                        .extend_from_slice(BdatHeader::new(staged.len() as u64, false).as_bytes());
+                    self.out.extend_from_slice(staged);
+                    *staged = rest;
+                    t.pending.push_back(Await::BdatChunk);
+                    if !pipelined {
+                        return;
+                    }
+                }
+                // LMTP: `BDAT LAST` is answered once per recipient, unless
+                // the message already failed; it waits for the chunks'
+                // replies so that the count is known (RFC 2033 4.2).
+                let lmtp_wait =
+                    self.cfg.mode == PortMode::Lmtp && t.pending.contains(&Await::BdatChunk);
+                if st.flow == Flow::Ending && !lmtp_wait {
+                    self.out
+                        .extend_from_slice(BdatHeader::new(staged.len() as u64, true).as_bytes());
+                    self.out.extend_from_slice(staged);
+                    *staged = Vec::new();
+                    st.flow = Flow::Ended;
+                    t.pending.push_back(Await::Bdat);
+                }
+            }
+            Flow::Abandoning => {
+                *staged = Vec::new();
+                self.out.extend_from_slice(b"RSET\r\n");
+                t.pending.push_back(Await::Rset(AfterRset::Abort));
+                st.flow = Flow::Abandoned;
+            }
+            _ => {}
+        }
+    }
+
+    /// The streamed body is given up (the application's abort, or a piece
+    /// that cannot be sent): with BDAT, RSET (RFC 3030 2); inside DATA,
+    /// which cannot be cancelled (RFC 5321 4.1.1.4), the connection
+    /// closes at once so that no partial message is delivered.
+    fn abandon_body(&mut self, err: ClientError) {
+        let Phase::Open(Txn::Running(t)) = &mut self.phase else {
+            return;
+        };
+        let Content::Stream(st) = &mut t.content else {
+            return;
+        };
+        match st.enc {
+            Encoder::Bdat { .. } => {
+                st.flow = Flow::Abandoning;
+                self.pump_stream();
+            }
+            Encoder::Data(_) => {
+                self.events.push_back(ClientEvent::Error(err));
+                self.close_now();
+            }
+        }
     }
 
     /// Every queued event was read and the machine is closed:
@@ -615,7 +992,10 @@ impl Machine {
             // RFC 4954 4, 6.
             Phase::Auth(ex) => self.on_auth_reply(ex, reply),
 
-            Phase::Open(txn) => self.on_txn_reply(txn, reply),
+            Phase::Open(txn) => {
+                self.on_txn_reply(txn, reply);
+                self.after_stream_reply();
+            }
 
             // RFC 5321 4.1.1.10: drain the replies before QUIT's.
             Phase::Quitting { mut ahead } => {
@@ -644,6 +1024,23 @@ impl Machine {
                 self.fatal0(ClientError::UnexpectedReply(reply));
                 return;
             }
+            // RFC 5321 4.1.1.5, 4.1.1.9.
+            Txn::Query(query, reset) => {
+                match class(&reply) {
+                    2 | 4 | 5 => {
+                        let reset = if query == Query::Reset && class(&reply) == 2 {
+                            Reset::Clean
+                        } else {
+                            reset
+                        };
+                        self.events
+                            .push_back(ClientEvent::QueryReply { query, reply });
+                        self.become_ready(reset);
+                    }
+                    _ => self.fatal0(ClientError::UnexpectedReply(reply)),
+                }
+                return;
+            }
             // RFC 5321 4.1.1.5.
             Txn::Aborting => {
                 if class(&reply) != 2 {
@@ -660,14 +1057,34 @@ impl Machine {
             Txn::Running(t) => t,
         };
         let Some(awaited) = t.pending.pop_front() else {
-            self.fatal0(ClientError::UnexpectedReply(reply));
+            self.fatal_in(&t, ClientError::UnexpectedReply(reply));
             return;
         };
+        // Without pipelining one streamed chunk is in flight; a reply read
+        // while it is still in the output (not yet transmitted) answers a
+        // BDAT never sent: a server running ahead, or bytes injected.
+        if matches!(awaited, Await::BdatChunk | Await::Bdat)
+            && !t.pipelined
+            && matches!(t.content, Content::Stream(_))
+            && !self.out.is_empty()
+        {
+            self.fatal_in(&t, ClientError::UnexpectedReply(reply));
+            return;
+        }
         match awaited {
             // RFC 5321 4.1.1.5.
             Await::Rset(after) => {
                 if class(&reply) != 2 {
                     self.fatal_in(&t, ClientError::ResetRefused(reply));
+                    return;
+                }
+                if after == AfterRset::Abort {
+                    // RFC 3030 2: the chunks sent are discarded.
+                    self.events.push_back(ClientEvent::TransactionFailed {
+                        stage: TransactionStage::Aborted,
+                        reply: None,
+                    });
+                    self.become_ready(Reset::Clean);
                     return;
                 }
                 if after == AfterRset::Mail {
@@ -730,8 +1147,18 @@ impl Machine {
             // RFC 5321 4.1.1.4; RFC 2920 3.1 for the group's outcome.
             Await::Data => match class(&reply) {
                 3 if reply.code == ReplyCode::START_MAIL_INPUT => {
-                    if t.mail == MailReply::Accepted && !t.accepted.is_empty() {
-                        let content = core::mem::take(&mut t.content);
+                    let go = t.mail == MailReply::Accepted && !t.accepted.is_empty();
+                    if let (true, Content::Stream(st)) = (go, &mut t.content) {
+                        // The terminator (and its replies) come with
+                        // `end_body`.
+                        st.flow = Flow::Open;
+                        self.events.push_back(ClientEvent::BodyWanted);
+                        self.phase = Phase::Open(Txn::Running(t));
+                    } else if go {
+                        let content = match &mut t.content {
+                            Content::Whole(c) => core::mem::take(c),
+                            Content::Stream(_) => Vec::new(),
+                        };
                         self.out.extend_from_slice(&content);
                         // One reply (SMTP) or one per accepted recipient
                         // (LMTP, RFC 2033 4.2), before any later reply.
@@ -772,6 +1199,15 @@ impl Machine {
                     self.fatal_in(&t, ClientError::UnexpectedReply(reply));
                     return;
                 }
+                if let Content::Stream(st) = &t.content {
+                    if let Flow::Failed(stage, r) = &st.flow {
+                        // RFC 3030 2: a refused chunk fails the message,
+                        // whatever the reply to its last chunk says.
+                        let (stage, r) = (*stage, r.clone());
+                        self.fail_transaction(&t, stage, Some(r));
+                        return;
+                    }
+                }
                 if awaited == Await::DiscardEnd
                     || t.mail != MailReply::Accepted
                     || t.accepted.is_empty()
@@ -807,8 +1243,74 @@ impl Machine {
                 self.on_lmtp_reply(t, index, reply);
             }
 
+            // RFC 3030 2: a chunk of a streamed body.
+            Await::BdatChunk => match class(&reply) {
+                2 => self.phase = Phase::Open(Txn::Running(t)),
+                4 | 5 => {
+                    if let Content::Stream(st) = &mut t.content {
+                        if !matches!(
+                            st.flow,
+                            Flow::Abandoning | Flow::Abandoned | Flow::Failed(..)
+                        ) {
+                            let (stage, r) =
+                                group_failure(&mut t, TransactionStage::Content, reply);
+                            if let Content::Stream(st) = &mut t.content {
+                                st.flow = Flow::Failed(stage, r);
+                            }
+                        }
+                    }
+                    self.phase = Phase::Open(Txn::Running(t));
+                }
+                _ => self.fatal_in(&t, ClientError::UnexpectedReply(reply)),
+            },
+
             // Only while quitting.
             Await::AuthCancel => self.fatal_in(&t, ClientError::UnexpectedReply(reply)),
+        }
+    }
+
+    /// After a reply in a transaction with a streamed body: a failed
+    /// pipelined group stops the body (RFC 2920 3.1, RFC 3030 2), the
+    /// chunks or RSET a reply unblocked go out, and a failed transaction
+    /// is reported once no reply is due.
+    fn after_stream_reply(&mut self) {
+        let Phase::Open(Txn::Running(t)) = &mut self.phase else {
+            return;
+        };
+        let envelope_due = t.pending.iter().any(|a| {
+            matches!(
+                a,
+                Await::Mail | Await::Rcpt(_) | Await::Rset(AfterRset::Group | AfterRset::Mail)
+            )
+        });
+        let Content::Stream(st) = &mut t.content else {
+            return;
+        };
+        if matches!(st.flow, Flow::Open | Flow::Ending) && !envelope_due {
+            let failure = match &t.mail {
+                MailReply::Refused(r) => Some((TransactionStage::Mail, r.clone())),
+                MailReply::Accepted if t.accepted.is_empty() => t
+                    .last_refusal
+                    .clone()
+                    .map(|r| (TransactionStage::Recipients, r)),
+                _ => None,
+            };
+            if let Some((stage, r)) = failure {
+                st.flow = Flow::Failed(stage, r);
+            }
+        }
+        self.pump_stream();
+        let Phase::Open(Txn::Running(t)) = &mut self.phase else {
+            return;
+        };
+        if let (Content::Stream(st), true) = (&t.content, t.pending.is_empty()) {
+            if let Flow::Failed(stage, r) = &st.flow {
+                let (stage, r) = (*stage, r.clone());
+                let taken = core::mem::replace(&mut self.phase, Phase::AwaitTls);
+                if let Phase::Open(Txn::Running(t)) = taken {
+                    self.fail_transaction(&t, stage, Some(r));
+                }
+            }
         }
     }
 
@@ -1075,13 +1577,16 @@ impl Machine {
 
     // ----- transactions -------------------------------------------------------
 
-    fn start_transaction(&mut self, p: Prepared, reset: Reset) {
+    fn start_transaction(&mut self, p: Prepared, reset: Reset, stream: Option<Box<Stream>>) {
         let mut t = Box::new(Transaction {
             pending: VecDeque::new(),
             unsent_mail: None,
             rcpt_lines: p.rcpt_lines,
             next_rcpt: 0,
-            content: p.content,
+            content: match stream {
+                Some(st) => Content::Stream(st),
+                None => Content::Whole(p.content),
+            },
             bdat: p.bdat,
             pipelined: p.pipelined,
             mail: MailReply::Awaited,
@@ -1143,12 +1648,21 @@ impl Machine {
         }
     }
 
-    /// DATA, or `BDAT n LAST` with the chunk (RFC 3030 2).
+    /// DATA, or `BDAT n LAST` with the chunk (RFC 3030 2); a streamed
+    /// body sent with BDAT is wanted from here on.
     fn send_content_command(&mut self, mut t: Box<Transaction>) {
         if t.bdat {
-            let content = core::mem::take(&mut t.content);
-            self.out.extend_from_slice(&content);
-            t.pending.push_back(Await::Bdat);
+            match &mut t.content {
+                Content::Whole(content) => {
+                    let content = core::mem::take(content);
+                    self.out.extend_from_slice(&content);
+                    t.pending.push_back(Await::Bdat);
+                }
+                Content::Stream(st) => {
+                    st.flow = Flow::Open;
+                    self.events.push_back(ClientEvent::BodyWanted);
+                }
+            }
         } else {
             self.out.extend_from_slice(b"DATA\r\n");
             t.pending.push_back(Await::Data);

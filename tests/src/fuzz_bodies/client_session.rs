@@ -19,15 +19,19 @@
 //!   `ResponseInjection`); between `StartTls` and `tls_established()`,
 //!   any byte received ends the session as `ResponseInjection`, with no
 //!   other event and nothing more sent; `tls_established()` succeeds
-//!   exactly when `wants_tls()`, with no output pending.
+//!   exactly when `wants_tls()`, with no output pending;
+//! - a streamed body (`start_mail`, pieces of a fuzzer-chosen size):
+//!   `send_body` takes at most `body_room()` octets, takes some when there
+//!   is room, and never fails while the body is wanted except for a piece
+//!   the message cannot carry.
 
 use arbitrary::{Arbitrary, Unstructured};
 use smtp_sansio::PortMode;
-use smtp_sansio::sasl::{self, Mechanism};
-use smtp_sansio::{
-    Client, ClientConfig, ClientCredentials, ClientError, ClientEvent, Envelope, SendError,
-    TlsPolicy,
+use smtp_sansio::client::{
+    BodyError, BodyInfo, Client, ClientConfig, ClientCredentials, ClientError, ClientEvent,
+    Envelope, SendError, StartError, TlsPolicy,
 };
+use smtp_sansio::sasl::{self, Mechanism};
 
 /// Plausible server output, picked by index.
 const DICT: &[&[u8]] = &[
@@ -131,6 +135,8 @@ enum App {
     Quit,
     Proceed,
     Abort,
+    /// Stream message `n` in pieces of `1 + piece` octets.
+    Stream(u8, u8),
 }
 
 #[derive(Debug, Arbitrary)]
@@ -286,6 +292,8 @@ struct Track {
     silent: bool,
     app: Vec<App>,
     app_at: usize,
+    /// A streamed body: the body, how much was handed, the piece size.
+    stream: Option<(Vec<u8>, usize, usize)>,
 }
 
 impl Track {
@@ -373,6 +381,7 @@ pub fn client_session(data: &[u8]) {
         silent: false,
         app: script.app.iter().take(32).copied().collect(),
         app_at: 0,
+        stream: None,
     };
     assert_eq!(c.is_tls(), cfg.mode.implicit_tls());
     drain(&mut c, &mut t);
@@ -547,6 +556,15 @@ fn drain(c: &mut Client, t: &mut Track) {
                         Err(e) => panic!("send_mail on Ready: {e:?}"),
                     }
                 }
+                App::Stream(n, p) => {
+                    let (env, body) = messages(n);
+                    let info = BodyInfo::new(Some(body.len() as u64), !body.is_ascii());
+                    match c.start_mail(env, info) {
+                        Ok(()) => t.stream = Some((body, 0, 1 + usize::from(p))),
+                        Err(StartError::Invalid { .. }) => c.quit().expect("quit on Ready"),
+                        Err(e) => panic!("start_mail on Ready: {e:?}"),
+                    }
+                }
                 _ => c.quit().expect("quit on Ready"),
             },
             ClientEvent::RecipientsPartial { .. } => match t.next_app() {
@@ -557,7 +575,47 @@ fn drain(c: &mut Client, t: &mut Track) {
             _ => {}
         }
     }
+    feed_body(c, t);
     if t.closed {
         assert!(c.next_event().is_none(), "event after Closed");
+    }
+}
+
+/// Hands the streamed body as far as the client takes it.
+fn feed_body(c: &mut Client, t: &mut Track) {
+    for _ in 0..10_000 {
+        let Some((body, handed, piece)) = t.stream.as_mut() else {
+            return;
+        };
+        if !c.wants_body() {
+            if !c.is_ready() && !c.is_closed() {
+                return;
+            }
+            // The transaction ended or the session closed.
+            t.stream = None;
+            return;
+        }
+        let room = c.body_room();
+        if *handed == body.len() {
+            c.end_body().expect("end_body while the body is wanted");
+            t.stream = None;
+            return;
+        }
+        let end = (*handed + *piece).min(body.len());
+        match c.send_body(&body[*handed..end]) {
+            Ok(n) => {
+                assert!(n <= room, "took {n} octets with room {room}");
+                assert!(room == 0 || n > 0, "room {room} but nothing taken");
+                if n == 0 {
+                    return;
+                }
+                *handed += n;
+            }
+            Err(BodyError::Invalid(_)) => {
+                t.stream = None;
+                return;
+            }
+            Err(e) => panic!("send_body while the body is wanted: {e:?}"),
+        }
     }
 }

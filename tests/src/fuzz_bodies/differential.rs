@@ -159,8 +159,8 @@ fn compare(ours: &Command<'_>, theirs: &PeerRequest<'_>, line: &[u8]) {
                 params.body == Some(Body::BinaryMime),
                 flag(peer::MAIL_BODY_BINARYMIME)
             );
-            assert_eq!(params.ret == Some(Ret::Full), flag(peer::MAIL_RET_FULL));
-            assert_eq!(params.ret == Some(Ret::Hdrs), flag(peer::MAIL_RET_HDRS));
+            assert_eq!(params.ret() == Some(Ret::Full), flag(peer::MAIL_RET_FULL));
+            assert_eq!(params.ret() == Some(Ret::Hdrs), flag(peer::MAIL_RET_HDRS));
             assert_eq!(
                 params.smtputf8,
                 flag(peer::MAIL_SMTPUTF8),
@@ -173,14 +173,16 @@ fn compare(ours: &Command<'_>, theirs: &PeerRequest<'_>, line: &[u8]) {
                 "REQUIRETLS: {}",
                 ctx()
             );
-            let envid = params.envid.map(|x| as_peer_xtext(x.decode().into_owned()));
+            let envid = params
+                .envid()
+                .map(|x| as_peer_xtext(x.decode().into_owned()));
             assert_eq!(
                 envid.as_deref(),
                 f.env_id.as_ref().map(|s| s.as_bytes()),
                 "ENVID: {}",
                 ctx()
             );
-            match (params.auth, &f.auth) {
+            match (params.auth(), &f.auth) {
                 (None, None) => {}
                 (Some(MailAuth::Unknown), Some(a)) => assert_eq!(a, "<>", "AUTH=: {}", ctx()),
                 (Some(MailAuth::Mailbox(x)), Some(a)) => {
@@ -195,22 +197,22 @@ fn compare(ours: &Command<'_>, theirs: &PeerRequest<'_>, line: &[u8]) {
             }
             // both ways; the peer's 0 stands for "absent"
             assert_eq!(
-                params.mt_priority.map_or(0, i64::from),
+                params.mt_priority().map_or(0, i64::from),
                 f.mt_priority,
                 "MT-PRIORITY: {}",
                 ctx()
             );
-            let hold_for = match params.hold {
+            let hold_for = match params.hold() {
                 Some(Hold::For(n)) => n,
                 _ => 0,
             };
             assert_eq!(hold_for, f.hold_for, "HOLDFOR: {}", ctx());
-            let hold_until = match params.hold {
+            let hold_until = match params.hold() {
                 Some(Hold::Until(t)) => rfc3339_seconds(t).expect("our HOLDUNTIL is RFC 3339"),
                 _ => 0,
             };
             assert_eq!(hold_until, f.hold_until as i64, "HOLDUNTIL: {}", ctx());
-            let by = params.by;
+            let by = params.by();
             assert_eq!(
                 by.map_or(0, |b| i64::from(b.time)),
                 f.by,
@@ -258,7 +260,7 @@ fn compare(ours: &Command<'_>, theirs: &PeerRequest<'_>, line: &[u8]) {
             );
             assert_eq!(n.is_some_and(|n| n.delay()), flag(peer::RCPT_NOTIFY_DELAY));
             let orcpt = params
-                .orcpt
+                .orcpt()
                 .map(|o| as_peer_xtext(o.decoded().into_owned()));
             assert_eq!(
                 orcpt.as_deref(),
@@ -267,7 +269,7 @@ fn compare(ours: &Command<'_>, theirs: &PeerRequest<'_>, line: &[u8]) {
                 ctx()
             );
             // RRVS (RFC 7293): time as Unix seconds, mode R (the default) or C
-            match params.rrvs {
+            match params.rrvs() {
                 None => {
                     assert_eq!(r.rrvs, 0, "RRVS: {}", ctx());
                     assert!(!flag(peer::RCPT_RRVS_REJECT) && !flag(peer::RCPT_RRVS_CONTINUE));

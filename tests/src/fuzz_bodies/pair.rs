@@ -10,7 +10,9 @@
 //! - every message the client reports delivered (`Delivered`, or an LMTP
 //!   result with `delivered`) arrived at the server byte-exact: the body
 //!   with bare CR/LF normalized to CRLF and, with DATA, a final CRLF added
-//!   to a non-empty body that lacks one ([`expected_content`]); each
+//!   to a non-empty body that lacks one ([`expected_content`]), or
+//!   unchanged when it went as BINARYMIME (NUL or bare line endings, the
+//!   server offering BINARYMIME and CHUNKING, RFC 3030 3); each
 //!   message is tagged by its sender `m<N>@example.org`;
 //! - with the right credentials, the session ends cleanly: no client
 //!   error, the client closed, TLS and AUTH as the mode wants, one outcome
@@ -122,6 +124,9 @@ struct Pair {
     c2s_at: usize,
     s2c_at: usize,
     bdat: bool,
+    /// The client may send BINARYMIME (offered with CHUNKING, RFC 3030 3):
+    /// a body with NUL or bare line endings then arrives unchanged.
+    binary: bool,
     msgs: Vec<Msg>,
     next_msg: usize,
     /// The message in flight (index into `msgs`).
@@ -219,7 +224,13 @@ impl Pair {
 
     /// The server content tagged `i`, which the client reports delivered.
     fn check_delivered(&self, i: usize) {
-        let want = expected_content(&self.msgs[i].body, self.bdat);
+        let body = &self.msgs[i].body;
+        let text = smtp_sansio::data::inspect(body);
+        let want = if self.binary && (text.nul || text.bare_line_ending) {
+            body.clone()
+        } else {
+            expected_content(body, self.bdat)
+        };
         let got: Vec<&Vec<u8>> = self
             .completed
             .iter()
@@ -395,6 +406,7 @@ pub fn pair(data: &[u8]) {
         scfg.pipelining_sync = false;
     }
     let bdat = ccfg.chunking && scfg.extensions.contains(Extensions::CHUNKING);
+    let binary = bdat && ccfg.binarymime && scfg.extensions.contains(Extensions::BINARY_MIME);
 
     let msgs: Vec<Msg> = script
         .msgs
@@ -416,6 +428,7 @@ pub fn pair(data: &[u8]) {
         c2s_at: 0,
         s2c_at: 0,
         bdat,
+        binary,
         msgs,
         next_msg: 0,
         current: None,

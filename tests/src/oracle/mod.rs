@@ -473,12 +473,12 @@ pub fn from_ours(cmd: &Command<'_>) -> Option<Decoded> {
                         smtp_sansio::Body::EightBitMime => b"8BITMIME".to_vec(),
                         smtp_sansio::Body::BinaryMime => b"BINARYMIME".to_vec(),
                     },
-                    "RET" => match params.ret? {
+                    "RET" => match params.ret()? {
                         smtp_sansio::Ret::Full => b"FULL".to_vec(),
                         smtp_sansio::Ret::Hdrs => b"HDRS".to_vec(),
                     },
-                    "ENVID" => params.envid?.decode().into_owned(),
-                    "AUTH" => match params.auth? {
+                    "ENVID" => params.envid()?.decode().into_owned(),
+                    "AUTH" => match params.auth()? {
                         smtp_sansio::MailAuth::Unknown => b"<>".to_vec(),
                         smtp_sansio::MailAuth::Mailbox(x) => x.decode().into_owned(),
                     },
@@ -519,7 +519,7 @@ pub fn from_ours(cmd: &Command<'_>) -> Option<Decoded> {
                         }
                     }
                     "ORCPT" => {
-                        let o = params.orcpt?;
+                        let o = params.orcpt()?;
                         if o.is_utf8_type() {
                             return None;
                         }

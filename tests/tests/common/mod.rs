@@ -1,11 +1,9 @@
-//! Harness for the interop tests: the demo server's session code runs
-//! in-process (one tokio runtime per test, listeners on 127.0.0.1 port 0,
-//! a fresh mail folder), peers run as child processes with a deadline and
-//! are killed when it passes.
+//! Harness for the interop tests: a server on the driver crate
+//! (`smtp-sansio-tokio`) runs in-process (one tokio runtime per test,
+//! listeners on 127.0.0.1 port 0, a fresh mail folder, the demo's user and
+//! storage), peers run as child processes with a deadline and are killed
+//! when it passes.
 #![allow(dead_code)]
-
-#[path = "../../../smtp-proto/examples/demo-server/session.rs"]
-pub mod demo;
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -16,6 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use smtp_sansio::PortMode;
+use smtp_sansio_tokio::server::store::{MailDir, MessageWriter, envelope_text};
+use smtp_sansio_tokio::server::{self, Connection, Decision, Handler, Message, Session};
 
 /// How long one peer process may run.
 pub const PEER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -39,15 +39,125 @@ pub fn message(tag: &str) -> Vec<u8> {
 
 static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
 
-/// A demo server with the three listeners on port 0 and its own folder.
+/// Counters the tests read, kept by [`Demo`]'s sessions.
+#[derive(Default, Debug)]
+pub struct Stats {
+    /// Sessions started (the handler's `connect`).
+    pub sessions: AtomicU64,
+    /// MAIL commands handed to the application.
+    pub mail_events: AtomicU64,
+    /// Messages accepted with 250.
+    pub messages: AtomicU64,
+    /// Protocol violations the core reported.
+    pub violations: AtomicU64,
+    /// TLS handshakes completed (implicit TLS and STARTTLS).
+    pub tls_handshakes: AtomicU64,
+    /// Successful AUTH exchanges.
+    pub auth_ok: AtomicU64,
+    /// Sessions that ended (whatever the reason).
+    pub sessions_ended: AtomicU64,
+}
+
+/// The demo's behaviour as a driver handler: user `alice:secret`, every
+/// message stored durably in a [`MailDir`], counters for the tests.
+pub struct Demo {
+    /// The counters.
+    pub stats: Arc<Stats>,
+    store: Arc<MailDir>,
+}
+
+/// One session of [`Demo`].
+pub struct DemoSession {
+    stats: Arc<Stats>,
+    store: Arc<MailDir>,
+    writer: Option<MessageWriter>,
+}
+
+impl Handler for Demo {
+    type Session = DemoSession;
+    async fn connect(&self, _: &Connection) -> Result<DemoSession, smtp_sansio::OwnedReply> {
+        self.stats.sessions.fetch_add(1, Ordering::SeqCst);
+        Ok(DemoSession {
+            stats: self.stats.clone(),
+            store: self.store.clone(),
+            writer: None,
+        })
+    }
+}
+
+impl Session for DemoSession {
+    async fn auth(&mut self, user: &str, password: &str) -> Decision {
+        if user == "alice" && password == "secret" {
+            self.stats.auth_ok.fetch_add(1, Ordering::SeqCst);
+            Decision::Accept
+        } else {
+            Decision::reply(535, (5, 7, 8), "Authentication credentials invalid")
+        }
+    }
+    async fn mail(
+        &mut self,
+        _: &smtp_sansio::ReversePath<'_>,
+        _: &smtp_sansio::MailParams<'_>,
+    ) -> Decision {
+        self.stats.mail_events.fetch_add(1, Ordering::SeqCst);
+        Decision::Accept
+    }
+    async fn data_start(&mut self, _: smtp_sansio::ContentKind) {
+        self.writer = Some(self.store.writer());
+    }
+    async fn data(&mut self, piece: &[u8]) {
+        if let Some(w) = &mut self.writer {
+            w.write(piece).await;
+        }
+    }
+    async fn message(&mut self, msg: &Message<'_>) -> Decision {
+        let Some(w) = self.writer.take() else {
+            return Decision::reply(451, (4, 3, 0), "no writer");
+        };
+        match w.commit(envelope_text(msg)).await {
+            Ok(_) => {
+                self.stats.messages.fetch_add(1, Ordering::SeqCst);
+                Decision::Accept
+            }
+            Err(_) => Decision::reply(451, (4, 3, 0), "Local error in processing"),
+        }
+    }
+    fn aborted(&mut self, _: smtp_sansio::AbortReason) {
+        self.writer = None;
+    }
+    fn tls_started(&mut self) {
+        self.stats.tls_handshakes.fetch_add(1, Ordering::SeqCst);
+    }
+    fn violation(&mut self, _: smtp_sansio::Violation) {
+        self.stats.violations.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Drop for DemoSession {
+    fn drop(&mut self) {
+        self.stats.sessions_ended.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A self-signed rustls configuration for `localhost` and `127.0.0.1`.
+pub fn self_signed_tls() -> Arc<tokio_rustls::rustls::ServerConfig> {
+    use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    let ck = rcgen::generate_simple_self_signed(names).expect("self-signed certificate");
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.key_pair.serialize_der()));
+    server::tls_config(vec![ck.cert.der().clone()], key).expect("TLS config")
+}
+
+/// A driver-based demo server with the three listeners on port 0 and its
+/// own folder.
 pub struct TestServer {
     rt: Option<tokio::runtime::Runtime>,
-    stop: tokio::sync::watch::Sender<bool>,
+    stop: server::Shutdown,
     addrs: Vec<(PortMode, SocketAddr)>,
     /// The mail folder.
     pub dir: PathBuf,
-    /// Settings and counters.
-    pub shared: Arc<demo::Shared>,
+    /// The counters.
+    pub stats: Arc<Stats>,
 }
 
 impl TestServer {
@@ -59,43 +169,38 @@ impl TestServer {
             NEXT_DIR.fetch_add(1, Ordering::Relaxed)
         ));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create mail folder");
+        let (store, _) = MailDir::open(&dir).expect("mail folder");
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let (certs, key) = demo::self_signed("localhost").expect("self-signed certificate");
-        let tls = demo::tls_acceptor(certs, key).expect("TLS config");
-        let shared = Arc::new(demo::Shared::new(demo::Settings {
-            hostname: "localhost".into(),
-            users: vec![("alice".into(), "secret".into())],
-            maildir: Some(dir.clone()),
-            quiet: std::env::var_os("INTEROP_LOG").is_none(),
-            tls,
-            trace: None,
-            timeouts: demo::Timeouts::RFC,
-            max_connections: demo::DEFAULT_MAX_CONNECTIONS,
-        }));
-        let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        let mut listeners = Vec::new();
+        let stats = Arc::new(Stats::default());
+        let demo = Demo {
+            stats: stats.clone(),
+            store,
+        };
+        let mut srv = server::Server::new(demo)
+            .hostname("localhost")
+            .tls(self_signed_tls());
         let mut addrs = Vec::new();
         rt.block_on(async {
             for mode in [PortMode::Relay, PortMode::Submission, PortMode::ImplicitTls] {
-                let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+                let a = srv
+                    .listen(mode, "127.0.0.1:0")
                     .await
                     .expect("bind 127.0.0.1:0");
-                addrs.push((mode, l.local_addr().expect("local addr")));
-                listeners.push((mode, l));
+                addrs.push((mode, a));
             }
         });
-        rt.spawn(demo::run(listeners, shared.clone(), stop_rx));
+        let stop = srv.shutdown_handle();
+        rt.spawn(srv.serve());
         TestServer {
             rt: Some(rt),
             stop,
             addrs,
             dir,
-            shared,
+            stats,
         }
     }
 
@@ -115,19 +220,7 @@ impl TestServer {
 
     /// Stored messages, oldest first: (envelope text, content bytes).
     pub fn messages(&self) -> Vec<(String, Vec<u8>)> {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(&self.dir)
-            .expect("read mail folder")
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-            .collect();
-        names.sort();
-        names
-            .into_iter()
-            .map(|p| {
-                let env = std::fs::read_to_string(p.with_extension("env")).expect("envelope");
-                (env, std::fs::read(&p).expect("message"))
-            })
-            .collect()
+        stored_pairs(&self.dir)
     }
 
     /// Every file in the folder (including temporary ones).
@@ -140,7 +233,7 @@ impl TestServer {
 
     /// Waits (bounded) until every session that started has ended.
     pub fn wait_sessions_ended(&self) {
-        let s = &self.shared.stats;
+        let s = &self.stats;
         let deadline = Instant::now() + Duration::from_secs(10);
         while s.sessions_ended.load(Ordering::SeqCst) < s.sessions.load(Ordering::SeqCst) {
             assert!(Instant::now() < deadline, "sessions did not end");
@@ -149,14 +242,14 @@ impl TestServer {
     }
 
     /// A counter's value.
-    pub fn stat(&self, f: impl Fn(&demo::Stats) -> &AtomicU64) -> u64 {
-        f(&self.shared.stats).load(Ordering::SeqCst)
+    pub fn stat(&self, f: impl Fn(&Stats) -> &AtomicU64) -> u64 {
+        f(&self.stats).load(Ordering::SeqCst)
     }
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        let _ = self.stop.send(true);
+        self.stop.shutdown();
         if let Some(rt) = self.rt.take() {
             rt.shutdown_timeout(Duration::from_secs(2));
         }
@@ -349,8 +442,17 @@ pub fn example_binary(name: &str) -> PathBuf {
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if !built.iter().any(|n| n == name) {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        // The example's package: the driver crate's examples live in
+        // smtp-tokio/examples, the core's in smtp-proto/examples.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let ex = root.join("smtp-tokio/examples");
+        let package = if ex.join(name).is_dir() || ex.join(format!("{name}.rs")).is_file() {
+            "smtp-sansio-tokio"
+        } else {
+            "smtp-sansio"
+        };
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-q", "-p", "smtp-sansio", "--example", name]);
+        cmd.args(["build", "-q", "-p", package, "--example", name]);
         if release {
             cmd.arg("--release");
         }
@@ -370,7 +472,7 @@ pub struct DemoProcess {
     child: std::process::Child,
     log: Arc<std::sync::Mutex<Vec<String>>>,
     addrs: Vec<(PortMode, SocketAddr)>,
-    /// The mail folder (None with `--discard`).
+    /// The mail folder.
     pub dir: PathBuf,
     remove_dir: bool,
 }

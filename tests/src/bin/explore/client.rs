@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 
 use smtp_sansio::MutantSlot;
 use smtp_sansio::PortMode;
-use smtp_sansio::{Client, ClientConfig, ClientCredentials, ClientEvent, Envelope, TlsPolicy};
+use smtp_sansio::client::{
+    BodyInfo, Client, ClientConfig, ClientCredentials, ClientEvent, Envelope, TlsPolicy,
+};
 
 use crate::mode_name;
 use crate::search::{Broken, Log, Model, hash128};
@@ -47,6 +49,8 @@ static REPLIES: &[ReplyInput] = &[
 ];
 
 const INJECTION: usize = 15;
+/// The explored `chunk_size`.
+const CHUNK_SIZE: usize = 4;
 const TWO: usize = 14;
 
 /// One abstract input.
@@ -60,7 +64,24 @@ pub enum In {
     Quit,
     Proceed,
     Abort,
+    /// `start_mail`: the body streamed.
+    StartMail,
+    /// `send_body` with a piece that holds a dot line, a CRLF split at its
+    /// end, and more than one chunk.
+    Piece,
+    /// `send_body` with a NUL (refused: the body is given up).
+    BadPiece,
+    /// `end_body`.
+    EndBody,
+    /// `noop`.
+    Noop,
+    /// `rset`.
+    Rset,
 }
+
+/// The piece `In::Piece` hands: a dot at a line start (stuffed inside
+/// DATA) and a CR at its end (its LF comes with the next piece).
+const PIECE: &[u8] = b"a\n.b\r\n..\r\nc\r";
 
 /// A command line the client sent and still waits a reply for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,7 +94,10 @@ enum Verb {
     Rcpt,
     Data,
     Bdat,
+    /// A `BDAT n` chunk without LAST: one reply, also in LMTP.
+    BdatChunk,
     Rset,
+    Noop,
     Quit,
 }
 
@@ -81,6 +105,8 @@ enum Verb {
 enum Decision {
     Ready,
     Partial,
+    /// A streamed body is wanted (`BodyWanted`); replies may still come.
+    Body,
 }
 
 /// The state: the machine and the bookkeeping of the observable trace.
@@ -131,6 +157,8 @@ impl ClientModel {
     pub fn new(mode: PortMode, slot: MutantSlot) -> ClientModel {
         let mut base = ClientConfig::new(mode, "client.example.org");
         base.mutant = slot;
+        // Small chunks, so that a streamed piece makes several.
+        base.chunk_size = CHUNK_SIZE;
         let mut cfgs = Vec::new();
         match mode {
             PortMode::Submission | PortMode::ImplicitTls => {
@@ -185,6 +213,9 @@ impl ClientModel {
                 ClientEvent::RecipientsPartial { .. } => {
                     s.pending = Some(Decision::Partial);
                 }
+                ClientEvent::BodyWanted => {
+                    s.pending = Some(Decision::Body);
+                }
                 ClientEvent::StartTls if must_close.is_some() => {
                     return Err(Broken::new(
                         "f: response injection",
@@ -195,7 +226,9 @@ impl ClientModel {
                 ClientEvent::Closed => s.closed_event = true,
                 _ => {}
             }
-            if s.pending.is_some() {
+            // A body decision does not stop the reading: the events
+            // behind it are informative (or end the body).
+            if matches!(s.pending, Some(Decision::Ready | Decision::Partial)) {
                 break;
             }
         }
@@ -274,8 +307,10 @@ impl ClientModel {
                 b"MAIL" => Verb::Mail,
                 b"RCPT" => Verb::Rcpt,
                 b"DATA" => Verb::Data,
-                b"BDAT" => Verb::Bdat,
+                b"BDAT" if upper.ends_with(b" LAST") => Verb::Bdat,
+                b"BDAT" => Verb::BdatChunk,
                 b"RSET" => Verb::Rset,
+                b"NOOP" => Verb::Noop,
                 b"QUIT" => Verb::Quit,
                 _ => {
                     return Err(Broken::new(
@@ -299,7 +334,12 @@ impl ClientModel {
                 && self.tls_required(s)
                 && matches!(
                     verb,
-                    Verb::Auth | Verb::Mail | Verb::Rcpt | Verb::Data | Verb::Bdat
+                    Verb::Auth
+                        | Verb::Mail
+                        | Verb::Rcpt
+                        | Verb::Data
+                        | Verb::Bdat
+                        | Verb::BdatChunk
                 )
             {
                 return Err(Broken::new(
@@ -313,7 +353,7 @@ impl ClientModel {
                     "AUTH sent without TLS",
                 ));
             }
-            if verb == Verb::Bdat {
+            if matches!(verb, Verb::Bdat | Verb::BdatChunk) {
                 let n = upper
                     .split(|b| *b == b' ')
                     .nth(1)
@@ -358,6 +398,7 @@ impl Model for ClientModel {
             h.push_str(&format!("# set: tls={tls}\n"));
         }
         h.push_str("# set: to=bob@example.net\n# set: to=carol@example.net\n");
+        h.push_str(&format!("# set: chunk-size={CHUNK_SIZE}\n"));
         h
     }
 
@@ -389,12 +430,22 @@ impl Model for ClientModel {
         if s.closed {
             return Vec::new();
         }
+        let mut v = Vec::new();
         match s.pending {
-            Some(Decision::Ready) => return vec![In::SendMail, In::Quit],
+            Some(Decision::Ready) => {
+                return vec![In::SendMail, In::StartMail, In::Noop, In::Rset, In::Quit];
+            }
             Some(Decision::Partial) => return vec![In::Proceed, In::Abort, In::Quit],
+            // The body's decisions, and the replies that may come
+            // meanwhile (chunks in flight, pipelined RCPT replies).
+            Some(Decision::Body) => {
+                v.extend([In::Piece, In::BadPiece, In::EndBody, In::Abort]);
+                if s.owed.is_empty() {
+                    return v;
+                }
+            }
             None => {}
         }
-        let mut v = Vec::new();
         if s.cl.wants_tls() {
             v.push(In::Tls);
             v.push(In::Reply(1)); // plaintext before the handshake
@@ -421,10 +472,60 @@ impl Model for ClientModel {
     fn step(&self, s: &mut St, i: In, log: &mut Log) -> Result<(), Broken> {
         let mut must_close = None;
         match i {
-            In::SendMail | In::Quit | In::Proceed | In::Abort => {
+            In::Piece | In::BadPiece => {
+                log.push(|| format!("# app: {i:?}"));
+                let room = s.cl.body_room();
+                let piece: &[u8] = if i == In::Piece { PIECE } else { b"a\0b" };
+                match s.cl.send_body(piece) {
+                    Ok(n) if n <= room && (n > 0 || room == 0) => {}
+                    Ok(n) => {
+                        return Err(Broken::new(
+                            "api: body",
+                            format!("send_body took {n} octets with room {room}"),
+                        ));
+                    }
+                    Err(_) if i == In::BadPiece && room > 0 => {}
+                    Err(e) if room == 0 && i == In::BadPiece => {
+                        return Err(Broken::new(
+                            "api: body",
+                            format!("send_body refused ({e}) a piece it had no room for"),
+                        ));
+                    }
+                    Err(e) => {
+                        return Err(Broken::new(
+                            "api: body",
+                            format!("send_body refused ({e}) while the body is wanted"),
+                        ));
+                    }
+                }
+                if !s.cl.wants_body() {
+                    s.pending = None;
+                }
+            }
+            In::SendMail
+            | In::StartMail
+            | In::Quit
+            | In::Proceed
+            | In::Abort
+            | In::EndBody
+            | In::Noop
+            | In::Rset => {
                 s.pending = None;
                 log.push(|| format!("# app: {i:?}"));
                 let ok = match i {
+                    In::StartMail => {
+                        s.cl.start_mail(
+                            Envelope::new(
+                                "alice@example.org",
+                                ["bob@example.net", "carol@example.net"],
+                            ),
+                            BodyInfo::new(Some(PIECE.len() as u64), false),
+                        )
+                        .is_ok()
+                    }
+                    In::EndBody => s.cl.end_body().is_ok(),
+                    In::Noop => s.cl.noop().is_ok(),
+                    In::Rset => s.cl.rset().is_ok(),
                     In::SendMail => {
                         s.cl.send_mail(
                             Envelope::new(
@@ -515,6 +616,9 @@ impl Model for ClientModel {
             }
         }
         self.drain(s, log, must_close)?;
+        if s.pending == Some(Decision::Body) && !s.cl.wants_body() {
+            s.pending = None;
+        }
         if s.closed {
             if !s.closed_event && s.cl.next_event().is_none() {
                 // Closed without reporting it: allowed only if reported
@@ -552,6 +656,7 @@ impl Model for ClientModel {
         let phase = match s.pending {
             Some(Decision::Ready) => "ready".to_string(),
             Some(Decision::Partial) => "decide partial".to_string(),
+            Some(Decision::Body) => "streaming body".to_string(),
             None if s.closed => "closed".to_string(),
             None if s.cl.wants_tls() => "await TLS".to_string(),
             None => match s.owed.front() {
@@ -582,6 +687,12 @@ impl Model for ClientModel {
             In::Quit => "quit",
             In::Proceed => "proceed",
             In::Abort => "abort",
+            In::StartMail => "start_mail",
+            In::Piece => "send_body",
+            In::BadPiece => "send_body (NUL)",
+            In::EndBody => "end_body",
+            In::Noop => "noop",
+            In::Rset => "rset",
         }
     }
 }

@@ -1,7 +1,9 @@
-//! Sends one message through the client machine.
+//! Sends one message with the async client driver
+//! ([`smtp_sansio_tokio::client::SmtpClient`]); the body is streamed from
+//! the file or stdin, never held whole.
 //!
 //! ```text
-//! cargo run -p smtp-sansio --example send -- --mode submission \
+//! cargo run -p smtp-sansio-tokio --example send -- --mode submission \
 //!     --from alice@example.org --to bob@example.net --auth alice:secret \
 //!     --insecure [--server 127.0.0.1:2587] [--body FILE]   (default: stdin)
 //!
@@ -16,22 +18,20 @@
 //!   --insecure            accept any certificate (the demo's self-signed one)
 //!   --ca PEM              trust these roots (default: the system bundle)
 //!   --body FILE           message (header and body); "-" or absent: stdin
-//!   -v                    print the machine's events
+//!   --chunk-size N        BDAT chunk size in octets (default 65536)
+//!   -v                    print the session's events (tracing at debug)
 //! ```
 //!
 //! Exits 0 when the server accepted the message; otherwise prints the
 //! server's reply (code, enhanced code and text) on stderr and exits 1.
 //! `--help` prints the usage on stdout and exits 0.
 
-mod driver;
-
-use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use smtp_sansio::PortMode;
-use smtp_sansio::{ClientConfig, ClientCredentials, Envelope, TlsPolicy};
-use tokio_rustls::rustls::pki_types::ServerName;
+use smtp_sansio::client::{ClientCredentials, Envelope, TlsPolicy};
+use smtp_sansio::{ClientConfig, PortMode};
+use smtp_sansio_tokio::client::{Outcome, SmtpClient, TlsTrust, reply_text};
 
 struct Args {
     mode: PortMode,
@@ -45,13 +45,15 @@ struct Args {
     insecure: bool,
     ca: Option<PathBuf>,
     body: Option<PathBuf>,
+    chunk_size: Option<usize>,
     verbose: bool,
 }
 
 const USAGE: &str =
     "usage: send --to ADDR [--to ADDR]... [--from ADDR] [--mode relay|submission|implicit-tls]
             [--server HOST:PORT] [--server-name NAME] [--helo NAME] [--auth USER:PASS]
-            [--tls required|opportunistic|none] [--insecure] [--ca PEM] [--body FILE] [-v]
+            [--tls required|opportunistic|none] [--insecure] [--ca PEM] [--body FILE]
+            [--chunk-size N] [-v]
   Sends one message (RFC 5321) read from --body FILE or stdin; exits 0 when it was accepted.";
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -67,6 +69,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         insecure: false,
         ca: None,
         body: None,
+        chunk_size: None,
         verbose: false,
     };
     let mut it = std::env::args().skip(1);
@@ -102,6 +105,13 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--insecure" => a.insecure = true,
             "--ca" => a.ca = Some(value()?.into()),
             "--body" => a.body = Some(value()?.into()),
+            "--chunk-size" => {
+                let v = value()?;
+                match v.parse::<usize>() {
+                    Ok(n) if n > 0 => a.chunk_size = Some(n),
+                    _ => return Err(format!("--chunk-size expects a positive number, not {v}")),
+                }
+            }
             "-v" => a.verbose = true,
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown option {other} (see the file's docs)")),
@@ -147,17 +157,37 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints the driver's `tracing` events at debug level and above to
+/// stderr (`-v`): a minimal subscriber, to stay free of extra crates.
+struct Stderr;
+
+impl tracing::Subscriber for Stderr {
+    fn enabled(&self, m: &tracing::Metadata<'_>) -> bool {
+        *m.level() <= tracing::Level::DEBUG
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, e: &tracing::Event<'_>) {
+        struct Fields(String);
+        impl tracing::field::Visit for Fields {
+            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!(" {}={v:?}", f.name()));
+            }
+        }
+        let mut fields = Fields(String::new());
+        e.record(&mut fields);
+        eprintln!("event: {}{}", e.metadata().level(), fields.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
 async fn run(args: Args) -> Result<String, String> {
-    let mut body = Vec::new();
-    match &args.body {
-        Some(p) if p.as_os_str() != "-" => {
-            body = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?
-        }
-        _ => {
-            std::io::stdin()
-                .read_to_end(&mut body)
-                .map_err(|e| format!("stdin: {e}"))?;
-        }
+    if args.verbose {
+        let _ = tracing::subscriber::set_global_default(Stderr);
     }
     let server = args.server.clone().unwrap_or_else(|| {
         let port = match args.mode {
@@ -172,7 +202,6 @@ async fn run(args: Args) -> Result<String, String> {
         .map(|(h, _)| h.trim_matches(['[', ']']))
         .unwrap_or(&server);
     let name = args.server_name.clone().unwrap_or_else(|| host.to_string());
-    let server_name = ServerName::try_from(name).map_err(|e| format!("server name: {e}"))?;
     let mut cfg = ClientConfig::new(args.mode, args.helo.clone());
     if let Some(t) = args.tls {
         cfg = cfg.with_tls_policy(t).map_err(|e| e.to_string())?;
@@ -180,18 +209,42 @@ async fn run(args: Args) -> Result<String, String> {
     if let Some((u, p)) = &args.auth {
         cfg = cfg.with_credentials(ClientCredentials::new(u.clone(), p.clone()));
     }
-    let tls = driver::tls_connector(args.insecure, args.ca.as_deref())?;
-    let tcp = tokio::net::TcpStream::connect(&server)
-        .await
-        .map_err(|e| format!("connect {server}: {e}"))?;
-    let envelope = Envelope::new(args.from.clone(), args.to.clone());
-    match driver::send(tcp, cfg, &tls, server_name, envelope, body, args.verbose).await? {
-        driver::Outcome::Delivered(r) => Ok(driver::reply_text(&r)),
-        driver::Outcome::Failed(e) => Err(e),
-        // The server's own words, when the error carries a reply.
-        driver::Outcome::Error(e) => Err(match e.reply() {
-            Some(r) => format!("{e} ({})", driver::reply_text(r)),
-            None => e.to_string(),
-        }),
+    if let Some(n) = args.chunk_size {
+        cfg.chunk_size = n;
     }
+    let system = Path::new("/etc/ssl/certs/ca-certificates.crt");
+    let trust = if args.insecure {
+        TlsTrust::DangerAcceptAny
+    } else if let Some(ca) = &args.ca {
+        TlsTrust::from_pem_file(ca)?
+    } else if system.exists() {
+        TlsTrust::from_pem_file(system)?
+    } else {
+        TlsTrust::WebPki
+    };
+    let envelope = Envelope::new(args.from.clone(), args.to.clone());
+    let mut client = SmtpClient::connect(server.as_str(), &name, cfg, trust)
+        .await
+        .map_err(|e| format!("{server}: {e}"))?;
+    let report = match &args.body {
+        Some(p) if p.as_os_str() != "-" => {
+            let f = tokio::fs::File::open(p)
+                .await
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            client.send(envelope, f).await
+        }
+        _ => client.send(envelope, tokio::io::stdin()).await,
+    }
+    .map_err(|e| e.to_string())?;
+    let result = match &report.outcome {
+        Outcome::Delivered(r) => Ok(reply_text(r)),
+        Outcome::PerRecipient if report.is_delivered() => Ok("delivered per recipient".into()),
+        Outcome::PerRecipient => Err("refused for every recipient".into()),
+        Outcome::Failed { stage, reply } => Err(format!(
+            "{stage:?} refused: {}",
+            reply.as_ref().map(reply_text).unwrap_or_default()
+        )),
+    };
+    let _ = client.quit().await;
+    result
 }
