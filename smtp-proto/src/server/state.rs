@@ -462,6 +462,9 @@ impl Machine {
                 }
                 Reading::ProxyHeader(dec) => match dec.decode(input.peek()) {
                     Ok(ProxyStatus::Incomplete) => return None,
+                    Err(_) if self.cfg.mutant.is(Mutant::ProxyMalformed) => {
+                        self.reading = Reading::Connecting;
+                    }
                     Err(e) => self.violation(Violation::ProxyHeader(e), true),
                     Ok(ProxyStatus::Complete { header, len }) => {
                         let origin = ProxyOrigin::from_header(&header);

@@ -79,12 +79,17 @@ enum Kind {
     /// A whole valid PROXY header (before the greeting, when expected),
     /// followed by `n` command lines in the same read.
     ProxyValid(u32),
-    /// A malformed PROXY header: the session must end with no output.
+    /// A malformed (or missing) PROXY header: the session must end with
+    /// no output.
     ProxyMalformed,
-    /// The first part of a valid PROXY header.
-    ProxyFirstPart,
-    /// The rest of the header [`Kind::ProxyFirstPart`] started.
-    ProxyRest,
+    /// The first part of valid PROXY header number `n`.
+    ProxyFirstPart(u8),
+    /// The rest of the header [`Kind::ProxyFirstPart`] `n` started.
+    ProxyRest(u8),
+    /// A PROXY v1 header where none is expected (no PROXY configured, or
+    /// after the header): an unknown command, refused with a 5xx and
+    /// never reported as [`ServerEvent::Proxy`].
+    ProxyUnexpected,
 }
 
 /// Where the PROXY header expected before the greeting is (the proxy
@@ -95,8 +100,8 @@ enum ProxyPhase {
     Done,
     /// Nothing of the header yet.
     Waiting,
-    /// Part of a valid header was sent.
-    Split,
+    /// The first part of valid header `n` was sent.
+    Split(u8),
     /// A malformed header was sent: nothing may come out.
     Malformed,
 }
@@ -105,6 +110,10 @@ enum ProxyPhase {
 /// 198.51.100.2:25 (section 2.2).
 const PROXY_V2: &[u8] =
     b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c\xc0\x00\x02\x01\xc6\x33\x64\x02\x9c\x40\x00\x19";
+
+/// A valid version 1 header: TCP over IPv4, 192.0.2.1:40000 to
+/// 198.51.100.2:25 (section 2.1).
+const PROXY_V1: &[u8] = b"PROXY TCP4 192.0.2.1 198.51.100.2 40000 25\r\n";
 
 struct ByteInput {
     name: &'static str,
@@ -171,12 +180,16 @@ static BYTES: &[ByteInput] = &[
     // Plaintext before the handshake.
     b("bytes before TLS", b"VRFY inj\r\n", Kind::BeforeHandshake),
     // The PROXY header expected before the greeting (relay, proxy variant).
+    b("PROXY v1", PROXY_V1, Kind::ProxyValid(0)),
+    b("PROXY v2", PROXY_V2, Kind::ProxyValid(0)),
+    // LOCAL (v2, section 2.2) and UNKNOWN (v1, section 2.1): the proxy's
+    // own connection, the real peer is the client.
     b(
-        "PROXY v1",
-        b"PROXY TCP4 192.0.2.1 198.51.100.2 40000 25\r\n",
+        "PROXY v2 LOCAL",
+        b"\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00",
         Kind::ProxyValid(0),
     ),
-    b("PROXY v2", PROXY_V2, Kind::ProxyValid(0)),
+    b("PROXY v1 UNKNOWN", b"PROXY UNKNOWN\r\n", Kind::ProxyValid(0)),
     b(
         "PROXY v1+NOOP",
         b"PROXY TCP4 192.0.2.1 198.51.100.2 40000 25\r\nNOOP\r\n",
@@ -187,8 +200,19 @@ static BYTES: &[ByteInput] = &[
         b"PROXY TCP4 192.0.2.01 198.51.100.2 40000 25\r\nNOOP\r\n",
         Kind::ProxyMalformed,
     ),
-    b("PROXY v2 (part 1)", PROXY_V2.split_at(14).0, Kind::ProxyFirstPart),
-    b("PROXY v2 (part 2)", PROXY_V2.split_at(14).1, Kind::ProxyRest),
+    b("PROXY (missing)", b"EHLO c.example\r\n", Kind::ProxyMalformed),
+    b(
+        "PROXY v2 (bad version)",
+        b"\r\n\r\n\0\r\nQUIT\n\x31\x11\x00\x0c\xc0\x00\x02\x01\xc6\x33\x64\x02\x9c\x40\x00\x19",
+        Kind::ProxyMalformed,
+    ),
+    // Split across reads: inside the v2 signature and inside the v1 line.
+    b("PROXY v2 (part 1)", PROXY_V2.split_at(7).0, Kind::ProxyFirstPart(2)),
+    b("PROXY v2 (part 2)", PROXY_V2.split_at(7).1, Kind::ProxyRest(2)),
+    b("PROXY v1 (part 1)", PROXY_V1.split_at(20).0, Kind::ProxyFirstPart(1)),
+    b("PROXY v1 (part 2)", PROXY_V1.split_at(20).1, Kind::ProxyRest(1)),
+    // A header where none is expected: a command like any other.
+    b("PROXY (not expected)", PROXY_V1, Kind::ProxyUnexpected),
 ];
 
 /// The explored state: the machine plus the bookkeeping the invariants
@@ -219,6 +243,11 @@ pub struct St {
     refused: bool,
     /// The PROXY header before the greeting.
     proxy: ProxyPhase,
+    /// A valid header was read and its `ServerEvent::Proxy` is owed.
+    proxy_event: bool,
+    /// A PROXY line was sent where none is expected: the next reply is
+    /// its own and must refuse it.
+    unexpected_header: bool,
 }
 
 /// The server side in one port mode. Relay has two variants: without
@@ -272,7 +301,7 @@ fn reply(code: u16, e: (u8, u16, u16), text: &'static str) -> OwnedReply {
 
 /// An event, owned (events borrow the machine). Fields are read through
 /// `Debug` in the transcript log.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 #[allow(dead_code)]
 enum Ev {
     Connected,
@@ -340,6 +369,20 @@ impl ServerModel {
                 return Err(Broken::new(
                     "p: event before a complete PROXY header",
                     format!("event {ev:?} before a complete valid PROXY header (PROXY protocol 2)"),
+                ));
+            }
+            if ev == Ev::Proxy {
+                if !s.proxy_event {
+                    return Err(Broken::new(
+                        "p: PROXY header acted on where none is expected",
+                        "ServerEvent::Proxy without a configured PROXY header before the greeting (PROXY protocol 2)",
+                    ));
+                }
+                s.proxy_event = false;
+            } else if s.proxy_event && !matches!(ev, Ev::Violation(_) | Ev::Closed) {
+                return Err(Broken::new(
+                    "p: PROXY header not reported first",
+                    format!("event {ev:?} before ServerEvent::Proxy"),
                 ));
             }
             let decision = match &ev {
@@ -507,6 +550,16 @@ impl ServerModel {
             if u.code == 0 {
                 return Err(Broken::new("d: malformed reply", escape(&out)));
             }
+            if s.unexpected_header && !matches!(u.code, 334 | 354) {
+                s.unexpected_header = false;
+                if u.code < 500 {
+                    return Err(Broken::new(
+                        "p: PROXY header accepted where none is expected",
+                        format!("reply {} to a PROXY line sent as a command", u.pattern()),
+                    )
+                    .expecting(&["S: 5xx"]));
+                }
+            }
             match u.code {
                 354 => s.phase = Phase::Content,
                 334 => s.phase = Phase::AuthResponse,
@@ -626,6 +679,8 @@ impl Model for ServerModel {
             } else {
                 ProxyPhase::Done
             },
+            proxy_event: false,
+            unexpected_header: false,
         };
         self.drain(&mut s, log, false)?;
         Ok(s)
@@ -647,11 +702,16 @@ impl Model for ServerModel {
             (_, ProxyPhase::Waiting) => pick(|k| {
                 matches!(
                     k,
-                    Kind::ProxyValid(_) | Kind::ProxyMalformed | Kind::ProxyFirstPart
+                    Kind::ProxyValid(_) | Kind::ProxyMalformed | Kind::ProxyFirstPart(_)
                 )
             })
             .collect(),
-            (_, ProxyPhase::Split) => pick(|k| k == Kind::ProxyRest).collect(),
+            (_, ProxyPhase::Split(n)) => BYTES
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| x.kind == Kind::ProxyRest(n))
+                .map(|(i, _)| In::Bytes(i))
+                .collect(),
             (_, ProxyPhase::Malformed) => Vec::new(),
             (phase, ProxyPhase::Done) => match phase {
                 Phase::Closed => return Vec::new(),
@@ -666,7 +726,10 @@ impl Model for ServerModel {
                     let mut v: Vec<In> = pick(|k| {
                         matches!(
                             k,
-                            Kind::Commands(_) | Kind::SyncViolation | Kind::Unframable
+                            Kind::Commands(_)
+                                | Kind::SyncViolation
+                                | Kind::Unframable
+                                | Kind::ProxyUnexpected
                         )
                     })
                     .collect();
@@ -766,12 +829,18 @@ impl Model for ServerModel {
                     Kind::ProxyValid(n) => {
                         // The greeting and the commands behind the header.
                         s.proxy = ProxyPhase::Done;
+                        s.proxy_event = true;
                         s.owed += 1 + i64::from(n);
                     }
-                    Kind::ProxyFirstPart => s.proxy = ProxyPhase::Split,
-                    Kind::ProxyRest => {
+                    Kind::ProxyFirstPart(n) => s.proxy = ProxyPhase::Split(n),
+                    Kind::ProxyRest(_) => {
                         s.proxy = ProxyPhase::Done;
+                        s.proxy_event = true;
                         s.owed += 1;
+                    }
+                    Kind::ProxyUnexpected => {
+                        s.owed += 1;
+                        s.unexpected_header = true;
                     }
                     Kind::ProxyMalformed => {
                         s.proxy = ProxyPhase::Malformed;
