@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the interop peers the tests and benches/load.sh drive: swaks,
-# curl, Python 3 (smtplib), Postfix (smtp-sink, smtp-source), and the
+# curl, Python 3 (smtplib), Postfix (smtp-sink, smtp-source), HAProxy
+# (the PROXY protocol sender of tests/tests/interop_haproxy.rs), and the
 # Python peers aiosmtpd and aiosmtplib in a virtual environment under
 # target/ (`target/peers-venv`, or `$CARGO_TARGET_DIR/peers-venv`), never
 # system-wide. The tests run aiosmtpd with that environment's interpreter.
@@ -18,6 +19,9 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v swaks >/dev/null 2>&1 || missing+=(swaks)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
+    missing+=(haproxy)
+fi
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
 if ! command -v smtp-sink >/dev/null 2>&1 && [ ! -x /usr/sbin/smtp-sink ]; then
     missing+=(postfix)
