@@ -162,3 +162,49 @@ fn without_a_header_the_proxied_listener_closes_silently() {
     demo.wait_log("proxy header refused");
     assert!(demo.messages().is_empty());
 }
+
+#[test]
+fn a_proxied_session_trace_replays_with_its_header() {
+    let tdir = fresh_dir("proxy-trace");
+    let demo = DemoProcess::start(&["--proxy-protocol", "--trace", path_str(&tdir)]);
+    let mut w = Wire::connect(demo.addr(PortMode::Relay));
+    // The header with a (refused) RCPT behind it in the same write.
+    w.send(b"PROXY TCP4 192.0.2.1 198.51.100.2 40000 25\r\nRCPT TO:<bob@example.net>\r\n");
+    assert!(w.reply().starts_with("220"));
+    let r = w.reply();
+    assert!(r.starts_with("503"), "{r}");
+    assert!(w.cmd("EHLO client.example").starts_with("250"));
+    assert!(w.cmd("QUIT").starts_with("221"));
+    assert!(w.closed_within(Duration::from_secs(5)).is_some());
+    // The refused command is logged with its own verb: the greeting is
+    // paired with no command although the RCPT was read before it.
+    demo.wait_log("refused RCPT");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let file = loop {
+        let done = std::fs::read_dir(&tdir)
+            .expect("trace dir")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| std::fs::read_to_string(p).is_ok_and(|t| t.trim_end().ends_with("CLOSE")));
+        if let Some(f) = done {
+            break f;
+        }
+        assert!(Instant::now() < deadline, "no finished trace");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let text = std::fs::read_to_string(&file).expect("trace");
+    assert!(text.contains("# set: proxy=yes\n"), "{text}");
+    assert!(text.contains("captured from 192.0.2.1:40000"), "{text}");
+    assert!(text.contains("C: PROXY TCP4 "), "{text}");
+    let out = Command::new(example_binary("replay"))
+        .arg(&file)
+        .output()
+        .expect("run replay");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.lines().last(),
+        Some("1 passed, 0 failed"),
+        "{stdout}\n{text}"
+    );
+    drop(demo);
+    let _ = std::fs::remove_dir_all(&tdir);
+}

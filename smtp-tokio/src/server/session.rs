@@ -175,25 +175,36 @@ pub(crate) fn apply_proxy(conn: &mut Connection, header: ProxyOrigin) {
     conn.proxy = Some(Proxied { via, header });
 }
 
+/// What was read before the session proper: the reads that held the
+/// PROXY header (for the transcript) and how many octets of the last ones
+/// follow the header (commands sent behind it).
+#[derive(Default)]
+pub(crate) struct PreRead {
+    reads: Vec<Vec<u8>>,
+    behind: usize,
+}
+
 /// Feeds the machine until its PROXY header is complete (then applies it
 /// to `info`) or it closes (a malformed or missing header, EOF, a timeout:
-/// no greeting, no output, section 2.1). `Ok(false)`: closed.
+/// no greeting, no output, section 2.1). `Ok(None)`: closed.
 async fn read_proxy<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut Conn<S>,
     m: &mut Machine,
     info: &mut Connection,
     wait: Duration,
     stop: &mut watch::Receiver<u8>,
-) -> io::Result<bool> {
+) -> io::Result<Option<PreRead>> {
     let (mode, via) = (mode_name(info.mode), info.peer.to_string());
     let deadline = Instant::now() + wait;
     let mut buf = [0u8; 512];
+    let mut pre = PreRead::default();
     loop {
         while let Some(ev) = m.next_event() {
             match ev {
                 ServerEvent::Proxy(origin) => {
                     apply_proxy(info, origin);
-                    return Ok(true);
+                    pre.behind = m.buffered();
+                    return Ok(Some(pre));
                 }
                 ServerEvent::Violation(v) => {
                     tracing::warn!(mode, peer = via, "proxy header refused: {v:?}");
@@ -202,16 +213,19 @@ async fn read_proxy<S: AsyncRead + AsyncWrite + Unpin>(
             }
         }
         if m.is_closed() {
-            return Ok(false);
+            return Ok(None);
         }
         tokio::select! {
             r = tokio::time::timeout_at(deadline, conn.read(&mut buf)) => match r {
                 Ok(Ok(0)) => m.receive_eof(),
-                Ok(Ok(n)) => m.receive(&buf[..n]),
+                Ok(Ok(n)) => {
+                    m.receive(&buf[..n]);
+                    pre.reads.push(buf[..n].to_vec());
+                }
                 Ok(Err(e)) => return Err(e),
                 Err(_) => m.handle_timeout(),
             },
-            _ = stop.wait_for(|s| *s >= STOPPING) => return Ok(false),
+            _ = stop.wait_for(|s| *s >= STOPPING) => return Ok(None),
         }
     }
 }
@@ -275,18 +289,15 @@ where
     H: Handler,
 {
     let mut machine = Machine::new(cfg);
-    if machine.config().proxy.is_some()
-        && !read_proxy(
-            &mut conn,
-            &mut machine,
-            &mut info,
-            shared.timeouts.command,
-            &mut stop,
-        )
-        .await?
-    {
-        return Ok(());
-    }
+    let pre = if machine.config().proxy.is_some() {
+        let wait = shared.timeouts.command;
+        match read_proxy(&mut conn, &mut machine, &mut info, wait, &mut stop).await? {
+            Some(pre) => Some(pre),
+            None => return Ok(()),
+        }
+    } else {
+        None
+    };
     let mut sess = match shared.handler.connect(&info).await {
         Ok(s) => Some(s),
         Err(r) => {
@@ -306,6 +317,7 @@ where
     let r = drive(
         &mut conn,
         &info,
+        pre,
         &mut machine,
         sess.as_mut(),
         shared,
@@ -324,6 +336,7 @@ where
 async fn drive<S, H>(
     conn: &mut Conn<S>,
     info: &Connection,
+    pre: Option<PreRead>,
     m: &mut Machine,
     mut sess: Option<&mut H::Session>,
     shared: &Shared<H>,
@@ -338,8 +351,19 @@ where
     let mut trace = shared
         .trace
         .as_ref()
-        .and_then(|d| Trace::create(d, info.mode, &info.peer));
+        .and_then(|d| Trace::create(d, info.mode, &info.peer, pre.is_some()));
     let mut verbs = Verbs::default();
+    if let Some(pre) = &pre {
+        // The header's reads as they came (the transcript replays them
+        // with `proxy=yes`); only the commands behind it have replies.
+        if let Some(tr) = &mut trace {
+            pre.reads.iter().for_each(|r| tr.client(r));
+        }
+        verbs.greeting_first();
+        if let Some(last) = pre.reads.last() {
+            verbs.client(&last[last.len().saturating_sub(pre.behind)..]);
+        }
+    }
     let mut rbuf = vec![0u8; READ_BUF];
     let mut out = Vec::with_capacity(512);
     let mut txn = Txn::default();
