@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 echo "== toolchain components"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
-echo "== interop peers (swaks, curl, smtplib, postfix, aiosmtpd)"
+echo "== interop peers (swaks, curl, smtplib, postfix, exim, aiosmtpd)"
 bash scripts/install-peers.sh
 
 echo "== cargo fmt --check"

@@ -251,8 +251,8 @@ pub use capability::{
 };
 pub use client::{
     BodyError, BodyInfo, Client, ClientConfig, ClientCredentials, ClientError, ClientEvent,
-    ConfigError, Dsn, Envelope, MessageError, SendError, ServerCapabilities, StartError, TlsPolicy,
-    TransactionStage,
+    ConfigError, Dsn, Envelope, MessageError, RecipientDsn, SendError, ServerCapabilities,
+    StartError, TlsPolicy, TransactionStage,
 };
 pub use command::{Command, CommandError, OwnedCommand};
 pub use data::{

@@ -47,11 +47,15 @@ pub enum Mutant {
     /// Client: bytes after the 220 to STARTTLS are taken as replies
     /// (response injection, RFC 3207 4).
     ClientResponseInjection,
+    /// Client: a "too many recipients" reply to the first RCPT of a fresh
+    /// transaction defers the recipients to yet another transaction (a
+    /// loop; RFC 5321 4.5.3.1.10).
+    ClientSplitLoop,
 }
 
 impl Mutant {
     /// Every mutant, in a fixed order.
-    pub const ALL: [Mutant; 11] = [
+    pub const ALL: [Mutant; 12] = [
         Mutant::StartTlsInjection,
         Mutant::AuthBeforeMail,
         Mutant::TlsBeforeAuth,
@@ -63,13 +67,14 @@ impl Mutant {
         Mutant::ProxyMalformed,
         Mutant::ClientTlsRequired,
         Mutant::ClientResponseInjection,
+        Mutant::ClientSplitLoop,
     ];
 
     /// Whether the mutant breaks a server rule (else a client rule).
     pub const fn is_server(self) -> bool {
         !matches!(
             self,
-            Mutant::ClientTlsRequired | Mutant::ClientResponseInjection
+            Mutant::ClientTlsRequired | Mutant::ClientResponseInjection | Mutant::ClientSplitLoop
         )
     }
 }

@@ -159,3 +159,41 @@ fn client_response_injection_while_awaiting_tls() {
         "{evs:?}"
     );
 }
+
+/// RFC 5321 4.5.3.1.10: a 452 too many recipients to the first RCPT of a
+/// fresh transaction. The rule: a (temporary) refusal, no further MAIL.
+/// The mutant: the recipients are deferred to another transaction.
+#[test]
+fn client_split_loop() {
+    let session = |c: &mut Client| {
+        let _ = step(c, b"220 mx ESMTP\r\n");
+        let _ = step(c, b"250-mx\r\n250 PIPELINING\r\n");
+        c.send_mail(
+            Envelope::new("a@example.org", ["b@example.org"]),
+            b"Hi\r\n".to_vec(),
+        )
+        .unwrap();
+        let _ = step(c, b"");
+        step(
+            c,
+            b"250 2.1.0 ok\r\n452 4.5.3 too many recipients\r\n554 5.5.1 no valid recipients\r\n",
+        )
+    };
+    let relay = |m: Option<Mutant>| {
+        let mut cfg = ClientConfig::new(PortMode::Relay, "client.example.org");
+        if let Some(m) = m {
+            cfg.mutant = MutantSlot::with(m);
+        }
+        Client::new(cfg).unwrap()
+    };
+    let mut c = relay(None);
+    let (out, evs) = session(&mut c);
+    assert_eq!(out, "");
+    assert_eq!(evs.last(), Some(&ClientEvent::Ready));
+    let mut c = relay(Some(Mutant::ClientSplitLoop));
+    let (out, _) = session(&mut c);
+    assert!(
+        out.starts_with("RSET\r\nMAIL FROM:<a@example.org>"),
+        "{out}"
+    );
+}

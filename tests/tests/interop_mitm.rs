@@ -28,8 +28,11 @@ enum Attack {
 
 /// Proxies one connection and returns what the server sent.
 async fn proxy(listener: TcpListener, upstream: SocketAddr, attack: Attack) -> Vec<u8> {
-    let Ok((mut client, _)) = listener.accept().await else {
-        return Vec::new();
+    // Bounded: a client that never connects fails the test, not hangs it.
+    let Ok(Ok((mut client, _))) =
+        tokio::time::timeout(Duration::from_secs(30), listener.accept()).await
+    else {
+        panic!("the client never connected to the proxy");
     };
     let Ok(mut server) = TcpStream::connect(upstream).await else {
         return Vec::new();
@@ -85,7 +88,7 @@ async fn proxy(listener: TcpListener, upstream: SocketAddr, attack: Attack) -> V
 }
 
 fn attack(mode: PortMode, attack: Attack) {
-    require_tool("swaks", "apt-get install -y swaks");
+    require_swaks_tls();
     let server = TestServer::start();
     let upstream = server.addr(mode);
     let (listener, proxy_addr) = server.runtime().block_on(async {

@@ -19,6 +19,9 @@ const CURL: (&str, &str) = ("curl", "apt-get install -y curl");
 
 fn swaks(server: &TestServer, mode: PortMode, tag: &str, extra: &[&str]) -> (PeerOutput, Vec<u8>) {
     require_tool(SWAKS.0, SWAKS.1);
+    if extra.iter().any(|a| a.starts_with("--tls")) {
+        require_swaks_tls();
+    }
     let msg = message(tag);
     // swaks treats its DATA as not ending in a line break: it always adds
     // CRLF before the terminating dot (`$data .= "\r\n."`). Handing it the

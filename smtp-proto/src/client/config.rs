@@ -112,6 +112,16 @@ pub struct ClientConfig {
     /// and CHUNKING (RFC 3030 3), rather than normalized (or refused for a
     /// NUL). On by default.
     pub binarymime: bool,
+    /// The most recipients the client puts in one transaction; a message
+    /// with more goes as several transactions on the same connection, each
+    /// with the same body (RFC 5321 4.5.3.1.8: a client SHOULD be prepared
+    /// to send its recipients in smaller groups). The server's LIMITS
+    /// RCPTMAX (RFC 9422 4.2) applies too: the lower one wins. Default
+    /// `None`: no limit of the client's own (RFC 5321 sets none; the
+    /// server's RCPTMAX and its `452 4.5.3` replies, RFC 5321 4.5.3.1.10,
+    /// still split). `Some(0)` is refused
+    /// ([`ConfigError::InvalidRcptMax`]).
+    pub rcpt_max: Option<usize>,
     /// Limits: reply lines and line count (RFC 5321 4.5.3.1.5).
     pub limits: Limits,
     /// Bare LF / bare CR in message bodies: normalized to CRLF (the
@@ -146,6 +156,7 @@ impl ClientConfig {
             chunking: true,
             chunk_size: DEFAULT_CHUNK_SIZE,
             binarymime: true,
+            rcpt_max: None,
             limits: Limits::RFC,
             line_ending: LineEndingPolicy::Normalize,
             mutant: crate::mutants::MutantSlot::NONE,
@@ -193,6 +204,9 @@ impl ClientConfig {
         if self.chunk_size == 0 {
             return Err(ConfigError::InvalidChunkSize);
         }
+        if self.rcpt_max == Some(0) {
+            return Err(ConfigError::InvalidRcptMax);
+        }
         if let Some(m) = self.mechanisms.iter().find(|m| !client_supports(**m)) {
             return Err(ConfigError::UnsupportedMechanism(*m));
         }
@@ -215,6 +229,9 @@ pub enum ConfigError {
     /// [`ClientConfig::chunk_size`] is 0 (RFC 3030 2: a chunk carries
     /// octets; only the last may be empty).
     InvalidChunkSize,
+    /// [`ClientConfig::rcpt_max`] is `Some(0)`: a transaction needs at
+    /// least one recipient (RFC 5321 3.3).
+    InvalidRcptMax,
 }
 
 impl core::fmt::Display for ConfigError {
@@ -229,6 +246,7 @@ impl core::fmt::Display for ConfigError {
                 write!(f, "unsupported SASL mechanism {}", m.name())
             }
             ConfigError::InvalidChunkSize => f.write_str("chunk size 0"),
+            ConfigError::InvalidRcptMax => f.write_str("recipient limit 0"),
         }
     }
 }

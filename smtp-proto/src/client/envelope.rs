@@ -28,11 +28,51 @@ pub struct Dsn {
     pub ret: Option<Ret>,
     /// `ENVID=` (RFC 3461 4.4), xtext-encoded by the client.
     pub envid: Option<String>,
-    /// `NOTIFY=` on every RCPT (RFC 3461 4.1).
+    /// `NOTIFY=` on every RCPT (RFC 3461 4.1), unless the recipient's
+    /// own [`RecipientDsn::notify`] says otherwise.
     pub notify: Option<Notify>,
     /// `ORCPT=` on every RCPT with the recipient's address (RFC 3461 4.2;
-    /// addr-type `rfc822`, or `utf-8` for a non-ASCII address, RFC 6533).
+    /// addr-type `rfc822`, or `utf-8` for a non-ASCII address, RFC 6533),
+    /// unless the recipient has its own [`RecipientDsn::orcpt`].
     pub orcpt: bool,
+}
+
+/// DSN requests for one recipient (RFC 3461 4.1 NOTIFY, 4.2 ORCPT), in
+/// [`Envelope::recipient_dsn`]. A field left `None` takes the
+/// envelope-wide setting of [`Envelope::dsn`].
+///
+/// # Examples
+///
+/// ```
+/// use smtp_sansio::client::{Envelope, RecipientDsn};
+/// use smtp_sansio::Notify;
+///
+/// let env = Envelope::new("alice@example.org", ["bob@example.net", "carol@example.net"])
+///     .with_recipient_dsn(
+///         1,
+///         RecipientDsn {
+///             notify: Some(Notify::NEVER),
+///             orcpt: Some("carol@old.example".into()),
+///         },
+///     );
+/// assert_eq!(env.recipient_dsn.len(), 2);
+/// assert_eq!(env.recipient_dsn[0], RecipientDsn::default());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecipientDsn {
+    /// `NOTIFY=` on this recipient's RCPT (RFC 3461 4.1).
+    pub notify: Option<Notify>,
+    /// `ORCPT=` on this recipient's RCPT with this original address (RFC
+    /// 3461 4.2: the address the message was first sent to, e.g. before
+    /// forwarding); addr-type `rfc822`, or `utf-8` when non-ASCII (RFC
+    /// 6533 3). Empty is refused ([`MessageError::DsnUnsupported`]).
+    pub orcpt: Option<String>,
+}
+
+impl RecipientDsn {
+    fn is_set(&self) -> bool {
+        self.notify.is_some() || self.orcpt.is_some()
+    }
 }
 
 /// The envelope of one message (RFC 5321 2.3.1).
@@ -43,8 +83,14 @@ pub struct Envelope {
     /// The forward paths; `Postmaster` (any case) is the bare postmaster
     /// path (RFC 5321 4.1.1.3).
     pub to: Vec<String>,
-    /// DSN parameters, if any (RFC 3461; an error if DSN is not offered).
+    /// DSN parameters, if any (RFC 3461; an error if DSN is not offered):
+    /// `RET` and `ENVID` for the message, `NOTIFY` and `ORCPT` for every
+    /// recipient without its own [`Envelope::recipient_dsn`].
     pub dsn: Option<Dsn>,
+    /// Per-recipient DSN requests (RFC 3461 4.1, 4.2), by index into
+    /// [`Envelope::to`]; a missing entry takes [`Envelope::dsn`]. Any set
+    /// field needs DSN offered ([`MessageError::DsnUnsupported`]).
+    pub recipient_dsn: Vec<RecipientDsn>,
     /// `REQUIRETLS` (RFC 8689 4; an error if not offered under TLS).
     pub requiretls: bool,
 }
@@ -56,8 +102,23 @@ impl Envelope {
             from: from.into(),
             to: to.into_iter().map(Into::into).collect(),
             dsn: None,
+            recipient_dsn: Vec::new(),
             requiretls: false,
         }
+    }
+
+    /// Sets the DSN requests of recipient `index` (RFC 3461 4.1, 4.2),
+    /// growing [`Envelope::recipient_dsn`] as needed.
+    #[must_use]
+    pub fn with_recipient_dsn(mut self, index: usize, dsn: RecipientDsn) -> Self {
+        if self.recipient_dsn.len() <= index {
+            self.recipient_dsn
+                .resize(index + 1, RecipientDsn::default());
+        }
+        if let Some(slot) = self.recipient_dsn.get_mut(index) {
+            *slot = dsn;
+        }
+        self
     }
 }
 
@@ -430,7 +491,8 @@ fn envelope_lines(
     body: Option<Body>,
 ) -> Result<(Vec<u8>, Vec<Vec<u8>>), MessageError> {
     let ext = caps.map_or(Extensions::NONE, |c| c.extensions);
-    if env.dsn.is_some() && !ext.contains(Extensions::DSN) {
+    let wants_dsn = env.dsn.is_some() || env.recipient_dsn.iter().any(RecipientDsn::is_set);
+    if wants_dsn && !ext.contains(Extensions::DSN) {
         return Err(MessageError::DsnUnsupported);
     }
     if env.requiretls && (!tls || !ext.contains(Extensions::REQUIRETLS)) {
@@ -479,10 +541,20 @@ fn envelope_lines(
     // RCPT.
     let mut rcpt_lines = Vec::with_capacity(to.len());
     for (i, path) in to.into_iter().enumerate() {
-        let mut orcpt = Vec::new();
         let dsn = env.dsn.as_ref();
-        if dsn.is_some_and(|d| d.orcpt) {
-            let addr = env.to.get(i).map(String::as_str).unwrap_or("");
+        let own = env.recipient_dsn.get(i);
+        // RFC 3461 4.2: this recipient's original address, else its own
+        // address when the envelope asks for ORCPT everywhere.
+        let original = match own.and_then(|d| d.orcpt.as_deref()) {
+            Some("") => return Err(MessageError::DsnUnsupported),
+            Some(o) => Some(o),
+            None if dsn.is_some_and(|d| d.orcpt) => {
+                Some(env.to.get(i).map(String::as_str).unwrap_or(""))
+            }
+            None => None,
+        };
+        let mut orcpt = Vec::new();
+        if let Some(addr) = original {
             if addr.is_ascii() {
                 orcpt.extend_from_slice(b"ORCPT=rfc822;");
                 XText::encode(addr.as_bytes(), &mut orcpt);
@@ -494,9 +566,14 @@ fn envelope_lines(
         // An empty ORCPT address (no recipient text) is left out, as
         // before; the parameter text is parsed as on the wire.
         let text: &[u8] = if orcpt.ends_with(b";") { &[] } else { &orcpt };
-        let mut params = RcptParams::parse(text, Extensions::ALL, true)
-            .map_err(|_| MessageError::InvalidRecipient(i))?;
-        params.notify = dsn.and_then(|d| d.notify);
+        let mut params = RcptParams::parse(text, Extensions::ALL, true).map_err(|_| {
+            if own.is_some_and(|d| d.orcpt.is_some()) {
+                MessageError::DsnUnsupported
+            } else {
+                MessageError::InvalidRecipient(i)
+            }
+        })?;
+        params.notify = own.and_then(|d| d.notify).or(dsn.and_then(|d| d.notify));
         let mut line = Vec::new();
         Command::Rcpt { to: path, params }
             .write_to(&mut line)
@@ -504,6 +581,18 @@ fn envelope_lines(
         rcpt_lines.push(line);
     }
     Ok((mail, rcpt_lines))
+}
+
+/// Each recipient's domain, ASCII-lowercased (empty for the bare
+/// postmaster), for RCPTDOMAINMAX (RFC 9422 4.3).
+pub(super) fn recipient_domains(env: &Envelope) -> Vec<String> {
+    env.to
+        .iter()
+        .map(|r| match r.rfind('@') {
+            Some(at) => r.get(at + 1..).unwrap_or("").to_ascii_lowercase(),
+            None => String::new(),
+        })
+        .collect()
 }
 
 /// Normalizes bare CR and bare LF to CRLF (RFC 5321 2.3.8), as

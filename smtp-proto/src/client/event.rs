@@ -1,10 +1,11 @@
 //! What the client reports: events, fatal errors, the server's
 //! capabilities (RFC 5321 4.1.1.1, 4.2, 3.8; RFC 4954; RFC 2033 4.2).
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::capability::EhloReply;
+use crate::capability::{Capability, EhloReply, ServerLimits};
 use crate::error::ParseError;
 use crate::ext::Extensions;
 use crate::reply::OwnedReply;
@@ -32,6 +33,11 @@ pub struct ServerCapabilities {
     /// The SASL mechanisms of the AUTH line this crate knows, in the
     /// server's order (RFC 4954 3).
     pub mechanisms: Vec<Mechanism>,
+    /// The LIMITS values (RFC 9422 4): MAILMAX, RCPTMAX, RCPTDOMAINMAX,
+    /// as sent (first LIMITS line; a value that is not a number, or does
+    /// not fit 64 bits, is left out). See [`ServerCapabilities::rcpt_max`]
+    /// and friends for the values the client applies.
+    pub limits: ServerLimits,
 }
 
 impl ServerCapabilities {
@@ -46,6 +52,13 @@ impl ServerCapabilities {
                 .iter()
                 .filter_map(Mechanism::from_name)
                 .collect(),
+            limits: e
+                .capabilities()
+                .find_map(|c| match c {
+                    Capability::Limits(l) => Some(l),
+                    _ => None,
+                })
+                .unwrap_or_default(),
         }
     }
 
@@ -62,13 +75,44 @@ impl ServerCapabilities {
             extensions: Extensions::NONE,
             size: None,
             mechanisms: Vec::new(),
+            limits: ServerLimits::default(),
         }
+    }
+
+    /// The recipients per transaction the server takes (RFC 9422 4.2
+    /// RCPTMAX). `None` when not announced, and for 0, which is no usable
+    /// limit (a transaction needs a recipient, RFC 5321 3.3; every server
+    /// takes 100, RFC 5321 4.5.3.1.8): the client then relies on `452
+    /// 4.5.3` replies (RFC 5321 4.5.3.1.10). A value beyond `usize` is
+    /// `usize::MAX`.
+    pub fn rcpt_max(&self) -> Option<usize> {
+        nonzero(self.limits.rcpt_max)
+    }
+
+    /// The transactions per session the server takes (RFC 9422 4.1
+    /// MAILMAX); `None` when not announced or 0 (no usable limit).
+    pub fn mail_max(&self) -> Option<usize> {
+        nonzero(self.limits.mail_max)
+    }
+
+    /// The distinct recipient domains per transaction the server takes
+    /// (RFC 9422 4.3 RCPTDOMAINMAX); `None` when not announced or 0 (no
+    /// usable limit).
+    pub fn rcpt_domain_max(&self) -> Option<usize> {
+        nonzero(self.limits.rcpt_domain_max)
     }
 
     /// Whether every extension of `ext` is offered.
     pub fn supports(&self, ext: Extensions) -> bool {
         self.extensions.contains(ext)
     }
+}
+
+/// A LIMITS value the client can apply: 0 is none (RFC 9422 4), a value
+/// beyond `usize` saturates.
+fn nonzero(v: Option<u64>) -> Option<usize> {
+    v.filter(|&v| v > 0)
+        .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
 }
 
 /// Where a transaction failed.
@@ -233,7 +277,9 @@ pub enum ClientEvent {
     Greeting(OwnedReply),
     /// The EHLO/LHLO (or HELO) reply: what the server offers. Reported
     /// again after TLS (RFC 3207 4.2: earlier knowledge is forgotten).
-    Capabilities(ServerCapabilities),
+    /// Boxed: the largest payload, so every other event (and the idle
+    /// event queue) stays small.
+    Capabilities(Box<ServerCapabilities>),
     /// STARTTLS was accepted: transmit what is pending, run the TLS
     /// handshake, then call [`Client::tls_established`] (RFC 3207 4).
     StartTls,
@@ -296,6 +342,33 @@ pub enum ClientEvent {
         query: Query,
         /// The server's reply (2xx: done).
         reply: OwnedReply,
+    },
+    /// Recipients of the message that no transaction on this connection
+    /// carried (indices into [`Envelope::to`], in order): the message must
+    /// be sent to them again, with [`Client::send_mail`] or
+    /// [`Client::start_mail`] (or on a new connection). [`ClientEvent::Ready`]
+    /// follows. This happens when a message has more recipients than a
+    /// transaction takes ([`crate::client::ClientConfig::rcpt_max`], the
+    /// server's RCPTMAX or RCPTDOMAINMAX, RFC 9422 4.2, 4.3, or a `452
+    /// 4.5.3` "too many recipients", RFC 5321 4.5.3.1.10) and
+    ///
+    /// * the body was streamed ([`Client::start_mail`]): the machine never
+    ///   holds the whole body, so it cannot send it again;
+    /// * or the transaction failed for the message itself (MAIL, DATA or
+    ///   the content refused, or aborted);
+    /// * or the server's MAILMAX (RFC 9422 4.1) allows no further
+    ///   transaction on this connection;
+    /// * or the application aborted or quit at
+    ///   [`ClientEvent::RecipientsPartial`].
+    ///
+    /// A message sent whole with [`Client::send_mail`] otherwise goes on in
+    /// a new transaction with the same body, reporting
+    /// [`ClientEvent::Recipient`] and [`ClientEvent::Delivered`] (or
+    /// [`ClientEvent::TransactionFailed`], [`ClientEvent::LmtpResult`]) for
+    /// each transaction; only the last is followed by Ready.
+    RecipientsUnsent {
+        /// Indices into [`Envelope::to`].
+        recipients: Vec<usize>,
     },
     /// A fatal error; the session ends (see [`ClientError`]).
     Error(ClientError),

@@ -56,12 +56,18 @@
 //!         client.start_mail(env, BodyInfo::default()).unwrap();
 //!     }
 //! }
-//! let mut body: &[u8] = b"Subject: hi\r\n\r\nhello, world\r\n";
 //! let mut out = Vec::new();
+//! client.transmit(&mut out); // the driver writes `out` to the socket
+//! // While MAIL and RCPT are unanswered, one chunk at most is in flight
+//! // (a refused envelope costs the server one refused chunk).
+//! client.receive(b"250 2.1.0 ok\r\n250 2.1.5 ok\r\n");
+//! while client.next_event().is_some() {}
+//! let mut body: &[u8] = b"Subject: hi\r\n\r\nhello, world\r\n";
 //! while !body.is_empty() {
 //!     let n = client.send_body(body).unwrap();
+//!     assert!(n > 0, "room for the body");
 //!     body = &body[n..];
-//!     client.transmit(&mut out); // the driver writes `out` to the socket
+//!     client.transmit(&mut out);
 //! }
 //! client.end_body().unwrap();
 //! client.transmit(&mut out);
@@ -127,9 +133,14 @@ pub use config::{
     DATA_END_TIMEOUT, DATA_INIT_TIMEOUT, DEFAULT_CHUNK_SIZE, GREETING_TIMEOUT, MAIL_TIMEOUT,
     RCPT_TIMEOUT, TlsPolicy,
 };
-pub use envelope::{BodyError, BodyInfo, Dsn, Envelope, MessageError, SendError, StartError};
+pub use envelope::{
+    BodyError, BodyInfo, Dsn, Envelope, MessageError, RecipientDsn, SendError, StartError,
+};
 pub use event::{ClientError, ClientEvent, ServerCapabilities, TransactionStage};
-pub use plan::{Attempt, PlanOptions, WrongPort, connection_plan, detect_wrong_port};
+pub use plan::{
+    Attempt, PlanOptions, SkippedRecord, SrvAttempt, SrvPlan, SrvPlanError, SrvRecord,
+    SrvRecordError, SrvService, WrongPort, connection_plan, detect_wrong_port, srv_plan,
+};
 pub use state::Query;
 
 use state::{Awaited, Incoming, Input, Machine, Phase, Refused, Txn};
@@ -284,6 +295,13 @@ impl Client {
     /// (RFC 2920 3.1), otherwise one command per reply. Bare line endings
     /// in `body` are normalized to CRLF (or refused, per
     /// [`ClientConfig::line_ending`]); DATA adds a final CRLF if missing.
+    ///
+    /// More recipients than a transaction takes ([`ClientConfig::rcpt_max`],
+    /// the server's LIMITS RCPTMAX or RCPTDOMAINMAX, RFC 9422 4.2, 4.3, or
+    /// a `452 4.5.3` too many recipients, RFC 5321 4.5.3.1.10) go in
+    /// further transactions on this connection with the same body; the
+    /// machine keeps the encoded body until the last one. See
+    /// [`ClientEvent::RecipientsUnsent`] for when it stops.
     pub fn send_mail(&mut self, envelope: Envelope, body: Vec<u8>) -> Result<(), SendError> {
         match self.m.step(Input::SendMail(&envelope, &body)) {
             Ok(()) => Ok(()),
@@ -308,6 +326,11 @@ impl Client {
     /// BDAT. [`ClientEvent::BodyWanted`] tells when to hand the body with
     /// [`Client::send_body`] and [`Client::end_body`]: at once with
     /// CHUNKING and PIPELINING, after the 354 with DATA.
+    ///
+    /// The body is never held whole, so a message with more recipients
+    /// than a transaction takes (see [`Client::send_mail`]) goes to the
+    /// first transaction's recipients only; the others come back in
+    /// [`ClientEvent::RecipientsUnsent`], to be sent again with the body.
     pub fn start_mail(&mut self, envelope: Envelope, info: BodyInfo) -> Result<(), StartError> {
         match self.m.step(Input::StartMail(&envelope, info)) {
             Ok(()) => Ok(()),

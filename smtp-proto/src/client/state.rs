@@ -250,9 +250,16 @@ pub(super) struct Transaction {
     /// Without pipelining: the MAIL line, held until the RSET before it
     /// is answered.
     unsent_mail: Option<Vec<u8>>,
+    /// The MAIL line, sent again by each transaction of a split message.
+    mail_line: Vec<u8>,
+    /// Every recipient's RCPT line, by envelope index.
     rcpt_lines: Vec<Vec<u8>>,
-    /// Index of the next RCPT line to send (without pipelining).
+    /// This transaction's recipients (envelope indices), in RCPT order.
+    batch: Vec<usize>,
+    /// Position in `batch` of the next RCPT to send (without pipelining).
     next_rcpt: usize,
+    /// How the message's recipients are split into transactions.
+    split: Split,
     /// The message content.
     content: Content,
     bdat: bool,
@@ -261,6 +268,113 @@ pub(super) struct Transaction {
     accepted: Vec<usize>,
     refused: usize,
     last_refusal: Option<OwnedReply>,
+}
+
+/// How a message's recipients are split into transactions (RFC 9422 4.2
+/// RCPTMAX and 4.3 RCPTDOMAINMAX, [`ClientConfig::rcpt_max`], RFC 5321
+/// 4.5.3.1.10 `452` too many recipients).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Split {
+    /// Recipients no transaction has carried yet, in envelope order.
+    queue: VecDeque<usize>,
+    /// Recipients of this transaction answered "too many recipients" (or
+    /// not sent after it, without pipelining): for the next transaction.
+    deferred: Vec<usize>,
+    /// Position in the batch of the first "too many recipients" reply.
+    /// At position 0 the server takes no recipient in a fresh
+    /// transaction: no further transaction follows (no loop).
+    first_full: Option<usize>,
+    /// Recipients per transaction: the configured, announced and learned
+    /// limits (the number taken before the first "too many").
+    rcpt_max: usize,
+    /// Distinct recipient domains per transaction (RCPTDOMAINMAX), with
+    /// each recipient's domain (lowercase; empty for the bare
+    /// postmaster). `domains` is empty without a limit.
+    domain_max: usize,
+    domains: Vec<String>,
+}
+
+impl Split {
+    /// A split of `n` recipients.
+    fn new(
+        n: usize,
+        cfg: &ClientConfig,
+        caps: Option<&ServerCapabilities>,
+        env: &Envelope,
+    ) -> Split {
+        let rcpt_max = [cfg.rcpt_max, caps.and_then(ServerCapabilities::rcpt_max)]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(usize::MAX)
+            .max(1);
+        let domain_max = caps
+            .and_then(ServerCapabilities::rcpt_domain_max)
+            .unwrap_or(usize::MAX);
+        let domains = if domain_max < n {
+            envelope::recipient_domains(env)
+        } else {
+            Vec::new()
+        };
+        Split {
+            queue: (0..n).collect(),
+            deferred: Vec::new(),
+            first_full: None,
+            rcpt_max,
+            domain_max,
+            domains,
+        }
+    }
+
+    /// Whether recipients are left for a later transaction.
+    fn more(&self) -> bool {
+        !self.queue.is_empty() || !self.deferred.is_empty()
+    }
+
+    /// The next transaction's recipients: in envelope order, at most
+    /// `rcpt_max`, at most `domain_max` distinct domains; the others stay
+    /// queued. Never empty while the queue is not (the first always fits).
+    fn take_batch(&mut self) -> Vec<usize> {
+        let mut batch = Vec::new();
+        let mut picked: Vec<&str> = Vec::new();
+        let mut left = VecDeque::new();
+        while let Some(i) = self.queue.pop_front() {
+            let fits = batch.len() < self.rcpt_max
+                && match self.domains.get(i) {
+                    None => true,
+                    Some(d) => picked.contains(&d.as_str()) || picked.len() < self.domain_max,
+                };
+            if fits {
+                if let Some(d) = self.domains.get(i) {
+                    if !picked.contains(&d.as_str()) {
+                        picked.push(d);
+                    }
+                }
+                batch.push(i);
+            } else {
+                left.push_back(i);
+            }
+            if batch.len() >= self.rcpt_max {
+                break;
+            }
+        }
+        left.append(&mut self.queue);
+        self.queue = left;
+        batch
+    }
+}
+
+/// Whether a refused RCPT means "too many recipients" (RFC 5321
+/// 4.5.3.1.10: 452, or the 552 of RFC 821 read as temporary; enhanced
+/// code X.5.3, RFC 3463 3.6): the recipient goes in a later transaction.
+/// A 452 with another enhanced code (4.3.1, storage) is a refusal.
+pub(super) fn too_many_recipients(reply: &OwnedReply) -> bool {
+    let detail = reply.enhanced.map(|e| (e.subject, e.detail));
+    match reply.code.get() {
+        452 => matches!(detail, None | Some((5, 3))),
+        552 => detail == Some((5, 3)),
+        _ => false,
+    }
 }
 
 /// The content of a transaction.
@@ -472,6 +586,8 @@ pub(super) struct Machine {
     /// starts, RFC 3207 4.2).
     pub(super) caps: Option<ServerCapabilities>,
     pub(super) phase: Phase,
+    /// MAIL commands sent on this connection (RFC 9422 4.1 MAILMAX).
+    pub(super) mails: u32,
 }
 
 /// The first digit of the reply code.
@@ -496,6 +612,7 @@ impl Machine {
             events: VecDeque::new(),
             caps: None,
             phase: Phase::Greeting,
+            mails: 0,
         }
     }
 
@@ -640,10 +757,14 @@ impl Machine {
                     body,
                 )
                 .map_err(Refused::Invalid)?;
-                self.start_transaction(prepared, reset, None);
+                let split = Split::new(envelope.to.len(), &self.cfg, self.caps.as_ref(), envelope);
+                self.start_transaction(prepared, reset, None, split);
             }
-            Input::Quit => match self.phase {
-                Phase::Open(Txn::Idle(_) | Txn::Decide(_)) => {
+            Input::Quit => match &self.phase {
+                Phase::Open(Txn::Idle(_)) => self.send_quit(VecDeque::new(), false),
+                Phase::Open(Txn::Decide(t)) => {
+                    let rest = unsent(t);
+                    self.report_unsent(rest);
                     self.send_quit(VecDeque::new(), false)
                 }
                 _ => return Err(Refused::Misuse),
@@ -658,7 +779,9 @@ impl Machine {
                 }
             }
             Input::Abort => match &self.phase {
-                Phase::Open(Txn::Decide(_)) => {
+                Phase::Open(Txn::Decide(t)) => {
+                    let rest = unsent(t);
+                    self.report_unsent(rest);
                     self.out.extend_from_slice(b"RSET\r\n");
                     self.phase = Phase::Open(Txn::Aborting);
                 }
@@ -692,7 +815,8 @@ impl Machine {
                         Encoder::Data(DataEncoder::new(self.cfg.line_ending))
                     },
                 };
-                self.start_transaction(prepared, reset, Some(Box::new(stream)));
+                let split = Split::new(envelope.to.len(), &self.cfg, self.caps.as_ref(), envelope);
+                self.start_transaction(prepared, reset, Some(Box::new(stream)), split);
             }
             Input::Body(piece, taken) => {
                 *taken = 0;
@@ -942,13 +1066,15 @@ impl Machine {
                 (2, HelloKind::Helo) => {
                     let caps = ServerCapabilities::helo(&reply);
                     self.caps = Some(caps.clone());
-                    self.events.push_back(ClientEvent::Capabilities(caps));
+                    self.events
+                        .push_back(ClientEvent::Capabilities(Box::new(caps)));
                     self.after_hello(false);
                 }
                 (2, _) => match inc.caps {
                     Some(Ok(caps)) => {
                         self.caps = Some(caps.clone());
-                        self.events.push_back(ClientEvent::Capabilities(caps));
+                        self.events
+                            .push_back(ClientEvent::Capabilities(Box::new(caps)));
                         self.after_hello(false);
                     }
                     Some(Err(e)) => self.fatal0(ClientError::MalformedReply(e)),
@@ -1084,7 +1210,7 @@ impl Machine {
                         stage: TransactionStage::Aborted,
                         reply: None,
                     });
-                    self.become_ready(Reset::Clean);
+                    self.end_transaction(t, Reset::Clean, Some(TransactionStage::Aborted));
                     return;
                 }
                 if after == AfterRset::Mail {
@@ -1110,7 +1236,7 @@ impl Machine {
                         t.mail = MailReply::Refused(reply);
                         self.phase = Phase::Open(Txn::Running(t));
                     } else {
-                        self.fail_transaction(&t, TransactionStage::Mail, Some(reply));
+                        self.fail_transaction(t, TransactionStage::Mail, Some(reply));
                     }
                 }
                 _ => self.fatal_in(&t, ClientError::UnexpectedReply(reply)),
@@ -1126,17 +1252,39 @@ impl Machine {
                         return;
                     }
                 };
-                if accepted {
-                    t.accepted.push(index);
-                } else {
-                    t.refused += 1;
-                    t.last_refusal = Some(reply.clone());
+                // RFC 5321 4.5.3.1.10: "too many recipients" defers the
+                // recipient to a later transaction, unless the server took
+                // none in this fresh one (no loop: a plain refusal).
+                let pos = t.batch.iter().position(|&i| i == index).unwrap_or(0);
+                if !accepted && too_many_recipients(&reply) && t.split.first_full.is_none() {
+                    t.split.first_full = Some(pos);
                 }
-                self.events.push_back(ClientEvent::Recipient {
-                    index,
-                    accepted,
-                    reply,
-                });
+                let defer = !accepted
+                    && too_many_recipients(&reply)
+                    && (t.split.first_full.is_some_and(|f| f > 0)
+                        || self.cfg.mutant.is(Mutant::ClientSplitLoop));
+                if defer {
+                    t.split.deferred.push(index);
+                    t.last_refusal = Some(reply);
+                    if !t.pipelined {
+                        // The rest of this batch goes in the next one too.
+                        let rest = t.batch.get(t.next_rcpt..).unwrap_or(&[]).to_vec();
+                        t.split.deferred.extend(rest);
+                        t.next_rcpt = t.batch.len();
+                    }
+                } else {
+                    if accepted {
+                        t.accepted.push(index);
+                    } else {
+                        t.refused += 1;
+                        t.last_refusal = Some(reply.clone());
+                    }
+                    self.events.push_back(ClientEvent::Recipient {
+                        index,
+                        accepted,
+                        reply,
+                    });
+                }
                 if t.pipelined {
                     self.phase = Phase::Open(Txn::Running(t));
                 } else {
@@ -1155,11 +1303,16 @@ impl Machine {
                         self.events.push_back(ClientEvent::BodyWanted);
                         self.phase = Phase::Open(Txn::Running(t));
                     } else if go {
-                        let content = match &mut t.content {
-                            Content::Whole(c) => core::mem::take(c),
-                            Content::Stream(_) => Vec::new(),
-                        };
-                        self.out.extend_from_slice(&content);
+                        // Every RCPT is answered: the body is kept only
+                        // for a later transaction.
+                        let keep = t.split.more();
+                        if let Content::Whole(c) = &mut t.content {
+                            if keep {
+                                self.out.extend_from_slice(c);
+                            } else {
+                                self.out.append(c);
+                            }
+                        }
                         // One reply (SMTP) or one per accepted recipient
                         // (LMTP, RFC 2033 4.2), before any later reply.
                         if self.cfg.mode == PortMode::Lmtp {
@@ -1188,7 +1341,7 @@ impl Machine {
                 }
                 4 | 5 => {
                     let (stage, r) = group_failure(&mut t, TransactionStage::Data, reply);
-                    self.fail_transaction(&t, stage, Some(r));
+                    self.fail_transaction(t, stage, Some(r));
                 }
                 _ => self.fatal_in(&t, ClientError::UnexpectedReply(reply)),
             },
@@ -1204,7 +1357,7 @@ impl Machine {
                         // RFC 3030 2: a refused chunk fails the message,
                         // whatever the reply to its last chunk says.
                         let (stage, r) = (*stage, r.clone());
-                        self.fail_transaction(&t, stage, Some(r));
+                        self.fail_transaction(t, stage, Some(r));
                         return;
                     }
                 }
@@ -1213,7 +1366,7 @@ impl Machine {
                     || t.accepted.is_empty()
                 {
                     let (stage, r) = group_failure(&mut t, TransactionStage::Content, reply);
-                    self.fail_transaction(&t, stage, Some(r));
+                    self.fail_transaction(t, stage, Some(r));
                     return;
                 }
                 if self.cfg.mode == PortMode::Lmtp {
@@ -1228,9 +1381,9 @@ impl Machine {
                 }
                 if class(&reply) == 2 {
                     self.events.push_back(ClientEvent::Delivered(reply));
-                    self.become_ready(Reset::Clean);
+                    self.end_transaction(t, Reset::Clean, None);
                 } else {
-                    self.fail_transaction(&t, TransactionStage::Content, Some(reply));
+                    self.fail_transaction(t, TransactionStage::Content, Some(reply));
                 }
             }
 
@@ -1308,7 +1461,7 @@ impl Machine {
                 let (stage, r) = (*stage, r.clone());
                 let taken = core::mem::replace(&mut self.phase, Phase::AwaitTls);
                 if let Phase::Open(Txn::Running(t)) = taken {
-                    self.fail_transaction(&t, stage, Some(r));
+                    self.fail_transaction(t, stage, Some(r));
                 }
             }
         }
@@ -1323,13 +1476,13 @@ impl Machine {
         if matches!(t.pending.front(), Some(Await::Lmtp(_))) {
             self.phase = Phase::Open(Txn::Running(t));
         } else {
-            self.become_ready(Reset::Clean);
+            self.end_transaction(t, Reset::Clean, None);
         }
     }
 
     fn fail_transaction(
         &mut self,
-        t: &Transaction,
+        t: Box<Transaction>,
         stage: TransactionStage,
         reply: Option<OwnedReply>,
     ) {
@@ -1345,7 +1498,68 @@ impl Machine {
             };
         self.events
             .push_back(ClientEvent::TransactionFailed { stage, reply });
-        self.become_ready(reset);
+        self.end_transaction(t, reset, Some(stage));
+    }
+
+    /// A transaction ended (`failed`: where, if it failed). The
+    /// recipients it deferred and those not yet carried go in the next
+    /// transaction on this connection (RFC 5321 4.5.3.1.10, RFC 9422) when
+    /// the body is whole, the transaction made progress (the server took
+    /// a recipient before saying "too many"), it did not fail for the
+    /// message itself (MAIL, DATA, content, abort), and MAILMAX (RFC 9422
+    /// 4.1) allows another; otherwise they are reported as
+    /// [`ClientEvent::RecipientsUnsent`]. Then Ready.
+    fn end_transaction(
+        &mut self,
+        mut t: Box<Transaction>,
+        reset: Reset,
+        failed: Option<TransactionStage>,
+    ) {
+        let rest = unsent(&t);
+        if rest.is_empty() {
+            self.become_ready(reset);
+            return;
+        }
+        // The body is kept whole while a later transaction may need it
+        // (see `send_content_command`); never a transaction without it.
+        let whole = matches!(&t.content, Content::Whole(c) if !c.is_empty());
+        let progress = t.split.first_full != Some(0) || self.cfg.mutant.is(Mutant::ClientSplitLoop);
+        let message_ok = matches!(failed, None | Some(TransactionStage::Recipients));
+        let mail_max = self
+            .caps
+            .as_ref()
+            .and_then(ServerCapabilities::mail_max)
+            .unwrap_or(usize::MAX);
+        if !(whole && progress && message_ok && (self.mails as usize) < mail_max) {
+            self.report_unsent(rest);
+            self.become_ready(reset);
+            return;
+        }
+        // The next transaction: the server took `first_full` recipients
+        // before "too many"; ask no more of it.
+        let sp = &mut t.split;
+        if let Some(k) = sp.first_full.take() {
+            sp.rcpt_max = sp.rcpt_max.min(k).max(1);
+        }
+        sp.deferred.clear();
+        sp.queue = rest.into_iter().collect();
+        t.batch = sp.take_batch();
+        t.next_rcpt = 0;
+        t.pending.clear();
+        t.unsent_mail = None;
+        t.mail = MailReply::Awaited;
+        t.accepted.clear();
+        t.refused = 0;
+        t.last_refusal = None;
+        self.launch(t, reset);
+    }
+
+    /// [`ClientEvent::RecipientsUnsent`], when there are any.
+    fn report_unsent(&mut self, recipients: Vec<usize>) {
+        if !recipients.is_empty() {
+            self.events
+                .push_back(ClientEvent::RecipientsUnsent { recipients });
+        }
     }
 
     fn become_ready(&mut self, reset: Reset) {
@@ -1577,12 +1791,22 @@ impl Machine {
 
     // ----- transactions -------------------------------------------------------
 
-    fn start_transaction(&mut self, p: Prepared, reset: Reset, stream: Option<Box<Stream>>) {
-        let mut t = Box::new(Transaction {
+    fn start_transaction(
+        &mut self,
+        p: Prepared,
+        reset: Reset,
+        stream: Option<Box<Stream>>,
+        mut split: Split,
+    ) {
+        let batch = split.take_batch();
+        let t = Box::new(Transaction {
             pending: VecDeque::new(),
             unsent_mail: None,
+            mail_line: p.mail,
             rcpt_lines: p.rcpt_lines,
+            batch,
             next_rcpt: 0,
+            split,
             content: match stream {
                 Some(st) => Content::Stream(st),
                 None => Content::Whole(p.content),
@@ -1594,50 +1818,61 @@ impl Machine {
             refused: 0,
             last_refusal: None,
         });
+        self.launch(t, reset);
+    }
+
+    /// Sends a transaction's first commands: [RSET] MAIL and, with
+    /// pipelining, every RCPT of its batch and DATA | BDAT.
+    fn launch(&mut self, mut t: Box<Transaction>, reset: Reset) {
+        self.mails = self.mails.saturating_add(1);
         if t.pipelined {
             // RFC 2920 3.1: [RSET] MAIL RCPT... DATA | BDAT as one group.
             if reset == Reset::Needed {
                 self.out.extend_from_slice(b"RSET\r\n");
                 t.pending.push_back(Await::Rset(AfterRset::Group));
             }
-            self.out.extend_from_slice(&p.mail);
+            self.out.extend_from_slice(&t.mail_line);
             t.pending.push_back(Await::Mail);
-            for (i, line) in t.rcpt_lines.iter().enumerate() {
-                self.out.extend_from_slice(line);
-                t.pending.push_back(Await::Rcpt(i));
+            for &i in &t.batch {
+                if let Some(line) = t.rcpt_lines.get(i) {
+                    self.out.extend_from_slice(line);
+                    t.pending.push_back(Await::Rcpt(i));
+                }
             }
-            t.next_rcpt = t.rcpt_lines.len();
+            t.next_rcpt = t.batch.len();
             self.send_content_command(t);
         } else if reset == Reset::Needed {
             self.out.extend_from_slice(b"RSET\r\n");
             t.pending.push_back(Await::Rset(AfterRset::Mail));
-            t.unsent_mail = Some(p.mail);
+            t.unsent_mail = Some(t.mail_line.clone());
             self.phase = Phase::Open(Txn::Running(t));
         } else {
-            self.out.extend_from_slice(&p.mail);
+            self.out.extend_from_slice(&t.mail_line);
             t.pending.push_back(Await::Mail);
             self.phase = Phase::Open(Txn::Running(t));
         }
     }
 
     fn send_next_rcpt(&mut self, t: &mut Transaction) {
-        let i = t.next_rcpt;
+        let Some(&i) = t.batch.get(t.next_rcpt) else {
+            return;
+        };
         if let Some(line) = t.rcpt_lines.get(i) {
             self.out.extend_from_slice(line);
             t.pending.push_back(Await::Rcpt(i));
-            t.next_rcpt += 1;
         }
+        t.next_rcpt += 1;
     }
 
     /// Without pipelining, after each RCPT reply: the next RCPT, the
     /// failure, the partial-refusal decision, or the content.
     fn after_rcpt(&mut self, mut t: Box<Transaction>) {
-        if t.next_rcpt < t.rcpt_lines.len() {
+        if t.next_rcpt < t.batch.len() {
             self.send_next_rcpt(&mut t);
             self.phase = Phase::Open(Txn::Running(t));
         } else if t.accepted.is_empty() {
             let r = t.last_refusal.take();
-            self.fail_transaction(&t, TransactionStage::Recipients, r);
+            self.fail_transaction(t, TransactionStage::Recipients, r);
         } else if t.refused > 0 {
             let (accepted, refused) = (t.accepted.len(), t.refused);
             self.phase = Phase::Open(Txn::Decide(t));
@@ -1654,8 +1889,16 @@ impl Machine {
         if t.bdat {
             match &mut t.content {
                 Content::Whole(content) => {
-                    let content = core::mem::take(content);
-                    self.out.extend_from_slice(&content);
+                    // Kept when a later transaction may send it again:
+                    // more recipients are planned or deferred, or (in a
+                    // pipelined group, before the RCPT replies) a "too
+                    // many recipients" may still defer one (never the
+                    // first: a one-recipient message is not kept).
+                    if t.split.more() || t.pipelined && t.batch.len() > 1 {
+                        self.out.extend_from_slice(content);
+                    } else {
+                        self.out.append(content);
+                    }
                     t.pending.push_back(Await::Bdat);
                 }
                 Content::Stream(st) => {
@@ -1669,6 +1912,17 @@ impl Machine {
         }
         self.phase = Phase::Open(Txn::Running(t));
     }
+}
+
+/// The recipients of a transaction's message that it did not carry to a
+/// final answer: deferred ("too many recipients") and not yet sent, in
+/// envelope order.
+fn unsent(t: &Transaction) -> Vec<usize> {
+    let mut rest: Vec<usize> = t.split.deferred.clone();
+    rest.extend(t.split.queue.iter().copied());
+    rest.sort_unstable();
+    rest.dedup();
+    rest
 }
 
 /// The first failure of a pipelined group, else `(stage, reply)`

@@ -19,6 +19,10 @@
 //!   --ca PEM              trust these roots (default: the system bundle)
 //!   --body FILE           message (header and body); "-" or absent: stdin
 //!   --chunk-size N        BDAT chunk size in octets (default 65536)
+//!   --rcpt-max N          at most N recipients per transaction; more go in
+//!                         further transactions on the same connection, the
+//!                         body sent again (default: only the server's
+//!                         LIMITS RCPTMAX and its 452 4.5.3 replies split)
 //!   -v                    print the session's events (tracing at debug)
 //! ```
 //!
@@ -31,7 +35,7 @@ use std::process::ExitCode;
 
 use smtp_sansio::client::{ClientCredentials, Envelope, TlsPolicy};
 use smtp_sansio::{ClientConfig, PortMode};
-use smtp_sansio_tokio::client::{Outcome, SmtpClient, TlsTrust, reply_text};
+use smtp_sansio_tokio::client::{Outcome, SendOptions, SmtpClient, TlsTrust, reply_text};
 
 struct Args {
     mode: PortMode,
@@ -46,6 +50,7 @@ struct Args {
     ca: Option<PathBuf>,
     body: Option<PathBuf>,
     chunk_size: Option<usize>,
+    rcpt_max: Option<usize>,
     verbose: bool,
 }
 
@@ -53,7 +58,7 @@ const USAGE: &str =
     "usage: send --to ADDR [--to ADDR]... [--from ADDR] [--mode relay|submission|implicit-tls]
             [--server HOST:PORT] [--server-name NAME] [--helo NAME] [--auth USER:PASS]
             [--tls required|opportunistic|none] [--insecure] [--ca PEM] [--body FILE]
-            [--chunk-size N] [-v]
+            [--chunk-size N] [--rcpt-max N] [-v]
   Sends one message (RFC 5321) read from --body FILE or stdin; exits 0 when it was accepted.";
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -70,6 +75,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         ca: None,
         body: None,
         chunk_size: None,
+        rcpt_max: None,
         verbose: false,
     };
     let mut it = std::env::args().skip(1);
@@ -110,6 +116,13 @@ fn parse_args() -> Result<Option<Args>, String> {
                 match v.parse::<usize>() {
                     Ok(n) if n > 0 => a.chunk_size = Some(n),
                     _ => return Err(format!("--chunk-size expects a positive number, not {v}")),
+                }
+            }
+            "--rcpt-max" => {
+                let v = value()?;
+                match v.parse::<usize>() {
+                    Ok(n) if n > 0 => a.rcpt_max = Some(n),
+                    _ => return Err(format!("--rcpt-max expects a positive number, not {v}")),
                 }
             }
             "-v" => a.verbose = true,
@@ -212,6 +225,7 @@ async fn run(args: Args) -> Result<String, String> {
     if let Some(n) = args.chunk_size {
         cfg.chunk_size = n;
     }
+    cfg.rcpt_max = args.rcpt_max;
     let system = Path::new("/etc/ssl/certs/ca-certificates.crt");
     let trust = if args.insecure {
         TlsTrust::DangerAcceptAny
@@ -226,16 +240,37 @@ async fn run(args: Args) -> Result<String, String> {
     let mut client = SmtpClient::connect(server.as_str(), &name, cfg, trust)
         .await
         .map_err(|e| format!("{server}: {e}"))?;
+    // The body is read again for each transaction of a split message: a
+    // file is re-read from its start, stdin is read into memory first.
+    let options = SendOptions::default();
     let report = match &args.body {
         Some(p) if p.as_os_str() != "-" => {
             let f = tokio::fs::File::open(p)
                 .await
                 .map_err(|e| format!("{}: {e}", p.display()))?;
-            client.send(envelope, f).await
+            client.send_seekable(envelope, f, options).await
         }
-        _ => client.send(envelope, tokio::io::stdin()).await,
+        _ => {
+            let mut body = Vec::new();
+            tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut body)
+                .await
+                .map_err(|e| format!("stdin: {e}"))?;
+            let body = std::io::Cursor::new(body);
+            client.send_seekable(envelope, body, options).await
+        }
     }
     .map_err(|e| e.to_string())?;
+    for r in &report.recipients {
+        let how = match (&r.rcpt, &r.delivery) {
+            _ if r.unsent => "not sent (no transaction took it)".to_string(),
+            (Some(rcpt), _) if !r.accepted() => format!("refused: {}", reply_text(rcpt)),
+            (_, Some(d)) => reply_text(d),
+            (Some(rcpt), None) => format!("accepted: {}", reply_text(rcpt)),
+            (None, None) => "no reply".to_string(),
+        };
+        eprintln!("{}: {how}", r.address);
+    }
+    let unsent = report.recipients.iter().filter(|r| r.unsent).count();
     let result = match &report.outcome {
         Outcome::Delivered(r) => Ok(reply_text(r)),
         Outcome::PerRecipient if report.is_delivered() => Ok("delivered per recipient".into()),
@@ -246,5 +281,8 @@ async fn run(args: Args) -> Result<String, String> {
         )),
     };
     let _ = client.quit().await;
-    result
+    match result {
+        Ok(_) if unsent > 0 => Err(format!("{unsent} recipient(s) not sent")),
+        other => other,
+    }
 }

@@ -21,7 +21,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +31,7 @@ use smtp_sansio::{Client, ClientConfig, Extensions, OwnedReply};
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::ServerName;
 
-use crate::client::{ConnectOptions, Engine, Error, SendOptions, SendReport, TlsTrust};
+use crate::client::{ConnectOptions, Engine, Error, Rounds, SendOptions, SendReport, TlsTrust};
 
 type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
 
@@ -174,6 +174,32 @@ impl SmtpClient {
     /// [`crate::client::SmtpClient::send`]).
     pub fn send<R: Read>(&mut self, envelope: Envelope, body: R) -> Result<SendReport, Error> {
         self.send_with(envelope, body, SendOptions::default())
+    }
+
+    /// [`SmtpClient::send_with`] for a body that can be read again: the
+    /// recipients a transaction did not carry (a recipient limit, RFC
+    /// 9422, RFC 5321 4.5.3.1.10) get the body again from its start in
+    /// further transactions (see
+    /// [`crate::client::SmtpClient::send_seekable`]).
+    pub fn send_seekable<R: Read + Seek>(
+        &mut self,
+        envelope: Envelope,
+        mut body: R,
+        options: SendOptions,
+    ) -> Result<SendReport, Error> {
+        let start = body.stream_position()?;
+        let mut rounds = Rounds::new(envelope);
+        let mut sub = rounds.envelope();
+        loop {
+            let r = self.send_with(sub, &mut body, options)?;
+            match rounds.next(r) {
+                Some(next) => {
+                    body.seek(io::SeekFrom::Start(start))?;
+                    sub = next;
+                }
+                None => return rounds.report().ok_or_else(|| self.closed_error()),
+            }
+        }
     }
 
     /// [`SmtpClient::send`] with the body's size and 8-bit declaration.

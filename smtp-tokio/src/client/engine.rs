@@ -11,7 +11,8 @@ pub enum Outcome {
     /// The server took the message (250 after the final dot or to `BDAT
     /// LAST`).
     Delivered(OwnedReply),
-    /// LMTP: a result per accepted recipient, in
+    /// LMTP, or a message split into several transactions (RFC 9422,
+    /// RFC 5321 4.5.3.1.10): a result per accepted recipient, in
     /// [`RecipientReport::delivery`].
     PerRecipient,
     /// The transaction failed; the connection stays usable.
@@ -30,8 +31,15 @@ pub struct RecipientReport {
     pub address: String,
     /// The reply to its RCPT (none if RCPT was never answered).
     pub rcpt: Option<OwnedReply>,
-    /// LMTP: the reply after the content for this recipient.
+    /// The reply after the content for this recipient: LMTP (RFC 2033
+    /// 4.2), and for a message split into several transactions
+    /// ([`Outcome::PerRecipient`]; RFC 9422, RFC 5321 4.5.3.1.10) the
+    /// final reply of the transaction that carried it.
     pub delivery: Option<OwnedReply>,
+    /// No transaction carried it (recipient limit with a streamed body,
+    /// the server's MAILMAX, ...): the message must be sent to it again
+    /// ([`smtp_sansio::ClientEvent::RecipientsUnsent`]).
+    pub unsent: bool,
 }
 
 impl RecipientReport {
@@ -102,6 +110,13 @@ pub(crate) struct Engine {
     pub(crate) finished: bool,
     /// The reply to the last NOOP/RSET.
     pub(crate) query_reply: Option<OwnedReply>,
+    /// Recipients accepted in the transaction in flight.
+    batch: Vec<usize>,
+    /// Transactions of the message ended so far, and the first one's
+    /// recipients and final reply (kept until a second one shows the
+    /// message was split).
+    transactions: usize,
+    first: (Vec<usize>, Option<OwnedReply>),
 }
 
 impl Engine {
@@ -115,13 +130,48 @@ impl Engine {
             report: None,
             finished: false,
             query_reply: None,
+            batch: Vec::new(),
+            transactions: 0,
+            first: (Vec::new(), None),
         }
+    }
+
+    /// One transaction of the message ended with `outcome` (its final
+    /// reply `reply`): a split message's report turns per recipient.
+    fn transaction_ended(&mut self, outcome: Outcome, reply: Option<OwnedReply>) {
+        let batch = std::mem::take(&mut self.batch);
+        self.finished = true;
+        let Some(r) = self.report.as_mut() else {
+            return;
+        };
+        self.transactions += 1;
+        if self.transactions == 1 {
+            r.outcome = outcome;
+            self.first = (batch, reply);
+            return;
+        }
+        let mut set = |batch: Vec<usize>, reply: Option<OwnedReply>| {
+            for i in batch {
+                if let Some(rr) = r.recipients.get_mut(i) {
+                    rr.delivery = reply.clone();
+                }
+            }
+        };
+        if self.transactions == 2 {
+            let (b, first) = std::mem::take(&mut self.first);
+            set(b, first);
+        }
+        set(batch, reply);
+        r.outcome = Outcome::PerRecipient;
     }
 
     /// A new transaction's report.
     pub(crate) fn begin(&mut self, envelope: &Envelope) {
         self.ready = false;
         self.finished = false;
+        self.batch.clear();
+        self.transactions = 0;
+        self.first = (Vec::new(), None);
         self.report = Some(SendReport {
             recipients: envelope
                 .to
@@ -130,6 +180,7 @@ impl Engine {
                     address: a.clone(),
                     rcpt: None,
                     delivery: None,
+                    unsent: false,
                 })
                 .collect(),
             outcome: Outcome::PerRecipient,
@@ -158,6 +209,9 @@ impl Engine {
                     reply,
                 } => {
                     tracing::debug!(target: "smtp_sansio_tokio::client", index, accepted, code = reply.code.get(), "recipient");
+                    if accepted {
+                        self.batch.push(index);
+                    }
                     if let Some(r) = self
                         .report
                         .as_mut()
@@ -172,10 +226,7 @@ impl Engine {
                 }
                 ClientEvent::Delivered(reply) => {
                     tracing::info!(target: "smtp_sansio_tokio::client", code = reply.code.get(), "delivered");
-                    if let Some(r) = self.report.as_mut() {
-                        r.outcome = Outcome::Delivered(reply);
-                    }
-                    self.finished = true;
+                    self.transaction_ended(Outcome::Delivered(reply.clone()), Some(reply));
                 }
                 ClientEvent::LmtpResult {
                     index,
@@ -183,6 +234,10 @@ impl Engine {
                     reply,
                 } => {
                     tracing::info!(target: "smtp_sansio_tokio::client", index, delivered, "LMTP result");
+                    self.batch.retain(|&i| i != index);
+                    if let Some(r) = self.report.as_mut() {
+                        r.outcome = Outcome::PerRecipient;
+                    }
                     if let Some(r) = self
                         .report
                         .as_mut()
@@ -194,10 +249,22 @@ impl Engine {
                 }
                 ClientEvent::TransactionFailed { stage, reply } => {
                     tracing::info!(target: "smtp_sansio_tokio::client", ?stage, code = reply.as_ref().map(|r| r.code.get()), "transaction failed");
-                    if let Some(r) = self.report.as_mut() {
-                        r.outcome = Outcome::Failed { stage, reply };
+                    self.transaction_ended(
+                        Outcome::Failed {
+                            stage,
+                            reply: reply.clone(),
+                        },
+                        reply,
+                    );
+                }
+                ClientEvent::RecipientsUnsent { recipients } => {
+                    tracing::info!(target: "smtp_sansio_tokio::client", count = recipients.len(), "recipients left for another transaction");
+                    for i in recipients {
+                        if let Some(r) = self.report.as_mut().and_then(|r| r.recipients.get_mut(i))
+                        {
+                            r.unsent = true;
+                        }
                     }
-                    self.finished = true;
                 }
                 ClientEvent::QueryReply { reply, .. } => self.query_reply = Some(reply),
                 ClientEvent::Error(e) => {
@@ -226,4 +293,108 @@ impl Engine {
             None
         }
     }
+}
+
+/// The rounds of a message sent again for the recipients a transaction
+/// did not carry ([`RecipientReport::unsent`]; RFC 5321 4.5.3.1.10, RFC
+/// 9422): each round's envelope, and the message's report merged from
+/// the rounds' (per recipient from the second round on).
+#[derive(Debug)]
+pub(crate) struct Rounds {
+    envelope: Envelope,
+    /// Envelope indices of the round in flight.
+    round: Vec<usize>,
+    rounds: usize,
+    report: Option<SendReport>,
+}
+
+impl Rounds {
+    pub(crate) fn new(envelope: Envelope) -> Rounds {
+        let round = (0..envelope.to.len()).collect();
+        Rounds {
+            envelope,
+            round,
+            rounds: 0,
+            report: None,
+        }
+    }
+
+    /// The envelope of the round in flight: the message's, restricted to
+    /// its recipients.
+    pub(crate) fn envelope(&self) -> Envelope {
+        let mut sub = self.envelope.clone();
+        sub.to = self
+            .round
+            .iter()
+            .filter_map(|&i| self.envelope.to.get(i).cloned())
+            .collect();
+        sub.recipient_dsn = self
+            .round
+            .iter()
+            .map(|&i| {
+                self.envelope
+                    .recipient_dsn
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect();
+        sub
+    }
+
+    /// Takes the report of the round in flight; the next round's envelope,
+    /// or `None` when done. Each round carries a recipient to an answer,
+    /// or is the last: no loop.
+    pub(crate) fn next(&mut self, r: SendReport) -> Option<Envelope> {
+        self.rounds += 1;
+        let unsent: Vec<usize> = r
+            .recipients
+            .iter()
+            .zip(&self.round)
+            .filter(|(rr, _)| rr.unsent)
+            .map(|(_, &i)| i)
+            .collect();
+        match self.report.as_mut() {
+            None => self.report = Some(r),
+            Some(whole) => {
+                if self.rounds == 2 {
+                    let first = deliveries(whole);
+                    for (rr, d) in whole.recipients.iter_mut().zip(first) {
+                        rr.delivery = d;
+                    }
+                    whole.outcome = Outcome::PerRecipient;
+                }
+                for ((sub, d), &i) in r.recipients.iter().zip(deliveries(&r)).zip(&self.round) {
+                    if let Some(rr) = whole.recipients.get_mut(i) {
+                        rr.rcpt = sub.rcpt.clone();
+                        rr.delivery = d;
+                        rr.unsent = sub.unsent;
+                    }
+                }
+            }
+        }
+        if unsent.is_empty() || unsent.len() >= self.round.len() {
+            return None;
+        }
+        self.round = unsent;
+        Some(self.envelope())
+    }
+
+    /// The message's report.
+    pub(crate) fn report(self) -> Option<SendReport> {
+        self.report
+    }
+}
+
+/// The final reply of each recipient's transaction in a report.
+fn deliveries(r: &SendReport) -> Vec<Option<OwnedReply>> {
+    r.recipients
+        .iter()
+        .map(|rr| match &r.outcome {
+            Outcome::PerRecipient => rr.delivery.clone(),
+            Outcome::Delivered(reply) if rr.accepted() => Some(reply.clone()),
+            Outcome::Failed { reply, .. } if rr.accepted() => reply.clone(),
+            _ => None,
+        })
+        .collect()
 }

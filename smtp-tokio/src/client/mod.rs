@@ -34,15 +34,15 @@ use std::time::Duration;
 
 use smtp_sansio::client::{
     Attempt, BodyError, BodyInfo, ClientCredentials, ClientError, ConfigError, DATA_BLOCK_TIMEOUT,
-    Envelope, MessageError, PlanOptions, StartError, connection_plan,
+    Envelope, MessageError, PlanOptions, SrvPlan, StartError, connection_plan,
 };
 use smtp_sansio::{Client, ClientConfig, Extensions, OwnedReply, PortMode};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt, AsyncWriteExt};
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::ServerName;
 
-pub(crate) use engine::Engine;
+pub(crate) use engine::{Engine, Rounds};
 pub use engine::{Outcome, RecipientReport, SendReport};
 pub use tls::TlsTrust;
 
@@ -308,6 +308,36 @@ impl SmtpClient {
         Err(Error::NoRoute(Box::new(last)))
     }
 
+    /// Message submission along an RFC 6186 SRV plan made by
+    /// [`smtp_sansio::client::srv_plan`] from the records the caller's
+    /// resolver returned: each attempt in order (its host, port and mode,
+    /// TLS required) until one reaches the ready state. The certificate is
+    /// checked against `tls_name`: the submission domain, as RFC 6186 6
+    /// and RFC 7817 3 ask (the SRV target only when the answer was
+    /// DNSSEC-validated or the user confirmed it). Authenticates with
+    /// `credentials`.
+    pub async fn submission_plan(
+        plan: &SrvPlan,
+        tls_name: &str,
+        helo: &str,
+        credentials: ClientCredentials,
+        trust: TlsTrust,
+    ) -> Result<SmtpClient, Error> {
+        let mut last = Error::ServerName(format!("empty connection plan for {tls_name}"));
+        for a in &plan.attempts {
+            let mut cfg = ClientConfig::new(a.mode, helo).with_credentials(credentials.clone());
+            cfg.tls = a.tls;
+            match Self::connect((a.host.as_str(), a.port), tls_name, cfg, trust.clone()).await {
+                Ok(c) => return Ok(c),
+                Err(e) => {
+                    tracing::info!(target: "smtp_sansio_tokio::client", host = %a.host, port = a.port, error = %e, "attempt failed");
+                    last = e;
+                }
+            }
+        }
+        Err(Error::NoRoute(Box::new(last)))
+    }
+
     /// The core machine (its capabilities, TLS and AUTH state).
     pub fn machine(&self) -> &Client {
         &self.engine.client
@@ -396,6 +426,40 @@ impl SmtpClient {
                 return Err(body_error.unwrap_or_else(|| self.closed_error()));
             }
             self.read_once().await?;
+        }
+    }
+
+    /// [`SmtpClient::send_with`] for a body that can be read again: a
+    /// message with more recipients than one transaction takes
+    /// ([`ClientConfig::rcpt_max`], the server's LIMITS RCPTMAX or
+    /// RCPTDOMAINMAX, RFC 9422 4.2, 4.3, or a `452 4.5.3` too many
+    /// recipients, RFC 5321 4.5.3.1.10) goes as several transactions on
+    /// this connection, the body streamed again from its start for each
+    /// (memory stays bounded by the chunk size). The report has every
+    /// recipient of `envelope`: one transaction gives the report of
+    /// [`SmtpClient::send_with`]; several give [`Outcome::PerRecipient`]
+    /// with each accepted recipient's
+    /// [`RecipientReport::delivery`]. A recipient still
+    /// [`RecipientReport::unsent`] is one the server would not take on
+    /// this connection (MAILMAX reached, a transaction that failed).
+    pub async fn send_seekable<R: AsyncRead + AsyncSeek + Unpin>(
+        &mut self,
+        envelope: Envelope,
+        mut body: R,
+        options: SendOptions,
+    ) -> Result<SendReport, Error> {
+        let start = body.stream_position().await?;
+        let mut rounds = Rounds::new(envelope);
+        let mut sub = rounds.envelope();
+        loop {
+            let r = self.send_with(sub, &mut body, options).await?;
+            match rounds.next(r) {
+                Some(next) => {
+                    body.seek(io::SeekFrom::Start(start)).await?;
+                    sub = next;
+                }
+                None => return rounds.report().ok_or_else(|| self.closed_error()),
+            }
         }
     }
 

@@ -27,6 +27,8 @@ pub struct Seen {
     pub kinds: Vec<String>,
     /// Every input read, in order (for counting BDAT chunks).
     pub input: Vec<u8>,
+    /// The recipients the application accepted, per completed message.
+    pub recipients: Vec<Vec<String>>,
 }
 
 /// How the test server behaves.
@@ -39,6 +41,9 @@ pub struct Setup {
     /// with 421 and close (an idle-timeout stand-in).
     pub close_after: Option<usize>,
     pub message_size: u64,
+    /// The server's recipient limit per transaction (`452 4.5.3` beyond
+    /// it, RFC 5321 4.5.3.1.10); `None`: the core's default (100).
+    pub max_recipients: Option<usize>,
 }
 
 impl Setup {
@@ -49,6 +54,7 @@ impl Setup {
             pipelining: true,
             close_after: None,
             message_size: 64 * 1024 * 1024,
+            max_recipients: None,
         }
     }
 }
@@ -155,6 +161,9 @@ async fn session(
         cfg.extensions.remove(Extensions::PIPELINING);
     }
     cfg.limits.message_size = setup.message_size;
+    if let Some(n) = setup.max_recipients {
+        cfg.limits.recipients = n;
+    }
     let mut server = Server::new(cfg);
     let mut conn = if setup.mode == PortMode::ImplicitTls {
         Conn::Tls(Box::new(tls.accept(tcp).await?))
@@ -162,6 +171,7 @@ async fn session(
         Conn::Plain(tcp)
     };
     let mut current = Vec::new();
+    let mut rcpts: Vec<String> = Vec::new();
     let mut delivered = 0usize;
     let mut out = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
@@ -176,8 +186,16 @@ async fn session(
                         ForwardPath::Mailbox(m) if m.local.as_bytes().starts_with(b"x") => Err(
                             reject(ReplyCode::MAILBOX_UNAVAILABLE, (5, 1, 1), "no such user"),
                         ),
+                        ForwardPath::Mailbox(m) => {
+                            rcpts.push(format!("{}@{}", m.local, m.domain));
+                            Ok(())
+                        }
                         _ => Ok(()),
                     }),
+                    ServerEvent::Mail { .. } => {
+                        rcpts.clear();
+                        Some(Ok(()))
+                    }
                     ServerEvent::Auth(AuthRequest::Credentials {
                         credentials:
                             Credentials::Password {
@@ -202,16 +220,14 @@ async fn session(
                         None
                     }
                     ServerEvent::MessageComplete { .. } => {
-                        seen.lock()
-                            .unwrap()
-                            .messages
-                            .push(std::mem::take(&mut current));
+                        let mut seen = seen.lock().unwrap();
+                        seen.messages.push(std::mem::take(&mut current));
+                        seen.recipients.push(std::mem::take(&mut rcpts));
                         delivered += 1;
                         Some(Ok(()))
                     }
                     ServerEvent::Connected
                     | ServerEvent::Hello { .. }
-                    | ServerEvent::Mail { .. }
                     | ServerEvent::Verify { .. }
                     | ServerEvent::Etrn { .. } => Some(Ok(())),
                     _ => None,

@@ -272,6 +272,22 @@ pub fn require_tool(tool: &str, install: &str) {
     );
 }
 
+/// swaks with TLS (`--tls`, `--tlsc`): swaks itself and Perl's
+/// Net::SSLeay, without which swaks exits before connecting.
+pub fn require_swaks_tls() {
+    require_tool("swaks", "apt-get install -y swaks");
+    let ok = std::process::Command::new("perl")
+        .args(["-MNet::SSLeay", "-e1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "swaks cannot do TLS without Perl's Net::SSLeay: run `bash scripts/install-peers.sh` (or `apt-get install -y libnet-ssleay-perl`)"
+    );
+}
+
 /// The interpreter of the Python peers' virtual environment that
 /// `scripts/install-peers.sh` makes under the target folder:
 /// `$CARGO_TARGET_DIR/peers-venv` (relative to the workspace root when

@@ -46,7 +46,21 @@ static REPLIES: &[ReplyInput] = &[
     r("malformed", b"25x what\r\n"),
     r("250 x2", b"250 2.0.0 ok\r\n250 2.0.0 ok\r\n"),
     r("220+injected", b"220 go ahead\r\n250 2.0.0 injected\r\n"),
+    // RFC 9422: one recipient per transaction; RCPTDOMAINMAX=0 and a
+    // MAILMAX beyond 64 bits are no usable limits (ignored).
+    r(
+        "EHLO LIMITS",
+        b"250-mx.example.net\r\n250-PIPELINING\r\n250 LIMITS RCPTMAX=1 RCPTDOMAINMAX=0 MAILMAX=18446744073709551616\r\n",
+    ),
+    // RFC 5321 4.5.3.1.10.
+    r("452 too many", b"452 4.5.3 too many recipients\r\n"),
 ];
+
+/// The index of "EHLO LIMITS" and its RCPTMAX.
+const LIMITS: usize = 16;
+const LIMITS_RCPTMAX: usize = 1;
+/// The index of "452 too many".
+const TOO_MANY: usize = 17;
 
 const INJECTION: usize = 15;
 /// The explored `chunk_size`.
@@ -138,6 +152,17 @@ pub struct St {
     mail_ok: bool,
     /// Which configuration.
     variant: usize,
+    /// The RCPTMAX of the last hello reply (RFC 9422 4.2).
+    rcpt_max: Option<usize>,
+    /// RCPT commands since the last MAIL.
+    rcpts: usize,
+    /// A RCPT was answered since the last MAIL (the first one's reply
+    /// has come).
+    rcpt_answered: bool,
+    /// The first RCPT of a transaction got "too many recipients": no
+    /// further MAIL may follow before the application's next message
+    /// (RFC 5321 4.5.3.1.10: no loop).
+    full_at_first: bool,
 }
 
 /// The client side in one port mode, in one or two configurations: the
@@ -353,6 +378,28 @@ impl ClientModel {
                     "AUTH sent without TLS",
                 ));
             }
+            if verb == Verb::Mail {
+                if s.full_at_first {
+                    return Err(Broken::new(
+                        "f: no 452 loop",
+                        "MAIL again after a 452 too many recipients to the first RCPT of a transaction",
+                    ));
+                }
+                s.rcpts = 0;
+                s.rcpt_answered = false;
+            }
+            if verb == Verb::Rcpt {
+                s.rcpts += 1;
+                if s.rcpt_max.is_some_and(|m| s.rcpts > m) {
+                    return Err(Broken::new(
+                        "f: RCPTMAX",
+                        format!(
+                            "{} RCPTs in one transaction, the server's RCPTMAX is {:?}",
+                            s.rcpts, s.rcpt_max
+                        ),
+                    ));
+                }
+            }
             if matches!(verb, Verb::Bdat | Verb::BdatChunk) {
                 let n = upper
                     .split(|b| *b == b' ')
@@ -421,6 +468,10 @@ impl Model for ClientModel {
             data_started: false,
             mail_ok: false,
             variant,
+            rcpt_max: None,
+            rcpts: 0,
+            rcpt_answered: false,
+            full_at_first: false,
         };
         self.drain(&mut s, log, None)?;
         Ok(s)
@@ -512,6 +563,9 @@ impl Model for ClientModel {
             | In::Rset => {
                 s.pending = None;
                 log.push(|| format!("# app: {i:?}"));
+                if matches!(i, In::SendMail | In::StartMail) {
+                    s.full_at_first = false;
+                }
                 let ok = match i {
                     In::StartMail => {
                         s.cl.start_mail(
@@ -580,6 +634,18 @@ impl Model for ClientModel {
                                 }
                             }
                             match v {
+                                Verb::Hello if code[0] == b'2' => {
+                                    s.rcpt_max = (n == LIMITS).then_some(LIMITS_RCPTMAX);
+                                }
+                                Verb::Rcpt => {
+                                    if !s.rcpt_answered && n == TOO_MANY {
+                                        s.full_at_first = true;
+                                    }
+                                    s.rcpt_answered = true;
+                                }
+                                _ => {}
+                            }
+                            match v {
                                 Verb::Mail => {
                                     s.rcpt_ok = 0;
                                     s.mail_ok = code[0] == b'2';
@@ -605,6 +671,7 @@ impl Model for ClientModel {
                 }
                 s.tls = true;
                 s.owed.clear();
+                s.rcpt_max = None;
             }
             In::Eof => {
                 log.push(|| "EOF".into());
