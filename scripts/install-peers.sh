@@ -2,8 +2,9 @@
 # Installs the interop peers the tests and benches/load.sh drive: swaks,
 # curl, Python 3 (smtplib), Postfix (smtp-sink, smtp-source, and `smtpd`
 # run as a private instance by tests/tests/interop_client_peers.rs, with
-# Cyrus SASL: sasl2-bin, libsasl2-modules), Exim,
-# and the Python peers aiosmtpd and aiosmtplib in a virtual environment
+# Cyrus SASL: sasl2-bin, libsasl2-modules), Exim, HAProxy (the PROXY
+# protocol sender of tests/tests/interop_haproxy.rs), and the Python
+# peers aiosmtpd and aiosmtplib in a virtual environment
 # under target/ (`target/peers-venv`, or `$CARGO_TARGET_DIR/peers-venv`),
 # never system-wide. The tests run aiosmtpd with that environment's
 # interpreter.
@@ -31,6 +32,9 @@ command -v swaks >/dev/null 2>&1 || missing+=(swaks)
 # --no-install-recommends leaves out).
 perl -MNet::SSLeay -e1 >/dev/null 2>&1 || missing+=(libnet-ssleay-perl)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
+    missing+=(haproxy)
+fi
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
 if ! command -v smtp-sink >/dev/null 2>&1 && [ ! -x /usr/sbin/smtp-sink ]; then
     missing+=(postfix)

@@ -279,7 +279,8 @@ pub use reply::{
 };
 pub use sasl::{Credentials, Mechanism, Secret};
 pub use server::{
-    AbortReason, AuthRequest, ContentKind, ReplyKind, Server, ServerConfig, ServerEvent, Violation,
+    AbortReason, AuthRequest, ContentKind, ProxyOrigin, ReplyKind, Server, ServerConfig,
+    ServerEvent, Violation,
 };
 pub use session::{Decided, HelloKind, Misuse};
 pub use xclient::{XAttr, XAttrIter, XAttrName, XAttrValue, XAttrs};

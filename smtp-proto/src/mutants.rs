@@ -34,6 +34,13 @@ pub enum Mutant {
     /// Server: commands pipelined behind a group-ending command are not
     /// refused (RFC 2920 3.1).
     PipeliningSync,
+    /// Server: the greeting goes out before the expected PROXY protocol
+    /// header was read (PROXY protocol section 2).
+    ProxyHeader,
+    /// Server: a malformed or missing PROXY protocol header does not end
+    /// the connection; the server greets and reads on (PROXY protocol
+    /// section 2.1: the receiver must abort).
+    ProxyMalformed,
     /// Client: MAIL, AUTH or content is sent without TLS where the policy
     /// requires TLS (RFC 3207 4, RFC 8314).
     ClientTlsRequired,
@@ -48,7 +55,7 @@ pub enum Mutant {
 
 impl Mutant {
     /// Every mutant, in a fixed order.
-    pub const ALL: [Mutant; 10] = [
+    pub const ALL: [Mutant; 12] = [
         Mutant::StartTlsInjection,
         Mutant::AuthBeforeMail,
         Mutant::TlsBeforeAuth,
@@ -56,6 +63,8 @@ impl Mutant {
         Mutant::BdatChunkSkip,
         Mutant::BdatUnframable,
         Mutant::PipeliningSync,
+        Mutant::ProxyHeader,
+        Mutant::ProxyMalformed,
         Mutant::ClientTlsRequired,
         Mutant::ClientResponseInjection,
         Mutant::ClientSplitLoop,

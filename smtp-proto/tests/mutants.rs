@@ -128,6 +128,32 @@ fn case(m: Mutant) -> (ServerConfig, Vec<Step>, Vec<&'static str>) {
             vec![Early(b"EHLO c\r\n"), In(b"MAIL FROM:<a@example.org>\r\n")],
             vec!["220", "250", "554"],
         ),
+        Mutant::ProxyHeader => {
+            let mut proxied = relay;
+            proxied.proxy = Some(smtp_sansio::ProxyConfig::DEFAULT);
+            (
+                proxied,
+                vec![
+                    In(b"PROXY TCP4 192.0.2.1 198.51.100.2 40000 25\r\n"),
+                    In(b"EHLO c\r\n"),
+                ],
+                vec!["220", "250"],
+            )
+        }
+        Mutant::ProxyMalformed => {
+            let mut proxied = relay;
+            proxied.proxy = Some(smtp_sansio::ProxyConfig::DEFAULT);
+            (
+                proxied,
+                vec![
+                    // A leading zero in an address: malformed (section 2.1).
+                    In(b"PROXY TCP4 192.0.2.01 198.51.100.2 40000 25\r\n"),
+                    In(b"EHLO c\r\n"),
+                ],
+                // Closed without a greeting.
+                vec![],
+            )
+        }
         _ => unreachable!("client mutant"),
     }
 }
@@ -149,13 +175,17 @@ fn each_server_mutant_changes_behaviour() {
 /// session of a rule still gives the intact answer. One overlap is
 /// inherent: a plaintext mechanism before TLS is exactly what
 /// `TlsBeforeAuth` offers, so it also lets the `AuthNotOffered` session
-/// through.
+/// through. Likewise `ProxyHeader` (no header read at all) greets after
+/// the malformed header of the `ProxyMalformed` session.
 #[test]
 fn mutants_are_independent() {
     for m in Mutant::ALL.into_iter().filter(|m| m.is_server()) {
         let (cfg, steps, want) = case(m);
         for other in Mutant::ALL {
-            if other == m || (m, other) == (Mutant::AuthNotOffered, Mutant::TlsBeforeAuth) {
+            if other == m
+                || (m, other) == (Mutant::AuthNotOffered, Mutant::TlsBeforeAuth)
+                || (m, other) == (Mutant::ProxyMalformed, Mutant::ProxyHeader)
+            {
                 continue;
             }
             let mut c = cfg.clone();

@@ -48,6 +48,9 @@ pub fn server_config(mode: Mode, s: &ServerSettings) -> ServerConfig {
         BareLf::Normalize => LineEndingPolicy::Normalize,
     };
     cfg.pipelining_sync = s.pipelining_sync;
+    if s.proxy {
+        cfg.proxy = Some(smtp_sansio::ProxyConfig::DEFAULT);
+    }
     if s.require_auth && cfg.mechanisms.is_empty() {
         cfg.mechanisms = vec![Mechanism::Plain, Mechanism::Login];
     }

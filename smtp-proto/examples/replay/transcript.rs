@@ -362,6 +362,10 @@ pub struct ServerSettings {
     /// `pipelining-sync`: a command behind a group-ending command gets
     /// `554 5.5.0` and the connection closes.
     pub pipelining_sync: bool,
+    /// `proxy` (this tool's extension, default `no`): a PROXY protocol
+    /// header (v1 or v2, HAProxy PROXY protocol section 2) is expected
+    /// before the greeting (`ServerConfig::proxy`).
+    pub proxy: bool,
 }
 
 impl ServerSettings {
@@ -379,6 +383,7 @@ impl ServerSettings {
             reject_rcpt: Vec::new(),
             bare_lf: BareLf::Reject,
             pipelining_sync: true,
+            proxy: false,
         }
     }
 
@@ -518,6 +523,7 @@ impl Transcript {
                 "pipelining-sync" => {
                     s.pipelining_sync = yes_no(&value).ok_or_else(|| bad("expected yes or no"))?
                 }
+                "proxy" => s.proxy = yes_no(&value).ok_or_else(|| bad("expected yes or no"))?,
                 _ => return Err(format!("unknown server setting `{key}`")),
             }
         }

@@ -9,6 +9,7 @@ use crate::ext::Extensions;
 use crate::limits::Limits;
 use crate::mode::PortMode;
 use crate::options::{Lenient, LineEndingPolicy};
+use crate::proxy::ProxyConfig;
 use crate::reply::OwnedReply;
 use crate::sasl::Mechanism;
 
@@ -95,6 +96,25 @@ pub struct ServerConfig {
     /// Refuse input received before the greeting was sent (554 5.5.0 and
     /// close). Off by default.
     pub early_talker: bool,
+    /// Expect a PROXY protocol header (HAProxy, "The PROXY protocol,
+    /// Versions 1 & 2", section 2) before the greeting, with these
+    /// versions and version 2 length bound. `None` by default: no header
+    /// is expected, and a `PROXY ...` line is an ordinary unknown command.
+    ///
+    /// When set, the machine reads the header first (section 2: the
+    /// receiver is configured, it never guesses) and reports it as
+    /// [`ServerEvent::Proxy`](crate::ServerEvent::Proxy) before
+    /// [`ServerEvent::Connected`](crate::ServerEvent::Connected). A
+    /// malformed, refused or overlong header, EOF or a timeout before the
+    /// header is complete close the connection without a greeting and
+    /// without any output (section 2.1: the receiver must abort), reported
+    /// as [`Violation::ProxyHeader`](crate::Violation::ProxyHeader),
+    /// [`Violation::ProxyHeaderIncomplete`](crate::Violation::ProxyHeaderIncomplete)
+    /// or [`Violation::ProxyHeaderTimeout`](crate::Violation::ProxyHeaderTimeout).
+    /// The timeout is the initial 220 timeout of RFC 5321 4.5.3.2.1
+    /// (5 minutes). Bytes after the header are commands, read after the
+    /// greeting (and refused under [`ServerConfig::early_talker`]).
+    pub proxy: Option<ProxyConfig>,
     /// Hand MAIL and RCPT parameters this crate does not know to the
     /// application (through `MailParams::unknown`) instead of refusing them
     /// with 555 5.5.4 (RFC 5321 4.1.1.11). Off by default.
@@ -166,6 +186,7 @@ impl ServerConfig {
             lenient: Lenient::default(),
             pipelining_sync: true,
             early_talker: false,
+            proxy: None,
             accept_unknown_parameters: false,
             replies: Vec::new(),
             max_errors: 20,

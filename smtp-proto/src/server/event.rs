@@ -2,9 +2,11 @@
 //! RFC 4954, RFC 3030, RFC 2033).
 
 use alloc::vec::Vec;
+use core::net::SocketAddr;
 
 use crate::address::{Domain, ForwardPath, ReversePath};
 use crate::params::{MailParams, RcptParams};
+use crate::proxy::{ProxyCommand, ProxyError, ProxyHeader, ProxyTransport, ProxyVersion};
 use crate::sasl::{Credentials, Mechanism, Secret};
 use crate::session::HelloKind;
 
@@ -58,6 +60,20 @@ pub enum Violation {
     /// port, or a driver that did not run TLS on an implicit-TLS listener.
     /// Closes without a reply (the peer could not read one).
     TlsHandshakeAsCommand,
+    /// The PROXY protocol header that
+    /// [`ServerConfig::proxy`](crate::ServerConfig::proxy) expects is
+    /// malformed, missing (other bytes came first), of a version not
+    /// accepted, or over the version 2 length bound ("The PROXY protocol,
+    /// Versions 1 & 2", section 2.1: the receiver must abort). Closes
+    /// without a greeting and without a reply.
+    ProxyHeader(ProxyError),
+    /// The connection ended before the expected PROXY header was complete
+    /// (PROXY protocol section 2). Closes without a greeting.
+    ProxyHeaderIncomplete,
+    /// The initial timeout (RFC 5321 4.5.3.2.1, 5 minutes) passed before
+    /// the expected PROXY header was complete (PROXY protocol section 2).
+    /// Closes without a greeting and without a reply.
+    ProxyHeaderTimeout,
 }
 
 impl Violation {
@@ -95,6 +111,11 @@ impl Violation {
             Violation::TlsHandshakeAsCommand => {
                 "TLS ClientHello received as a command: a TLS client on a plaintext port, or the driver did not run TLS"
             }
+            Violation::ProxyHeader(_) => "malformed or missing PROXY protocol header",
+            Violation::ProxyHeaderIncomplete => "connection ended inside the PROXY protocol header",
+            Violation::ProxyHeaderTimeout => {
+                "timeout before the PROXY protocol header was complete"
+            }
         }
     }
 }
@@ -124,6 +145,49 @@ pub enum AbortReason {
     Reset,
     /// The connection ended before the message was complete.
     Closed,
+}
+
+/// The original connection as a PROXY protocol header relays it ("The
+/// PROXY protocol, Versions 1 & 2", sections 2.1 and 2.2), owned: reported
+/// by [`ServerEvent::Proxy`] when
+/// [`ServerConfig::proxy`](crate::ServerConfig::proxy) is set.
+///
+/// `source` and `destination` are `None` when the header carries no IP
+/// address (version 1 `UNKNOWN`, version 2 `LOCAL`, `AF_UNSPEC` or
+/// `AF_UNIX`): the application then uses the real peer's addresses, as
+/// section 2.2 requires for LOCAL. The version 2 TLVs are kept as one raw
+/// copy of the header's TLV octets (section 2.2), at most
+/// [`ProxyConfig::max_v2_len`](crate::ProxyConfig::max_v2_len) octets;
+/// iterate them with [`ProxyTlvs::new`](crate::ProxyTlvs::new).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct ProxyOrigin {
+    /// Text (version 1) or binary (version 2).
+    pub version: ProxyVersion,
+    /// LOCAL (a health check by the proxy itself) or PROXY.
+    pub command: ProxyCommand,
+    /// The original transport.
+    pub transport: ProxyTransport,
+    /// The original client's address and port (section 2.1, 2.2).
+    pub source: Option<SocketAddr>,
+    /// The address and port the client connected to.
+    pub destination: Option<SocketAddr>,
+    /// The version 2 TLV octets, raw (empty in version 1).
+    pub tlvs: Vec<u8>,
+}
+
+impl ProxyOrigin {
+    /// The owned summary of a decoded header (PROXY protocol section 2).
+    pub fn from_header(header: &ProxyHeader<'_>) -> ProxyOrigin {
+        ProxyOrigin {
+            version: header.version,
+            command: header.command,
+            transport: header.transport,
+            source: header.source(),
+            destination: header.destination(),
+            tlvs: header.tlvs.as_bytes().to_vec(),
+        }
+    }
 }
 
 /// An AUTH exchange step the application decides on.
@@ -177,6 +241,13 @@ pub enum AuthRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ServerEvent<'a> {
+    /// The PROXY protocol header that
+    /// [`ServerConfig::proxy`](crate::ServerConfig::proxy) expects was
+    /// read ("The PROXY protocol, Versions 1 & 2", section 2): the original
+    /// client's addresses. Informative, no decision: [`ServerEvent::Connected`]
+    /// follows, and refusing its greeting (554, RFC 5321 3.1) is how an
+    /// application refuses a relayed address.
+    Proxy(ProxyOrigin),
     /// A connection is ready for its greeting (decision: accept sends 220,
     /// reject with a 554 makes the server answer 503 to everything but
     /// QUIT, RFC 5321 3.1).

@@ -54,7 +54,7 @@ use crate::reply::OwnedReply;
 
 pub use crate::session::{Decided, HelloKind, Misuse};
 pub use config::ServerConfig;
-pub use event::{AbortReason, AuthRequest, ContentKind, ServerEvent, Violation};
+pub use event::{AbortReason, AuthRequest, ContentKind, ProxyOrigin, ServerEvent, Violation};
 pub use reply::ReplyKind;
 use state::{Machine, Reading};
 
@@ -178,8 +178,10 @@ impl Server {
     }
 
     /// The RFC 5321 4.5.3.2 server timeout for the current state: 5
-    /// minutes while reading commands or content, none while a decision or
-    /// a handshake is pending. The driver owns the clock and calls
+    /// minutes while reading commands or content, and while reading the
+    /// PROXY protocol header (the initial 220 timeout of RFC 5321
+    /// 4.5.3.2.1: the header stands before the greeting), none while a
+    /// decision or a handshake is pending. The driver owns the clock and calls
     /// [`Server::handle_timeout`] when it passes.
     pub fn timeout(&self) -> Option<Duration> {
         match self.m.reading {
@@ -190,6 +192,8 @@ impl Server {
     }
 
     /// The timeout passed: answers 421 4.4.2 and closes (RFC 5321 4.5.3.2).
+    /// Before a PROXY protocol header is complete it closes without a
+    /// reply ([`Violation::ProxyHeaderTimeout`]).
     pub fn handle_timeout(&mut self) {
         self.m.on_timeout();
         self.sync_input();

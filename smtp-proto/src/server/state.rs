@@ -5,7 +5,8 @@
 //! method of [`Machine`] in this file; `mod.rs` only forwards its public
 //! calls here. The state is:
 //!
-//! * [`Reading`]: what the next input bytes are. `Connecting` (before the
+//! * [`Reading`]: what the next input bytes are. `ProxyHeader` (a PROXY
+//!   protocol header expected before the greeting), `Connecting` (before the
 //!   `Connected` event), `Commands`, `Refused` (after a 554 greeting:
 //!   only QUIT, RFC 5321 3.1), `Data` / `DataEnd`, `Bdat` / `BdatEnd`,
 //!   `SkipBdat` (a refused chunk read and discarded, RFC 3030 2),
@@ -47,9 +48,10 @@ use crate::reply::OwnedReply;
 use crate::sasl::{self, Credentials, Mechanism, Secret};
 
 use super::config::ServerConfig;
-use super::event::{AbortReason, AuthRequest, ContentKind, ServerEvent, Violation};
+use super::event::{AbortReason, AuthRequest, ContentKind, ProxyOrigin, ServerEvent, Violation};
 use super::reply::{self as writer, ReplyKind};
 use crate::line::{InputBuffer, LineStatus};
+use crate::proxy::ProxyStatus;
 use crate::session::{HelloKind, Misuse};
 
 /// See `Machine::content_step`.
@@ -81,6 +83,12 @@ pub(super) enum Pending {
 /// What the machine is reading.
 #[derive(Debug, Clone)]
 pub(super) enum Reading {
+    /// Before the greeting, when [`ServerConfig::proxy`] is set: the
+    /// PROXY protocol header (HAProxy's specification, section 2). The
+    /// decoder sees every unconsumed byte; a complete header is consumed
+    /// exactly, reported as [`ServerEvent::Proxy`], and the machine moves
+    /// to [`Reading::Connecting`]. Anything else closes without output.
+    ProxyHeader(crate::proxy::ProxyDecoder),
     /// A new connection: the next step reports [`ServerEvent::Connected`]
     /// and waits for [`Pending::Greeting`] (reading [`Reading::Commands`]
     /// meanwhile: bytes are buffered, or refused as an early talker).
@@ -407,11 +415,17 @@ impl Machine {
     /// A machine before the greeting. In implicit TLS mode TLS is up
     /// before the first byte (RFC 8314 3.3).
     pub(super) fn new(cfg: Arc<ServerConfig>) -> Machine {
+        let reading = match cfg.proxy {
+            Some(p) if !cfg.mutant.is(Mutant::ProxyHeader) => {
+                Reading::ProxyHeader(crate::proxy::ProxyDecoder::new(p))
+            }
+            _ => Reading::Connecting,
+        };
         Machine {
             security: Security::start(cfg.mode),
             cfg,
             out: Vec::new(),
-            reading: Reading::Connecting,
+            reading,
             pending: None,
             session: Session::Fresh,
             data: DataDecoder::new(LineEndingPolicy::Reject, &crate::limits::Limits::RFC),
@@ -446,6 +460,26 @@ impl Machine {
                     *reported = true;
                     return Some(ServerEvent::Closed);
                 }
+                Reading::ProxyHeader(dec) => match dec.decode(input.peek()) {
+                    Ok(ProxyStatus::Incomplete) => return None,
+                    Err(_) if self.cfg.mutant.is(Mutant::ProxyMalformed) => {
+                        self.reading = Reading::Connecting;
+                    }
+                    Err(e) => self.violation(Violation::ProxyHeader(e), true),
+                    Ok(ProxyStatus::Complete { header, len }) => {
+                        let origin = ProxyOrigin::from_header(&header);
+                        input.consume_shared(len);
+                        self.reading = Reading::Connecting;
+                        if self.cfg.early_talker && !input.is_empty() {
+                            // Commands sent behind the header, before the
+                            // greeting: the early-talker rule as for any
+                            // input before the greeting.
+                            self.say(ReplyKind::EarlyTalker);
+                            self.violation(Violation::EarlyTalker, true);
+                        }
+                        return Some(ServerEvent::Proxy(origin));
+                    }
+                },
                 Reading::Connecting => {
                     self.reading = Reading::Commands;
                     self.pending = Some(Pending::Greeting);
@@ -598,6 +632,10 @@ impl Machine {
     pub(super) fn on_receive(&mut self, input: &mut InputBuffer, bytes: &[u8]) {
         match self.reading {
             Reading::Closed { .. } => {}
+            // The header and whatever follows it are buffered: the decoder
+            // runs in `step`, and the bytes behind a complete header are
+            // judged there (early talker) and read as commands.
+            Reading::ProxyHeader(_) => input.receive(bytes),
             Reading::AwaitTls if self.cfg.mutant.is(Mutant::StartTlsInjection) => {
                 input.receive(bytes);
             }
@@ -633,8 +671,14 @@ impl Machine {
     /// The client closed its sending side: any message in progress is
     /// dropped and the machine closes without a reply.
     pub(super) fn on_eof(&mut self) {
-        if matches!(self.reading, Reading::Closed { .. }) {
-            return;
+        match self.reading {
+            Reading::Closed { .. } => return,
+            Reading::ProxyHeader(_) => {
+                // PROXY protocol section 2: no greeting without the header.
+                self.violation(Violation::ProxyHeaderIncomplete, true);
+                return;
+            }
+            _ => {}
         }
         if self.in_content() {
             self.info
@@ -661,8 +705,15 @@ impl Machine {
 
     /// The RFC 5321 4.5.3.2 timeout passed: 421 4.4.2 and close.
     pub(super) fn on_timeout(&mut self) {
-        if matches!(self.reading, Reading::Closed { .. }) {
-            return;
+        match self.reading {
+            Reading::Closed { .. } => return,
+            Reading::ProxyHeader(_) => {
+                // No reply before the header: the peer may be a proxy that
+                // has not spoken yet, and nothing may precede the greeting.
+                self.violation(Violation::ProxyHeaderTimeout, true);
+                return;
+            }
+            _ => {}
         }
         self.say(ReplyKind::Timeout);
         if self.in_content() {

@@ -2,7 +2,9 @@
 //! and implicit TLS listeners; each accepted message stored durably in
 //! `--maildir` as `ID.eml` + `ID.env` (see `smtp_sansio_tokio::server::store`:
 //! group commit, the 250 only once the message is on disk, crash leftovers
-//! removed at start). Log lines (the driver's tracing events) go to stderr.
+//! removed at start). `--proxy-protocol`: every listener expects a PROXY
+//! protocol header (v1 or v2, e.g. from HAProxy `send-proxy`) and the
+//! envelope's `peer:` is the original client. Log lines (the driver's tracing events) go to stderr.
 //! Ctrl-C or SIGTERM: no new connections, sessions get 421, exit 0.
 //!
 //! `cargo run --release -p smtp-sansio-tokio --example demo-server -- --help`
@@ -20,7 +22,7 @@ use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 const USAGE: &str = "usage: demo-server [--relay ADDR] [--submission ADDR] [--implicit-tls ADDR] \
 [--hostname NAME] [--cert PEM --key PEM] [--maildir DIR] [--user NAME:PASS]... [--discard] [--quiet] \
 [--threads N] [--trace DIR] [--timeout SECS] [--max-connections N] [--message-size OCTETS] \
-[--bare-lf reject|normalize] [--lenient OPT,...]
+[--bare-lf reject|normalize] [--lenient OPT,...] [--proxy-protocol]
   ADDR may be \"off\" to disable a listener (defaults 127.0.0.1:2525, :2587, :2465)
   --maildir DIR         where messages go (default ./mail); --discard drops them
   --user NAME:PASS      accepted credentials, repeatable (default alice:secret)
@@ -30,6 +32,8 @@ const USAGE: &str = "usage: demo-server [--relay ADDR] [--submission ADDR] [--im
   --max-connections N   sessions at once (default 500); beyond: 421 4.7.0 and close
   --bare-lf POLICY      bare LF/CR: reject (default, RFC 5321 2.3.8) or normalize
   --lenient OPTS        space-after-colon,missing-brackets,trailing-whitespace
+  --proxy-protocol      every listener expects a PROXY protocol header (v1 or v2)
+                        first; the envelope's peer is the client it names
   -h, --help            this text";
 
 /// The command line: `--flag value` options (the last one wins, `--user`
@@ -42,7 +46,7 @@ fn parse_args() -> Result<Option<Opts>, String> {
     while let Some(f) = it.next() {
         match f.as_str() {
             "-h" | "--help" => return Ok(None),
-            "--discard" | "--quiet" => drop(o.insert(f, String::new())),
+            "--discard" | "--quiet" | "--proxy-protocol" => drop(o.insert(f, String::new())),
             "--relay" | "--submission" | "--implicit-tls" | "--hostname" | "--cert" | "--key"
             | "--maildir" | "--user" | "--trace" | "--threads" | "--timeout"
             | "--max-connections" | "--message-size" | "--bare-lf" | "--lenient" => {
@@ -157,6 +161,9 @@ fn build((o, users): Opts) -> Result<server::Server<Demo>, String> {
     }
     if let Some(n) = num(&o, "--message-size")? {
         srv = srv.message_size(n);
+    }
+    if o.contains_key("--proxy-protocol") {
+        srv = srv.proxy_protocol(smtp_sansio::ProxyConfig::DEFAULT);
     }
     if let Some(t) = o.get("--trace") {
         std::fs::create_dir_all(t).map_err(|e| format!("{t}: {e}"))?;

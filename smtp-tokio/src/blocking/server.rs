@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 use smtp_sansio::sasl::Credentials;
 use smtp_sansio::{
     AbortReason, AuthRequest, ContentKind, Domain, ForwardPath, HelloKind, MailParams, OwnedReply,
-    PortMode, RcptParams, ReversePath, Server as Machine, ServerConfig, ServerEvent, Violation,
+    PortMode, ProxyConfig, RcptParams, ReversePath, Server as Machine, ServerConfig, ServerEvent,
+    Violation,
 };
 use tokio_rustls::rustls;
 
@@ -119,6 +120,7 @@ pub struct Server<H: Handler> {
     timeouts: Timeouts,
     max_connections: usize,
     message_size: Option<u64>,
+    proxy: Option<ProxyConfig>,
     listeners: Vec<(PortMode, TcpListener, Arc<ServerConfig>)>,
     shutdown: Shutdown,
 }
@@ -143,6 +145,7 @@ impl<H: Handler> Server<H> {
             timeouts: Timeouts::RFC,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             message_size: None,
+            proxy: None,
             listeners: Vec::new(),
             shutdown: Shutdown::default(),
         }
@@ -179,6 +182,18 @@ impl<H: Handler> Server<H> {
         self
     }
 
+    /// Every listener bound after this call expects a PROXY protocol
+    /// header (version 1 or 2, HAProxy PROXY protocol section 2) before
+    /// anything else, as the async
+    /// [`Server::proxy_protocol`](crate::server::Server::proxy_protocol):
+    /// [`Connection::peer`] is then the original client. Not on
+    /// implicit-TLS listeners here ([`Server::listen`] refuses them; the
+    /// async server reads the header before the handshake).
+    pub fn proxy_protocol(mut self, cfg: ProxyConfig) -> Self {
+        self.proxy = Some(cfg);
+        self
+    }
+
     /// A handle that stops [`Server::serve`].
     pub fn shutdown_handle(&self) -> Shutdown {
         self.shutdown.clone()
@@ -196,11 +211,18 @@ impl<H: Handler> Server<H> {
                 "an implicit-TLS listener needs Server::tls",
             ));
         }
+        if mode.implicit_tls() && self.proxy.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the blocking server reads no PROXY header before implicit TLS",
+            ));
+        }
         let mut cfg = ServerConfig::new(mode, self.hostname.clone());
         cfg.tls_available = self.tls.is_some();
         if let Some(n) = self.message_size {
             cfg.limits.message_size = n;
         }
+        cfg.proxy = self.proxy;
         let l = TcpListener::bind(addr)?;
         let local = l.local_addr()?;
         if let Ok(mut w) = self.shutdown.wake.lock() {
@@ -266,10 +288,12 @@ fn accept_loop<H: Handler>(
             mode,
             peer: Peer::Tcp(peer),
             local,
+            proxy: None,
         };
         let spawned = std::thread::Builder::new().spawn(move || {
             let _ = s.set_nodelay(true);
-            let r = start(s, &conn, cfg, &shared, taken);
+            let mut conn = conn;
+            let r = start(s, &mut conn, cfg, &shared, taken);
             if taken {
                 shared.live.fetch_sub(1, Ordering::SeqCst);
             }
@@ -335,9 +359,57 @@ fn handshake(
     Ok(Conn::Tls(Box::new(rustls::StreamOwned::new(c, tcp))))
 }
 
+/// Feeds the machine until its PROXY header is complete (then applies it
+/// to `info`) or it closes (a malformed or missing header, EOF, a timeout
+/// after `wait`: no greeting, no output, PROXY protocol 2.1). `Ok(false)`:
+/// closed.
+fn read_proxy(
+    conn: &mut Conn,
+    m: &mut Machine,
+    info: &mut Connection,
+    wait: Duration,
+) -> io::Result<bool> {
+    let (mode, via) = (mode_name(info.mode), info.peer.to_string());
+    let deadline = Instant::now() + wait;
+    let mut buf = [0u8; 512];
+    loop {
+        while let Some(ev) = m.next_event() {
+            match ev {
+                ServerEvent::Proxy(origin) => {
+                    crate::server::apply_proxy(info, origin);
+                    return Ok(true);
+                }
+                ServerEvent::Violation(v) => {
+                    tracing::warn!(mode, peer = via, "proxy header refused: {v:?}");
+                }
+                _ => {}
+            }
+        }
+        if m.is_closed() {
+            return Ok(false);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            m.handle_timeout();
+            continue;
+        }
+        conn.tcp().set_read_timeout(Some(left))?;
+        match conn.read(&mut buf) {
+            Ok(0) => m.receive_eof(),
+            Ok(n) => m.receive(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 fn start<H: Handler>(
     s: TcpStream,
-    info: &Connection,
+    info: &mut Connection,
     cfg: Arc<ServerConfig>,
     shared: &Shared<H>,
     slot: bool,
@@ -356,6 +428,9 @@ fn start<H: Handler>(
     }
     tracing::info!(mode = mode_name(info.mode), peer = %info.peer, "connection");
     let mut m = Machine::new(cfg);
+    if m.config().proxy.is_some() && !read_proxy(&mut conn, &mut m, info, t.command)? {
+        return Ok(());
+    }
     let mut sess = match shared.handler.connect(info) {
         Ok(s) => Some(s),
         Err(r) => {

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use smtp_sansio::{
     AbortReason, ContentKind, Domain, EnhancedCode, ForwardPath, HelloKind, MailParams, OwnedReply,
-    PortMode, RcptParams, ReplyCode, ReversePath, Violation,
+    PortMode, ProxyOrigin, RcptParams, ReplyCode, ReversePath, Violation,
 };
 
 /// The answer to one decision (RFC 5321 4.2): accept with the core's
@@ -95,14 +95,38 @@ impl std::fmt::Display for Peer {
 }
 
 /// What the driver knows of a connection when it opens (RFC 5321 3.1).
+///
+/// On a listener that expects a PROXY protocol header
+/// ([`Server::proxy_protocol`](super::Server::proxy_protocol)), the
+/// header is read before [`Handler::connect`] and `peer` and `local` are
+/// the original client's and the address it connected to, as the header
+/// names them (the effective peer, PROXY protocol section 2); the proxy's
+/// own address is in [`Connection::proxy`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connection {
     /// The listener's port mode.
     pub mode: PortMode,
-    /// The client.
+    /// The client: the socket's peer, or the original client a PROXY
+    /// header names.
     pub peer: Peer,
-    /// The listener's address (`None` on a Unix socket).
+    /// The address the client connected to: the listener's (`None` on a
+    /// Unix socket), or the destination a PROXY header names.
     pub local: Option<SocketAddr>,
+    /// The PROXY protocol header read before the greeting, if the listener
+    /// expects one.
+    pub proxy: Option<Proxied>,
+}
+
+/// A connection that came through a proxy speaking the PROXY protocol
+/// (HAProxy PROXY protocol, sections 2.1 and 2.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proxied {
+    /// The proxy itself: the socket's peer.
+    pub via: Peer,
+    /// The decoded header. A version 2 `LOCAL` header (the proxy's own
+    /// health check) or a version 1 `UNKNOWN` one names no client: the
+    /// connection's `peer` then stays the proxy (sections 2.1, 2.2).
+    pub header: ProxyOrigin,
 }
 
 /// What the driver knows of a complete message (RFC 5321 4.1.1.4, 6.1).

@@ -48,7 +48,21 @@
 //! `tls established` (debug), `auth ok` / `auth failed` with `user` (never
 //! the password), `refused VERB: reply` for every 4xx/5xx reply with the
 //! command it answers, `delivered` / `delivery failed`, `timeout`,
-//! `refused: over max-connections`, `session error`.
+//! `refused: over max-connections`, `session error`; with the PROXY
+//! protocol, `proxy header` (info, with the original `peer` and the proxy
+//! as `via`) and `proxy header refused` (warn).
+//!
+//! # PROXY protocol
+//!
+//! Behind a load balancer such as HAProxy (`send-proxy`, `send-proxy-v2`),
+//! [`Server::proxy_protocol`] makes every listener bound after it expect a
+//! PROXY protocol header (version 1 or 2) before anything else. The header
+//! is read before [`Handler::connect`], which sees the original client as
+//! [`Connection::peer`] (the proxy is in [`Connection::proxy`]); a
+//! malformed or missing header, or none within [`Timeouts::command`],
+//! closes the connection without a greeting (PROXY protocol section 2.1).
+//! On an implicit-TLS listener the header comes before the TLS handshake
+//! (section 2: the proxy writes it in front of the client's bytes).
 
 mod handler;
 mod session;
@@ -62,7 +76,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use smtp_sansio::{PortMode, ServerConfig};
+use smtp_sansio::{PortMode, ProxyConfig, ServerConfig};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -71,8 +85,10 @@ use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 pub(crate) use handler::reply as handler_reply;
-pub use handler::{AuthStep, Connection, Decision, Handler, Message, Peer, Session};
-pub(crate) use session::{canonical_forward, canonical_reverse, into_reply as decision_reply};
+pub use handler::{AuthStep, Connection, Decision, Handler, Message, Peer, Proxied, Session};
+pub(crate) use session::{
+    apply_proxy, canonical_forward, canonical_reverse, into_reply as decision_reply,
+};
 pub use trace::{escape, mode_name};
 
 /// Content octets that count as one data block: the data-block timeout
@@ -193,6 +209,7 @@ pub struct Server<H: Handler> {
     max_connections: usize,
     message_size: Option<u64>,
     configure: Option<Configure>,
+    proxy: Option<ProxyConfig>,
     trace: Option<PathBuf>,
     listeners: Vec<(PortMode, Listener, Arc<ServerConfig>)>,
     stop: watch::Sender<u8>,
@@ -231,6 +248,7 @@ impl<H: Handler> Server<H> {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             message_size: None,
             configure: None,
+            proxy: None,
             trace: None,
             listeners: Vec::new(),
             stop: watch::channel(RUN).0,
@@ -278,6 +296,18 @@ impl<H: Handler> Server<H> {
         self
     }
 
+    /// Every listener bound after this call expects a PROXY protocol
+    /// header (HAProxy PROXY protocol, version 1 or 2, section 2) before
+    /// anything else, within `cfg`'s limits ([`ProxyConfig::DEFAULT`]: a
+    /// version 2 header of up to 65535 octets): set it only on listeners
+    /// that a proxy alone can reach, since the header decides the client
+    /// address the handler sees ([`Connection`]). A connection without a
+    /// valid header is closed without a greeting. Off by default.
+    pub fn proxy_protocol(mut self, cfg: ProxyConfig) -> Self {
+        self.proxy = Some(cfg);
+        self
+    }
+
     /// Writes each session as a transcript (the project's transcript
     /// format, `side: server`) into `dir`, streamed as the session runs.
     pub fn trace(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -303,6 +333,7 @@ impl<H: Handler> Server<H> {
         if let Some(n) = self.message_size {
             cfg.limits.message_size = n;
         }
+        cfg.proxy = self.proxy;
         if let Some(f) = &self.configure {
             f(&mut cfg);
         }
@@ -405,6 +436,16 @@ async fn accept_loop<H: Handler>(
         #[cfg(unix)]
         Listener::Unix(_) => None,
     };
+    // Implicit TLS: the driver reads the PROXY header in front of the
+    // handshake, the machine behind TLS expects none.
+    let (cfg, pre_tls) = match cfg.proxy {
+        Some(p) if mode.implicit_tls() => {
+            let mut inner = (*cfg).clone();
+            inner.proxy = None;
+            (Arc::new(inner), Some(p))
+        }
+        _ => (cfg, None),
+    };
     loop {
         let accepted = tokio::select! {
             r = accept(&l) => r,
@@ -412,16 +453,21 @@ async fn accept_loop<H: Handler>(
         };
         match accepted {
             Ok((stream, peer)) => {
-                let conn = Connection { mode, peer, local };
+                let conn = Connection {
+                    mode,
+                    peer,
+                    local,
+                    proxy: None,
+                };
                 let (shared, cfg, rx) = (shared.clone(), cfg.clone(), stop.clone());
                 match stream {
                     Stream::Tcp(s) => {
                         let _ = s.set_nodelay(true);
-                        tokio::spawn(start(s, conn, cfg, shared, rx));
+                        tokio::spawn(start(s, conn, cfg, pre_tls, shared, rx));
                     }
                     #[cfg(unix)]
                     Stream::Unix(s) => {
-                        tokio::spawn(start(s, conn, cfg, shared, rx));
+                        tokio::spawn(start(s, conn, cfg, pre_tls, shared, rx));
                     }
                 }
             }
@@ -456,6 +502,7 @@ async fn start<S, H>(
     io: S,
     conn: Connection,
     cfg: Arc<ServerConfig>,
+    pre_tls: Option<ProxyConfig>,
     shared: Arc<Shared<H>>,
     stop: watch::Receiver<u8>,
 ) where
@@ -464,6 +511,20 @@ async fn start<S, H>(
 {
     let (mode, peer) = (mode_name(conn.mode), conn.peer.to_string());
     let slot = Slot::take(&shared);
+    let mut conn = conn;
+    let mut io = session::Prefixed::new(io);
+    if let Some(p) = pre_tls {
+        // The header precedes the TLS handshake (PROXY protocol 2): read
+        // here; the machine behind TLS expects none.
+        match session::proxy_before_tls(&mut io, p, shared.timeouts.command).await {
+            Ok(header) => session::apply_proxy(&mut conn, header),
+            Err(e) => {
+                tracing::warn!(mode, peer, "proxy header refused: {e}");
+                return;
+            }
+        }
+    }
+    let peer = conn.peer.to_string();
     let mut stream = if conn.mode.implicit_tls() {
         let Some(tls) = &shared.tls else { return };
         match tokio::time::timeout(shared.timeouts.handshake, tls.accept(io)).await {

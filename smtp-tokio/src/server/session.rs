@@ -3,16 +3,20 @@
 //! timeouts (RFC 5321 4.5.3.2) and shutdown at command boundaries.
 
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use smtp_sansio::sasl::Credentials;
 use smtp_sansio::{AuthRequest, OwnedReply, Server as Machine, ServerConfig, ServerEvent};
-use smtp_sansio::{ForwardPath, ReversePath};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use smtp_sansio::{ForwardPath, ProxyConfig, ProxyDecoder, ProxyOrigin, ProxyStatus, ReversePath};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::handler::{AuthStep, Connection, Decision, Handler, Message, Session, reply};
+use super::handler::reply;
+use super::handler::{AuthStep, Connection, Decision, Handler, Message, Peer, Proxied, Session};
 use super::trace::{Trace, Verbs, escape, mode_name};
 use super::{ABORT, DATA_BLOCK_MIN, STOPPING, Shared};
 
@@ -54,6 +58,175 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             Conn::Tls(s) => s.shutdown().await,
             Conn::Gone => Ok(()),
         };
+    }
+}
+
+/// A stream with octets already read from it in front: what followed a
+/// PROXY header in the read that completed it (the start of a TLS
+/// handshake on an implicit-TLS listener).
+pub(crate) struct Prefixed<S> {
+    head: Vec<u8>,
+    at: usize,
+    inner: S,
+}
+
+impl<S> Prefixed<S> {
+    pub(crate) fn new(inner: S) -> Self {
+        Prefixed {
+            head: Vec::new(),
+            at: 0,
+            inner,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let me = self.get_mut();
+        if me.at < me.head.len() {
+            let n = (me.head.len() - me.at).min(buf.remaining());
+            buf.put_slice(&me.head[me.at..me.at + n]);
+            me.at += n;
+            if me.at == me.head.len() {
+                me.head = Vec::new();
+                me.at = 0;
+            }
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut me.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// Reads the PROXY header in front of an implicit-TLS handshake (PROXY
+/// protocol section 2) within `wait`; the octets after it stay in `io`
+/// for the handshake. A malformed header, EOF or the timeout is an error
+/// (section 2.1: the receiver must abort).
+pub(crate) async fn proxy_before_tls<S: AsyncRead + Unpin>(
+    io: &mut Prefixed<S>,
+    cfg: ProxyConfig,
+    wait: Duration,
+) -> io::Result<ProxyOrigin> {
+    let mut dec = ProxyDecoder::new(cfg);
+    let mut got = Vec::with_capacity(256);
+    let mut buf = [0u8; 512];
+    let deadline = Instant::now() + wait;
+    loop {
+        let n = match tokio::time::timeout_at(deadline, io.inner.read(&mut buf)).await {
+            Ok(r) => r?,
+            Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, "PROXY header")),
+        };
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        got.extend_from_slice(&buf[..n]);
+        match dec.decode(&got) {
+            Ok(ProxyStatus::Incomplete) => {}
+            Ok(ProxyStatus::Complete { header, len }) => {
+                let origin = ProxyOrigin::from_header(&header);
+                io.head = got.split_off(len);
+                io.at = 0;
+                return Ok(origin);
+            }
+            Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e)),
+        }
+    }
+}
+
+/// The connection as the PROXY header names it: the original client as
+/// the peer, the address it connected to as `local`, the proxy in
+/// [`Connection::proxy`]. A header without addresses (v2 LOCAL, v1
+/// UNKNOWN, sections 2.1, 2.2) leaves both as they are.
+pub(crate) fn apply_proxy(conn: &mut Connection, header: ProxyOrigin) {
+    let via = conn.peer.clone();
+    if let Some(src) = header.source {
+        conn.peer = Peer::Tcp(src);
+    }
+    if let Some(dst) = header.destination {
+        conn.local = Some(dst);
+    }
+    tracing::info!(
+        mode = mode_name(conn.mode),
+        peer = %conn.peer,
+        via = %via,
+        version = ?header.version,
+        command = ?header.command,
+        "proxy header"
+    );
+    conn.proxy = Some(Proxied { via, header });
+}
+
+/// What was read before the session proper: the reads that held the
+/// PROXY header (for the transcript) and how many octets of the last ones
+/// follow the header (commands sent behind it).
+#[derive(Default)]
+pub(crate) struct PreRead {
+    reads: Vec<Vec<u8>>,
+    behind: usize,
+}
+
+/// Feeds the machine until its PROXY header is complete (then applies it
+/// to `info`) or it closes (a malformed or missing header, EOF, a timeout:
+/// no greeting, no output, section 2.1). `Ok(None)`: closed.
+async fn read_proxy<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut Conn<S>,
+    m: &mut Machine,
+    info: &mut Connection,
+    wait: Duration,
+    stop: &mut watch::Receiver<u8>,
+) -> io::Result<Option<PreRead>> {
+    let (mode, via) = (mode_name(info.mode), info.peer.to_string());
+    let deadline = Instant::now() + wait;
+    let mut buf = [0u8; 512];
+    let mut pre = PreRead::default();
+    loop {
+        while let Some(ev) = m.next_event() {
+            match ev {
+                ServerEvent::Proxy(origin) => {
+                    apply_proxy(info, origin);
+                    pre.behind = m.buffered();
+                    return Ok(Some(pre));
+                }
+                ServerEvent::Violation(v) => {
+                    tracing::warn!(mode, peer = via, "proxy header refused: {v:?}");
+                }
+                _ => {}
+            }
+        }
+        if m.is_closed() {
+            return Ok(None);
+        }
+        tokio::select! {
+            r = tokio::time::timeout_at(deadline, conn.read(&mut buf)) => match r {
+                Ok(Ok(0)) => m.receive_eof(),
+                Ok(Ok(n)) => {
+                    m.receive(&buf[..n]);
+                    pre.reads.push(buf[..n].to_vec());
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => m.handle_timeout(),
+            },
+            _ = stop.wait_for(|s| *s >= STOPPING) => return Ok(None),
+        }
     }
 }
 
@@ -106,7 +279,7 @@ struct Txn {
 
 pub(crate) async fn run<S, H>(
     mut conn: Conn<S>,
-    info: Connection,
+    mut info: Connection,
     cfg: Arc<ServerConfig>,
     shared: &Shared<H>,
     mut stop: watch::Receiver<u8>,
@@ -116,6 +289,15 @@ where
     H: Handler,
 {
     let mut machine = Machine::new(cfg);
+    let pre = if machine.config().proxy.is_some() {
+        let wait = shared.timeouts.command;
+        match read_proxy(&mut conn, &mut machine, &mut info, wait, &mut stop).await? {
+            Some(pre) => Some(pre),
+            None => return Ok(()),
+        }
+    } else {
+        None
+    };
     let mut sess = match shared.handler.connect(&info).await {
         Ok(s) => Some(s),
         Err(r) => {
@@ -135,6 +317,7 @@ where
     let r = drive(
         &mut conn,
         &info,
+        pre,
         &mut machine,
         sess.as_mut(),
         shared,
@@ -153,6 +336,7 @@ where
 async fn drive<S, H>(
     conn: &mut Conn<S>,
     info: &Connection,
+    pre: Option<PreRead>,
     m: &mut Machine,
     mut sess: Option<&mut H::Session>,
     shared: &Shared<H>,
@@ -167,8 +351,19 @@ where
     let mut trace = shared
         .trace
         .as_ref()
-        .and_then(|d| Trace::create(d, info.mode, &info.peer));
+        .and_then(|d| Trace::create(d, info.mode, &info.peer, pre.is_some()));
     let mut verbs = Verbs::default();
+    if let Some(pre) = &pre {
+        // The header's reads as they came (the transcript replays them
+        // with `proxy=yes`); only the commands behind it have replies.
+        if let Some(tr) = &mut trace {
+            pre.reads.iter().for_each(|r| tr.client(r));
+        }
+        verbs.greeting_first();
+        if let Some(last) = pre.reads.last() {
+            verbs.client(&last[last.len().saturating_sub(pre.behind)..]);
+        }
+    }
     let mut rbuf = vec![0u8; READ_BUF];
     let mut out = Vec::with_capacity(512);
     let mut txn = Txn::default();

@@ -12,8 +12,10 @@
 //!
 //! The `.env` format ([`envelope_text`]): one `key: value` field per line
 //! (`mode`, `peer`, `helo`, `tls`, `auth`, `from`, one `to` per recipient,
-//! `size`), each value escaped by [`super::escape`] to printable
-//! ASCII, so one field is one line whatever the client sent.
+//! `size`, and `via` with the proxy's address when the connection came
+//! through a PROXY protocol header, `peer` then being the original client),
+//! each value escaped by [`super::escape`] to printable ASCII, so one field
+//! is one line whatever the client sent.
 
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -276,6 +278,9 @@ pub fn envelope_text(m: &Message<'_>) -> String {
         s.push_str(&format!("to: {}\n", escape(t)));
     }
     s.push_str(&format!("size: {}\n", m.size));
+    if let Some(p) = &m.connection.proxy {
+        s.push_str(&format!("via: {}\n", p.via));
+    }
     s
 }
 

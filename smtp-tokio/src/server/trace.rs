@@ -44,7 +44,10 @@ pub(crate) struct Trace {
 }
 
 impl Trace {
-    pub(crate) fn create(dir: &Path, mode: PortMode, peer: &Peer) -> Option<Trace> {
+    /// A trace file in `dir`; `proxied`: the listener expects a PROXY
+    /// header (`# set: proxy=yes`, the header's reads are the first `C:`
+    /// lines).
+    pub(crate) fn create(dir: &Path, mode: PortMode, peer: &Peer, proxied: bool) -> Option<Trace> {
         let port = match peer {
             Peer::Tcp(a) => a.port(),
             Peer::Unix => 0,
@@ -55,8 +58,9 @@ impl Trace {
             w: Some(io::BufWriter::with_capacity(8 * 1024, f)),
         };
         let head = format!(
-            "# side: server\n# mode: {}\n# title: captured from {peer} by smtp-sansio-tokio\n\n",
-            mode_name(mode)
+            "# side: server\n# mode: {}\n{}# title: captured from {peer} by smtp-sansio-tokio\n\n",
+            mode_name(mode),
+            if proxied { "# set: proxy=yes\n" } else { "" }
         );
         t.put(head.as_bytes());
         Some(t)
@@ -212,6 +216,12 @@ impl Verbs {
                 refused(verb.unwrap_or("-"), &escape(text));
             }
         }
+    }
+
+    /// The greeting is still to go out while commands were read (sent
+    /// behind a PROXY header): the first reply is the greeting's.
+    pub(crate) fn greeting_first(&mut self) {
+        self.queue.push_front("-");
     }
 
     /// A message is over (its reply went out): scan commands again.

@@ -12,7 +12,7 @@ use smtp_sansio::Mechanism;
 use smtp_sansio::MutantSlot;
 use smtp_sansio::{AbortReason, AuthRequest, HelloKind, Server, ServerEvent};
 use smtp_sansio::{EnhancedCode, OwnedReply, ReplyCode};
-use smtp_sansio::{PortMode, ServerConfig};
+use smtp_sansio::{PortMode, ProxyConfig, ServerConfig};
 
 use crate::mode_name;
 use crate::search::{Broken, Log, Model, hash128};
@@ -76,7 +76,44 @@ enum Kind {
     AuthResponse,
     /// Plaintext between the 220 to STARTTLS and the handshake.
     BeforeHandshake,
+    /// A whole valid PROXY header (before the greeting, when expected),
+    /// followed by `n` command lines in the same read.
+    ProxyValid(u32),
+    /// A malformed (or missing) PROXY header: the session must end with
+    /// no output.
+    ProxyMalformed,
+    /// The first part of valid PROXY header number `n`.
+    ProxyFirstPart(u8),
+    /// The rest of the header [`Kind::ProxyFirstPart`] `n` started.
+    ProxyRest(u8),
+    /// A PROXY v1 header where none is expected (no PROXY configured, or
+    /// after the header): an unknown command, refused with a 5xx and
+    /// never reported as [`ServerEvent::Proxy`].
+    ProxyUnexpected,
 }
+
+/// Where the PROXY header expected before the greeting is (the proxy
+/// variant of relay only; PROXY protocol section 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum ProxyPhase {
+    /// No header expected, or a valid one was read.
+    Done,
+    /// Nothing of the header yet.
+    Waiting,
+    /// The first part of valid header `n` was sent.
+    Split(u8),
+    /// A malformed header was sent: nothing may come out.
+    Malformed,
+}
+
+/// A valid version 2 header: PROXY, TCP over IPv4, 192.0.2.1:40000 to
+/// 198.51.100.2:25 (section 2.2).
+const PROXY_V2: &[u8] =
+    b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c\xc0\x00\x02\x01\xc6\x33\x64\x02\x9c\x40\x00\x19";
+
+/// A valid version 1 header: TCP over IPv4, 192.0.2.1:40000 to
+/// 198.51.100.2:25 (section 2.1).
+const PROXY_V1: &[u8] = b"PROXY TCP4 192.0.2.1 198.51.100.2 40000 25\r\n";
 
 struct ByteInput {
     name: &'static str,
@@ -142,6 +179,40 @@ static BYTES: &[ByteInput] = &[
     b("auth (bad base64)", b"!!!\r\n", Kind::AuthResponse),
     // Plaintext before the handshake.
     b("bytes before TLS", b"VRFY inj\r\n", Kind::BeforeHandshake),
+    // The PROXY header expected before the greeting (relay, proxy variant).
+    b("PROXY v1", PROXY_V1, Kind::ProxyValid(0)),
+    b("PROXY v2", PROXY_V2, Kind::ProxyValid(0)),
+    // LOCAL (v2, section 2.2) and UNKNOWN (v1, section 2.1): the proxy's
+    // own connection, the real peer is the client.
+    b(
+        "PROXY v2 LOCAL",
+        b"\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00",
+        Kind::ProxyValid(0),
+    ),
+    b("PROXY v1 UNKNOWN", b"PROXY UNKNOWN\r\n", Kind::ProxyValid(0)),
+    b(
+        "PROXY v1+NOOP",
+        b"PROXY TCP4 192.0.2.1 198.51.100.2 40000 25\r\nNOOP\r\n",
+        Kind::ProxyValid(1),
+    ),
+    b(
+        "PROXY (malformed)",
+        b"PROXY TCP4 192.0.2.01 198.51.100.2 40000 25\r\nNOOP\r\n",
+        Kind::ProxyMalformed,
+    ),
+    b("PROXY (missing)", b"EHLO c.example\r\n", Kind::ProxyMalformed),
+    b(
+        "PROXY v2 (bad version)",
+        b"\r\n\r\n\0\r\nQUIT\n\x31\x11\x00\x0c\xc0\x00\x02\x01\xc6\x33\x64\x02\x9c\x40\x00\x19",
+        Kind::ProxyMalformed,
+    ),
+    // Split across reads: inside the v2 signature and inside the v1 line.
+    b("PROXY v2 (part 1)", PROXY_V2.split_at(7).0, Kind::ProxyFirstPart(2)),
+    b("PROXY v2 (part 2)", PROXY_V2.split_at(7).1, Kind::ProxyRest(2)),
+    b("PROXY v1 (part 1)", PROXY_V1.split_at(20).0, Kind::ProxyFirstPart(1)),
+    b("PROXY v1 (part 2)", PROXY_V1.split_at(20).1, Kind::ProxyRest(1)),
+    // A header where none is expected: a command like any other.
+    b("PROXY (not expected)", PROXY_V1, Kind::ProxyUnexpected),
 ];
 
 /// The explored state: the machine plus the bookkeeping the invariants
@@ -170,9 +241,18 @@ pub struct St {
     must_close: Option<(&'static str, &'static str)>,
     /// The application refused the session at the greeting (554).
     refused: bool,
+    /// The PROXY header before the greeting.
+    proxy: ProxyPhase,
+    /// A valid header was read and its `ServerEvent::Proxy` is owed.
+    proxy_event: bool,
+    /// A PROXY line was sent where none is expected: the next reply is
+    /// its own and must refuse it.
+    unexpected_header: bool,
 }
 
-/// The server side in one port mode.
+/// The server side in one port mode. Relay has two variants: without
+/// and with a PROXY header expected before the greeting
+/// (`ServerConfig::proxy`, both versions).
 pub struct ServerModel {
     mode: PortMode,
     /// The configuration the invariants hold the machine to.
@@ -204,6 +284,11 @@ impl ServerModel {
     fn implicit(&self) -> bool {
         matches!(self.mode, PortMode::ImplicitTls)
     }
+
+    /// Whether `variant` expects a PROXY header.
+    fn proxied(&self, variant: usize) -> bool {
+        self.mode == PortMode::Relay && variant == 1
+    }
 }
 
 fn reply(code: u16, e: (u8, u16, u16), text: &'static str) -> OwnedReply {
@@ -216,7 +301,7 @@ fn reply(code: u16, e: (u8, u16, u16), text: &'static str) -> OwnedReply {
 
 /// An event, owned (events borrow the machine). Fields are read through
 /// `Debug` in the transcript log.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 #[allow(dead_code)]
 enum Ev {
     Connected,
@@ -234,6 +319,7 @@ enum Ev {
     StartTls,
     Violation(String),
     Closed,
+    Proxy,
     Other(String),
 }
 
@@ -255,6 +341,7 @@ fn own(ev: &ServerEvent<'_>) -> Ev {
         ServerEvent::StartTls => Ev::StartTls,
         ServerEvent::Violation(v) => Ev::Violation(format!("{v:?}")),
         ServerEvent::Closed => Ev::Closed,
+        ServerEvent::Proxy(_) => Ev::Proxy,
         other => Ev::Other(format!("{other:?}")),
     }
 }
@@ -276,6 +363,26 @@ impl ServerModel {
                 return Err(Broken::new(
                     "a: STARTTLS injection",
                     format!("event {ev:?} from bytes received before TLS"),
+                ));
+            }
+            if s.proxy != ProxyPhase::Done && !matches!(ev, Ev::Violation(_) | Ev::Closed) {
+                return Err(Broken::new(
+                    "p: event before a complete PROXY header",
+                    format!("event {ev:?} before a complete valid PROXY header (PROXY protocol 2)"),
+                ));
+            }
+            if ev == Ev::Proxy {
+                if !s.proxy_event {
+                    return Err(Broken::new(
+                        "p: PROXY header acted on where none is expected",
+                        "ServerEvent::Proxy without a configured PROXY header before the greeting (PROXY protocol 2)",
+                    ));
+                }
+                s.proxy_event = false;
+            } else if s.proxy_event && !matches!(ev, Ev::Violation(_) | Ev::Closed) {
+                return Err(Broken::new(
+                    "p: PROXY header not reported first",
+                    format!("event {ev:?} before ServerEvent::Proxy"),
                 ));
             }
             let decision = match &ev {
@@ -396,7 +503,9 @@ impl ServerModel {
                     s.closed = true;
                     None
                 }
-                Ev::MessageData | Ev::StartTls | Ev::Violation(_) | Ev::Other(_) => None,
+                Ev::MessageData | Ev::StartTls | Ev::Violation(_) | Ev::Proxy | Ev::Other(_) => {
+                    None
+                }
             };
             if let Some(d) = decision {
                 s.pending = Some(d);
@@ -424,8 +533,32 @@ impl ServerModel {
                     format!("reply {} to bytes received before TLS", u.pattern()),
                 ));
             }
+            if s.proxy != ProxyPhase::Done {
+                return Err(Broken::new(
+                    if s.proxy == ProxyPhase::Malformed {
+                        "p: output after a malformed PROXY header"
+                    } else {
+                        "p: reply before a complete PROXY header"
+                    },
+                    format!(
+                        "reply {} before a complete valid PROXY header (PROXY protocol 2)",
+                        u.pattern()
+                    ),
+                )
+                .expecting(&["CLOSE"]));
+            }
             if u.code == 0 {
                 return Err(Broken::new("d: malformed reply", escape(&out)));
+            }
+            if s.unexpected_header && !matches!(u.code, 334 | 354) {
+                s.unexpected_header = false;
+                if u.code < 500 {
+                    return Err(Broken::new(
+                        "p: PROXY header accepted where none is expected",
+                        format!("reply {} to a PROXY line sent as a command", u.pattern()),
+                    )
+                    .expecting(&["S: 5xx"]));
+                }
             }
             match u.code {
                 354 => s.phase = Phase::Content,
@@ -501,12 +634,19 @@ impl Model for ServerModel {
     type State = St;
     type Input = In;
 
-    fn header(&self, _variant: usize) -> String {
+    fn variants(&self) -> usize {
+        if self.mode == PortMode::Relay { 2 } else { 1 }
+    }
+
+    fn header(&self, variant: usize) -> String {
         let mut h = format!(
             "# side: server\n# mode: {}\n# set: max-message-size={}\n",
             mode_name(self.mode),
             MESSAGE_SIZE
         );
+        if self.proxied(variant) {
+            h.push_str("# set: proxy=yes\n");
+        }
         if self.mode == PortMode::Relay {
             h.push_str("# note: the explorer's relay server has AUTH PLAIN LOGIN configured (offered under TLS only)\n");
         }
@@ -514,9 +654,14 @@ impl Model for ServerModel {
         h
     }
 
-    fn initial(&self, _variant: usize, log: &mut Log) -> Result<St, Broken> {
+    fn initial(&self, variant: usize, log: &mut Log) -> Result<St, Broken> {
+        let proxied = self.proxied(variant);
+        let mut machine = self.machine.clone();
+        if proxied {
+            machine.proxy = Some(ProxyConfig::DEFAULT);
+        }
         let mut s = St {
-            srv: Server::new(self.machine.clone()),
+            srv: Server::new(machine),
             phase: Phase::Commands,
             pending: None,
             tls: self.implicit(),
@@ -524,10 +669,18 @@ impl Model for ServerModel {
             hello: false,
             mail: false,
             rcpts: 0,
-            owed: 1, // the greeting
+            // The greeting (owed once the PROXY header is read).
+            owed: i64::from(!proxied),
             closed: false,
             must_close: None,
             refused: false,
+            proxy: if proxied {
+                ProxyPhase::Waiting
+            } else {
+                ProxyPhase::Done
+            },
+            proxy_event: false,
+            unexpected_header: false,
         };
         self.drain(&mut s, log, false)?;
         Ok(s)
@@ -544,26 +697,46 @@ impl Model for ServerModel {
                 .filter(move |(_, x)| k(x.kind))
                 .map(|(i, _)| In::Bytes(i))
         };
-        let mut v: Vec<In> = match s.phase {
-            Phase::Closed => return Vec::new(),
-            Phase::AwaitTls => {
-                let mut v = vec![In::Tls];
-                v.extend(pick(|k| k == Kind::BeforeHandshake));
-                v
-            }
-            Phase::Content => pick(|k| k == Kind::Content).collect(),
-            Phase::AuthResponse => pick(|k| k == Kind::AuthResponse).collect(),
-            Phase::Commands => {
-                let mut v: Vec<In> = pick(|k| {
-                    matches!(
-                        k,
-                        Kind::Commands(_) | Kind::SyncViolation | Kind::Unframable
-                    )
-                })
-                .collect();
-                v.push(In::EhloThenNoop);
-                v
-            }
+        let mut v: Vec<In> = match (s.phase, s.proxy) {
+            (Phase::Closed, _) => return Vec::new(),
+            (_, ProxyPhase::Waiting) => pick(|k| {
+                matches!(
+                    k,
+                    Kind::ProxyValid(_) | Kind::ProxyMalformed | Kind::ProxyFirstPart(_)
+                )
+            })
+            .collect(),
+            (_, ProxyPhase::Split(n)) => BYTES
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| x.kind == Kind::ProxyRest(n))
+                .map(|(i, _)| In::Bytes(i))
+                .collect(),
+            (_, ProxyPhase::Malformed) => Vec::new(),
+            (phase, ProxyPhase::Done) => match phase {
+                Phase::Closed => return Vec::new(),
+                Phase::AwaitTls => {
+                    let mut v = vec![In::Tls];
+                    v.extend(pick(|k| k == Kind::BeforeHandshake));
+                    v
+                }
+                Phase::Content => pick(|k| k == Kind::Content).collect(),
+                Phase::AuthResponse => pick(|k| k == Kind::AuthResponse).collect(),
+                Phase::Commands => {
+                    let mut v: Vec<In> = pick(|k| {
+                        matches!(
+                            k,
+                            Kind::Commands(_)
+                                | Kind::SyncViolation
+                                | Kind::Unframable
+                                | Kind::ProxyUnexpected
+                        )
+                    })
+                    .collect();
+                    v.push(In::EhloThenNoop);
+                    v
+                }
+            },
         };
         v.push(In::Eof);
         if s.srv.timeout().is_some() {
@@ -653,6 +826,29 @@ impl Model for ServerModel {
                         ));
                     }
                     Kind::Content | Kind::AuthResponse => {}
+                    Kind::ProxyValid(n) => {
+                        // The greeting and the commands behind the header.
+                        s.proxy = ProxyPhase::Done;
+                        s.proxy_event = true;
+                        s.owed += 1 + i64::from(n);
+                    }
+                    Kind::ProxyFirstPart(n) => s.proxy = ProxyPhase::Split(n),
+                    Kind::ProxyRest(_) => {
+                        s.proxy = ProxyPhase::Done;
+                        s.proxy_event = true;
+                        s.owed += 1;
+                    }
+                    Kind::ProxyUnexpected => {
+                        s.owed += 1;
+                        s.unexpected_header = true;
+                    }
+                    Kind::ProxyMalformed => {
+                        s.proxy = ProxyPhase::Malformed;
+                        s.must_close = Some((
+                            "p: malformed PROXY header must close",
+                            "a malformed PROXY header (PROXY protocol 2.1)",
+                        ));
+                    }
                 }
                 s.srv.receive(x.bytes);
             }
