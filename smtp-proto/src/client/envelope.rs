@@ -16,8 +16,8 @@ use crate::options::LineEndingPolicy;
 use crate::params::{Body, MailParams, Notify, RcptParams, Ret, XText};
 use crate::session::Misuse;
 
+use super::caps::ServerCapabilities;
 use super::config::ClientConfig;
-use super::event::ServerCapabilities;
 #[allow(unused_imports)]
 use super::{Client, ClientEvent};
 

@@ -1,119 +1,105 @@
-//! What the client reports: events, fatal errors, the server's
-//! capabilities (RFC 5321 4.1.1.1, 4.2, 3.8; RFC 4954; RFC 2033 4.2).
+//! What the client reports: events, fatal errors, and the queries the
+//! application may send (RFC 5321 4.1.1, 4.2, 3.8; RFC 4954; RFC 2033 4.2).
 
 use alloc::boxed::Box;
-use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::capability::{Capability, EhloReply, ServerLimits};
-use crate::error::ParseError;
-use crate::ext::Extensions;
+use crate::error::{EncodeError, ParseError};
 use crate::reply::OwnedReply;
 use crate::sasl::Mechanism;
-use crate::session::HelloKind;
 
+use super::caps::ServerCapabilities;
 use super::envelope::MessageError;
 use super::plan::WrongPort;
-use super::state::Query;
 #[allow(unused_imports)]
 use super::{Client, Envelope};
 
-/// What the server offered in its EHLO/LHLO reply (RFC 5321 4.1.1.1), or
-/// nothing after HELO.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerCapabilities {
-    /// The greeting command that was answered.
-    pub hello: HelloKind,
-    /// The server's name as sent (lossy UTF-8).
-    pub domain: String,
-    /// The known extensions offered.
-    pub extensions: Extensions,
-    /// The SIZE value (RFC 1870 4; `Some(0)` means no fixed limit).
-    pub size: Option<u64>,
-    /// The SASL mechanisms of the AUTH line this crate knows, in the
-    /// server's order (RFC 4954 3).
-    pub mechanisms: Vec<Mechanism>,
-    /// The LIMITS values (RFC 9422 4): MAILMAX, RCPTMAX, RCPTDOMAINMAX,
-    /// as sent (first LIMITS line; a value that is not a number, or does
-    /// not fit 64 bits, is left out). See [`ServerCapabilities::rcpt_max`]
-    /// and friends for the values the client applies.
-    pub limits: ServerLimits,
+/// A command the application sends outside a transaction (RFC 5321
+/// 4.1.1.5 RSET, 4.1.1.6 VRFY, 4.1.1.7 EXPN, 4.1.1.8 HELP, 4.1.1.9 NOOP;
+/// RFC 1985 ETRN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Query {
+    /// NOOP (RFC 5321 4.1.1.9): checks that the connection still works.
+    Noop,
+    /// RSET (RFC 5321 4.1.1.5): clears any transaction state on the
+    /// server.
+    Reset,
+    /// VRFY (RFC 5321 4.1.1.6, 3.5.3): is this a user or mailbox? 250 or
+    /// 251 verified (the mailbox in the text), 252 cannot verify but will
+    /// accept, 550 no such user, 553 ambiguous (possibly multi-line, one
+    /// candidate a line), 502 not implemented.
+    Verify,
+    /// EXPN (RFC 5321 4.1.1.7, 3.5.2): the members of a mailing list, a
+    /// multi-line 250 reply with one member a line; 252, 550, 502 as for
+    /// VRFY.
+    Expand,
+    /// HELP (RFC 5321 4.1.1.8): 211 or 214 with text for a human,
+    /// possibly multi-line.
+    Help,
+    /// ETRN (RFC 1985 3): start delivering the queue for a node; 250
+    /// started, 251 no messages waiting, 252 pending messages started,
+    /// 253 this many messages started, 458 cannot queue, 459 not allowed.
+    /// Sent only when the server offered ETRN.
+    Etrn,
 }
 
-impl ServerCapabilities {
-    pub(super) fn from_ehlo(hello: HelloKind, e: &EhloReply<'_>) -> Self {
-        ServerCapabilities {
-            hello,
-            domain: String::from_utf8_lossy(e.domain()).into_owned(),
-            extensions: e.extensions(),
-            size: e.size(),
-            mechanisms: e
-                .auth_mechanisms()
-                .iter()
-                .filter_map(Mechanism::from_name)
-                .collect(),
-            limits: e
-                .capabilities()
-                .find_map(|c| match c {
-                    Capability::Limits(l) => Some(l),
-                    _ => None,
-                })
-                .unwrap_or_default(),
+impl Query {
+    /// The command's verb (RFC 5321 4.1.1, RFC 1985 3).
+    pub fn verb(self) -> &'static str {
+        match self {
+            Query::Noop => "NOOP",
+            Query::Reset => "RSET",
+            Query::Verify => "VRFY",
+            Query::Expand => "EXPN",
+            Query::Help => "HELP",
+            Query::Etrn => "ETRN",
         }
     }
+}
 
-    pub(super) fn helo(reply: &OwnedReply) -> Self {
-        let domain = reply
-            .lines
-            .first()
-            .and_then(|l| l.split(' ').next())
-            .unwrap_or("")
-            .into();
-        ServerCapabilities {
-            hello: HelloKind::Helo,
-            domain,
-            extensions: Extensions::NONE,
-            size: None,
-            mechanisms: Vec::new(),
-            limits: ServerLimits::default(),
+/// Why [`super::Client::vrfy`], [`super::Client::expn`],
+/// [`super::Client::help`] or [`super::Client::etrn`] sent nothing; the
+/// machine is unchanged (RFC 5321 4.1.1.6 to 4.1.1.8, RFC 1985 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum QueryError {
+    /// The machine is not Ready (no decision of this kind is pending; RFC
+    /// 5321 4.1.4).
+    Misuse,
+    /// ETRN, but the server did not offer ETRN in its EHLO reply (RFC
+    /// 1985 3).
+    NotOffered,
+    /// The argument does not fit the command's grammar (RFC 5321 4.1.2
+    /// `String`, a `Mailbox` for VRFY/EXPN, RFC 1985 3 `node-name` for
+    /// ETRN): CR or LF ([`EncodeError::LineBreak`], no command injection),
+    /// a space outside a quoted string, an empty argument, a control
+    /// octet.
+    Invalid(EncodeError),
+    /// A non-ASCII argument: VRFY and EXPN take one only when the server
+    /// offered SMTPUTF8 (then with the `SMTPUTF8` parameter, RFC 6531
+    /// 3.7.4.2); HELP and ETRN never.
+    Utf8NotAllowed,
+    /// The command line would be longer than
+    /// [`crate::Limits::command_line`] (RFC 5321 4.5.3.1.4).
+    TooLong,
+}
+
+impl core::fmt::Display for QueryError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            QueryError::Misuse => f.write_str("the client is not ready for a command"),
+            QueryError::NotOffered => f.write_str("the server did not offer ETRN"),
+            QueryError::Invalid(e) => write!(f, "argument refused: {e}"),
+            QueryError::Utf8NotAllowed => {
+                f.write_str("non-ASCII argument without SMTPUTF8 offered")
+            }
+            QueryError::TooLong => f.write_str("command line too long"),
         }
     }
-
-    /// The recipients per transaction the server takes (RFC 9422 4.2
-    /// RCPTMAX). `None` when not announced, and for 0, which is no usable
-    /// limit (a transaction needs a recipient, RFC 5321 3.3; every server
-    /// takes 100, RFC 5321 4.5.3.1.8): the client then relies on `452
-    /// 4.5.3` replies (RFC 5321 4.5.3.1.10). A value beyond `usize` is
-    /// `usize::MAX`.
-    pub fn rcpt_max(&self) -> Option<usize> {
-        nonzero(self.limits.rcpt_max)
-    }
-
-    /// The transactions per session the server takes (RFC 9422 4.1
-    /// MAILMAX); `None` when not announced or 0 (no usable limit).
-    pub fn mail_max(&self) -> Option<usize> {
-        nonzero(self.limits.mail_max)
-    }
-
-    /// The distinct recipient domains per transaction the server takes
-    /// (RFC 9422 4.3 RCPTDOMAINMAX); `None` when not announced or 0 (no
-    /// usable limit).
-    pub fn rcpt_domain_max(&self) -> Option<usize> {
-        nonzero(self.limits.rcpt_domain_max)
-    }
-
-    /// Whether every extension of `ext` is offered.
-    pub fn supports(&self, ext: Extensions) -> bool {
-        self.extensions.contains(ext)
-    }
 }
 
-/// A LIMITS value the client can apply: 0 is none (RFC 9422 4), a value
-/// beyond `usize` saturates.
-fn nonzero(v: Option<u64>) -> Option<usize> {
-    v.filter(|&v| v > 0)
-        .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
-}
+impl core::error::Error for QueryError {}
 
 /// Where a transaction failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

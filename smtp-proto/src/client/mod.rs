@@ -118,6 +118,7 @@
 //!   differently: bare CR and LF are normalized to CRLF (or refused), DATA
 //!   content is dot-stuffed (RFC 5321 4.5.2).
 
+mod caps;
 mod config;
 mod envelope;
 mod event;
@@ -129,6 +130,7 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 pub use crate::session::{Decided, HelloKind, Misuse};
+pub use caps::ServerCapabilities;
 pub use config::{
     COMMAND_TIMEOUT, ClientConfig, ClientCredentials, ConfigError, DATA_BLOCK_TIMEOUT,
     DATA_END_TIMEOUT, DATA_INIT_TIMEOUT, DEFAULT_CHUNK_SIZE, GREETING_TIMEOUT, MAIL_TIMEOUT,
@@ -137,12 +139,11 @@ pub use config::{
 pub use envelope::{
     BodyError, BodyInfo, Dsn, Envelope, MessageError, RecipientDsn, SendError, StartError,
 };
-pub use event::{ClientError, ClientEvent, ServerCapabilities, TransactionStage};
+pub use event::{ClientError, ClientEvent, Query, QueryError, TransactionStage};
 pub use plan::{
     Attempt, PlanOptions, SkippedRecord, SrvAttempt, SrvPlan, SrvPlanError, SrvRecord,
     SrvRecordError, SrvService, WrongPort, connection_plan, detect_wrong_port, srv_plan,
 };
-pub use state::{Query, QueryError};
 
 use state::{Awaited, Incoming, Input, Machine, Phase, Refused, Txn};
 

@@ -62,12 +62,13 @@ use crate::reply::{OwnedReply, Reply, ReplyCode, ReplyReader};
 use crate::sasl::{self, Mechanism, Secret};
 use crate::session::HelloKind;
 
+use super::caps::ServerCapabilities;
 use super::config::{
     COMMAND_TIMEOUT, ClientConfig, DATA_END_TIMEOUT, DATA_INIT_TIMEOUT, GREETING_TIMEOUT,
     MAIL_TIMEOUT, RCPT_TIMEOUT, TlsPolicy, client_supports,
 };
 use super::envelope::{self, BodyInfo, Envelope, MessageError, Prepared};
-use super::event::{ClientError, ClientEvent, ServerCapabilities, TransactionStage};
+use super::event::{ClientError, ClientEvent, Query, QueryError, TransactionStage};
 use super::plan::WrongPort;
 use crate::data::{BdatHeader, DataEncoder};
 
@@ -158,93 +159,6 @@ pub(super) enum Txn {
     /// `Reset` is what the session needed before it.
     Query(Query, Reset),
 }
-
-/// A command the application sends outside a transaction (RFC 5321
-/// 4.1.1.5 RSET, 4.1.1.6 VRFY, 4.1.1.7 EXPN, 4.1.1.8 HELP, 4.1.1.9 NOOP;
-/// RFC 1985 ETRN).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Query {
-    /// NOOP (RFC 5321 4.1.1.9): checks that the connection still works.
-    Noop,
-    /// RSET (RFC 5321 4.1.1.5): clears any transaction state on the
-    /// server.
-    Reset,
-    /// VRFY (RFC 5321 4.1.1.6, 3.5.3): is this a user or mailbox? 250 or
-    /// 251 verified (the mailbox in the text), 252 cannot verify but will
-    /// accept, 550 no such user, 553 ambiguous (possibly multi-line, one
-    /// candidate a line), 502 not implemented.
-    Verify,
-    /// EXPN (RFC 5321 4.1.1.7, 3.5.2): the members of a mailing list, a
-    /// multi-line 250 reply with one member a line; 252, 550, 502 as for
-    /// VRFY.
-    Expand,
-    /// HELP (RFC 5321 4.1.1.8): 211 or 214 with text for a human,
-    /// possibly multi-line.
-    Help,
-    /// ETRN (RFC 1985 3): start delivering the queue for a node; 250
-    /// started, 251 no messages waiting, 252 pending messages started,
-    /// 253 this many messages started, 458 cannot queue, 459 not allowed.
-    /// Sent only when the server offered ETRN.
-    Etrn,
-}
-
-impl Query {
-    /// The command's verb (RFC 5321 4.1.1, RFC 1985 3).
-    pub fn verb(self) -> &'static str {
-        match self {
-            Query::Noop => "NOOP",
-            Query::Reset => "RSET",
-            Query::Verify => "VRFY",
-            Query::Expand => "EXPN",
-            Query::Help => "HELP",
-            Query::Etrn => "ETRN",
-        }
-    }
-}
-
-/// Why [`super::Client::vrfy`], [`super::Client::expn`],
-/// [`super::Client::help`] or [`super::Client::etrn`] sent nothing; the
-/// machine is unchanged (RFC 5321 4.1.1.6 to 4.1.1.8, RFC 1985 3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum QueryError {
-    /// The machine is not Ready (no decision of this kind is pending; RFC
-    /// 5321 4.1.4).
-    Misuse,
-    /// ETRN, but the server did not offer ETRN in its EHLO reply (RFC
-    /// 1985 3).
-    NotOffered,
-    /// The argument does not fit the command's grammar (RFC 5321 4.1.2
-    /// `String`, a `Mailbox` for VRFY/EXPN, RFC 1985 3 `node-name` for
-    /// ETRN): CR or LF ([`EncodeError::LineBreak`], no command injection),
-    /// a space outside a quoted string, an empty argument, a control
-    /// octet.
-    Invalid(EncodeError),
-    /// A non-ASCII argument: VRFY and EXPN take one only when the server
-    /// offered SMTPUTF8 (then with the `SMTPUTF8` parameter, RFC 6531
-    /// 3.7.4.2); HELP and ETRN never.
-    Utf8NotAllowed,
-    /// The command line would be longer than
-    /// [`crate::Limits::command_line`] (RFC 5321 4.5.3.1.4).
-    TooLong,
-}
-
-impl core::fmt::Display for QueryError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            QueryError::Misuse => f.write_str("the client is not ready for a command"),
-            QueryError::NotOffered => f.write_str("the server did not offer ETRN"),
-            QueryError::Invalid(e) => write!(f, "argument refused: {e}"),
-            QueryError::Utf8NotAllowed => {
-                f.write_str("non-ASCII argument without SMTPUTF8 offered")
-            }
-            QueryError::TooLong => f.write_str("command line too long"),
-        }
-    }
-}
-
-impl core::error::Error for QueryError {}
 
 /// The line of a query with its argument, encoded by
 /// [`Command::write_to`] (so that it parses back the same: no CR/LF

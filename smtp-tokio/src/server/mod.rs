@@ -65,6 +65,7 @@
 //! (section 2: the proxy writes it in front of the client's bytes).
 
 mod handler;
+mod names;
 mod session;
 pub mod store;
 mod trace;
@@ -86,10 +87,10 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 pub(crate) use handler::reply as handler_reply;
 pub use handler::{AuthStep, Connection, Decision, Handler, Message, Peer, Proxied, Session};
+pub use names::{escape, mode_name};
 pub(crate) use session::{
     apply_proxy, canonical_forward, canonical_reverse, into_reply as decision_reply,
 };
-pub use trace::{escape, mode_name};
 
 /// Content octets that count as one data block: the data-block timeout
 /// (RFC 5321 4.5.3.2.5) restarts only after this many octets arrived since

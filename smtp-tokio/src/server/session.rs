@@ -17,7 +17,8 @@ use tokio::time::Instant;
 
 use super::handler::reply;
 use super::handler::{AuthStep, Connection, Decision, Handler, Message, Peer, Proxied, Session};
-use super::trace::{Trace, Verbs, escape, mode_name};
+use super::names::{escape, mode_name};
+use super::trace::{Trace, Verbs};
 use super::{ABORT, DATA_BLOCK_MIN, STOPPING, Shared};
 
 /// Read buffer: small while idle, grown (once) when a read fills it.

@@ -21,12 +21,11 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::oneshot;
 
 use super::handler::Message;
-use super::trace::{escape, mode_name};
+use super::names::{escape, mode_name, unique_id};
 
 /// Content kept in memory before it is spilled to the message's file.
 const SPILL: usize = 64 * 1024;
@@ -282,22 +281,6 @@ pub fn envelope_text(m: &Message<'_>) -> String {
         s.push_str(&format!("via: {}\n", p.via));
     }
     s
-}
-
-static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-
-/// A unique, sortable id (time, process, counter).
-pub(crate) fn unique_id() -> String {
-    let t = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    format!(
-        "{}.{:06}.P{}Q{}",
-        t.as_secs(),
-        t.subsec_micros(),
-        std::process::id(),
-        NEXT_ID.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 fn recover(dir: &Path) -> io::Result<Vec<Leftover>> {

@@ -8,31 +8,7 @@ use std::path::Path;
 use smtp_sansio::PortMode;
 
 use super::handler::Peer;
-
-/// The short name of a port mode in logs, envelopes and transcripts.
-pub fn mode_name(mode: PortMode) -> &'static str {
-    match mode {
-        PortMode::Relay => "relay",
-        PortMode::Submission => "submission",
-        PortMode::ImplicitTls => "implicit-tls",
-        _ => "lmtp",
-    }
-}
-
-/// Escapes a value so that it is one line of printable ASCII whatever it
-/// holds: 0x20-0x7E stand for themselves except `\` (written `\\`); every
-/// other octet is written `\xHH`. Reversible.
-pub fn escape(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len());
-    for &b in bytes {
-        match b {
-            b'\\' => s.push_str("\\\\"),
-            0x20..=0x7e => s.push(b as char),
-            _ => s.push_str(&format!("\\x{b:02X}")),
-        }
-    }
-    s
-}
+use super::names::{escape, mode_name};
 
 /// One session streamed to its file as the transcript format: one `C:`
 /// line per read, one `S:` pattern per reply (code, enhanced code, and for
@@ -52,7 +28,7 @@ impl Trace {
             Peer::Tcp(a) => a.port(),
             Peer::Unix => 0,
         };
-        let name = format!("{}-{port}.txt", super::store::unique_id());
+        let name = format!("{}-{port}.txt", super::names::unique_id());
         let f = std::fs::File::create(dir.join(name)).ok()?;
         let mut t = Trace {
             w: Some(io::BufWriter::with_capacity(8 * 1024, f)),
