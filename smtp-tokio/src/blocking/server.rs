@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use smtp_sansio::sasl::Credentials;
 use smtp_sansio::{
     AbortReason, AuthRequest, ContentKind, Domain, ForwardPath, HelloKind, MailParams, OwnedReply,
     PortMode, ProxyConfig, RcptParams, ReversePath, Server as Machine, ServerConfig, ServerEvent,
@@ -28,7 +27,7 @@ use smtp_sansio::{
 use tokio_rustls::rustls;
 
 pub use crate::server::{AuthStep, Connection, Decision, Message, Peer, Timeouts};
-use crate::server::{DATA_BLOCK_MIN, DEFAULT_MAX_CONNECTIONS, escape, mode_name};
+use crate::server::{DATA_BLOCK_MIN, DEFAULT_MAX_CONNECTIONS, escape, mode_name, user_and_secret};
 
 /// Makes one [`Session`] per connection (RFC 5321 3.1 greeting decision:
 /// `Err` with a 554 refuses the session, a 421 closes at once).
@@ -567,19 +566,7 @@ fn drive<H: Handler>(
                     s.reset();
                 }
                 ServerEvent::Auth(AuthRequest::Credentials { credentials, .. }) => {
-                    let (user, secret) = match &credentials {
-                        Credentials::Password {
-                            authzid,
-                            username,
-                            password,
-                        } if authzid.is_empty() || authzid == username => {
-                            (username.as_str(), Some(password.expose().as_str()))
-                        }
-                        Credentials::Password { username, .. } => (username.as_str(), None),
-                        Credentials::Bearer { user, token } => {
-                            (user.as_str(), Some(token.expose().as_str()))
-                        }
-                    };
+                    let (user, secret) = user_and_secret(&credentials);
                     let d = match secret {
                         Some(p) => s.auth(user, p),
                         None => {

@@ -5,10 +5,30 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
+use smtp_sansio::sasl::Credentials;
+
 use smtp_sansio::{
     AbortReason, ContentKind, Domain, EnhancedCode, ForwardPath, HelloKind, MailParams, OwnedReply,
     PortMode, ProxyOrigin, RcptParams, ReplyCode, ReversePath, Violation,
 };
+
+/// The user name and the secret to check for AUTH credentials (RFC 4954
+/// 4): the password (PLAIN, LOGIN) or the token (XOAUTH2, OAUTHBEARER).
+/// No secret when PLAIN names an authorization identity other than the
+/// user's own (RFC 4616 2), which both servers refuse with 535 5.7.8.
+pub(crate) fn user_and_secret(credentials: &Credentials) -> (&str, Option<&str>) {
+    match credentials {
+        Credentials::Password {
+            authzid,
+            username,
+            password,
+        } if authzid.is_empty() || authzid == username => {
+            (username.as_str(), Some(password.expose().as_str()))
+        }
+        Credentials::Password { username, .. } => (username.as_str(), None),
+        Credentials::Bearer { user, token } => (user.as_str(), Some(token.expose().as_str())),
+    }
+}
 
 /// The answer to one decision (RFC 5321 4.2): accept with the core's
 /// default positive reply, or answer with a reply of your own (a 2xx reply

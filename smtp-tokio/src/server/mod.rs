@@ -86,6 +86,7 @@ use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 pub(crate) use handler::reply as handler_reply;
+pub(crate) use handler::user_and_secret;
 pub use handler::{AuthStep, Connection, Decision, Handler, Message, Peer, Proxied, Session};
 pub use names::{escape, mode_name};
 pub(crate) use session::{

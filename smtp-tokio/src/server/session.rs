@@ -8,15 +8,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use smtp_sansio::sasl::Credentials;
 use smtp_sansio::{AuthRequest, OwnedReply, Server as Machine, ServerConfig, ServerEvent};
 use smtp_sansio::{ForwardPath, ProxyConfig, ProxyDecoder, ProxyOrigin, ProxyStatus, ReversePath};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::handler::reply;
 use super::handler::{AuthStep, Connection, Decision, Handler, Message, Peer, Proxied, Session};
+use super::handler::{reply, user_and_secret};
 use super::names::{escape, mode_name};
 use super::trace::{Trace, Verbs};
 use super::{ABORT, DATA_BLOCK_MIN, STOPPING, Shared};
@@ -480,21 +479,7 @@ where
                     s.reset();
                 }
                 ServerEvent::Auth(AuthRequest::Credentials { credentials, .. }) => {
-                    let (user, secret) = match &credentials {
-                        Credentials::Password {
-                            authzid,
-                            username,
-                            password,
-                        } if authzid.is_empty() || authzid == username => {
-                            (username.as_str(), Some(password.expose().as_str()))
-                        }
-                        Credentials::Password { username, .. } => (username.as_str(), None),
-                        Credentials::Bearer { user, token } => {
-                            (user.as_str(), Some(token.expose().as_str()))
-                        }
-                    };
-                    // RFC 4616 2: an authorization identity other than the
-                    // user's own is refused.
+                    let (user, secret) = user_and_secret(&credentials);
                     let d = match secret {
                         Some(p) => s.auth(user, p).await,
                         None => {
