@@ -7,6 +7,9 @@
 //! Bounds on time are generous (a session must close within several times
 //! its timeout): behaviour tests, not speed tests.
 
+mod wire;
+use wire::Wire;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -147,56 +150,6 @@ async fn start(modes: &[PortMode], tweak: impl FnOnce(Server<H>) -> Server<H>) -
         stop,
         served,
         roots,
-    }
-}
-
-/// A line-oriented client over any stream.
-struct Wire<T> {
-    s: T,
-    buf: Vec<u8>,
-}
-
-impl<T: AsyncRead + AsyncWrite + Unpin> Wire<T> {
-    /// The next whole reply, or what was left at EOF.
-    async fn reply(&mut self) -> String {
-        loop {
-            let mut start = 0;
-            while let Some(i) = self.buf[start..].windows(2).position(|w| w == b"\r\n") {
-                let end = start + i + 2;
-                if self.buf.get(start + 3) != Some(&b'-') {
-                    let r: Vec<u8> = self.buf.drain(..end).collect();
-                    return String::from_utf8_lossy(&r).into_owned();
-                }
-                start = end;
-            }
-            let mut chunk = [0u8; 4096];
-            let n = tokio::time::timeout(Duration::from_secs(15), self.s.read(&mut chunk))
-                .await
-                .expect("reply within 15 s")
-                .unwrap_or(0);
-            if n == 0 {
-                return String::from_utf8_lossy(&std::mem::take(&mut self.buf)).into_owned();
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-
-    async fn send(&mut self, bytes: &[u8]) {
-        self.s.write_all(bytes).await.expect("write");
-    }
-
-    async fn cmd(&mut self, line: &str) -> String {
-        self.send(format!("{line}\r\n").as_bytes()).await;
-        self.reply().await
-    }
-
-    /// Reads to EOF (bounded) and returns what came.
-    async fn rest(&mut self) -> String {
-        let mut all = std::mem::take(&mut self.buf);
-        let _ = tokio::time::timeout(Duration::from_secs(15), self.s.read_to_end(&mut all))
-            .await
-            .expect("closed within 15 s");
-        String::from_utf8_lossy(&all).into_owned()
     }
 }
 

@@ -7,6 +7,9 @@
 //! greeting and without calling the handler; a listener not expecting a
 //! header answers it as an unknown command. The blocking server too.
 
+mod wire;
+use wire::Wire;
+
 use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -16,7 +19,7 @@ use smtp_sansio::{PortMode, ProxyCommand, ProxyConfig, ProxyVersion};
 use smtp_sansio_tokio::server::{
     Connection, Decision, Handler, Message, Peer, Server, Session, Timeouts, tls_config,
 };
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::{
@@ -56,6 +59,16 @@ struct Rec {
 
 struct H(Arc<Rec>);
 struct S(Arc<Rec>);
+
+/// MAIL, RCPT, DATA, the message and QUIT, each accepted.
+async fn transaction<T: AsyncRead + AsyncWrite + Unpin>(w: &mut Wire<T>) {
+    assert!(w.cmd("MAIL FROM:<a@example.org>").await.starts_with("250"));
+    assert!(w.cmd("RCPT TO:<b@example.net>").await.starts_with("250"));
+    assert!(w.cmd("DATA").await.starts_with("354"));
+    let r = w.cmd("Subject: t\r\n\r\nhi\r\n.").await;
+    assert!(r.starts_with("250"), "{r}");
+    assert!(w.cmd("QUIT").await.starts_with("221"));
+}
 
 impl Handler for H {
     type Session = S;
@@ -101,68 +114,6 @@ async fn start(mode: PortMode, proxy: bool, timeouts: Timeouts) -> Running {
     Running { addr, rec, roots }
 }
 
-struct Wire<T> {
-    s: T,
-    buf: Vec<u8>,
-}
-
-impl<T: AsyncRead + AsyncWrite + Unpin> Wire<T> {
-    /// The next whole reply, or what was left at EOF.
-    async fn reply(&mut self) -> String {
-        loop {
-            let mut start = 0;
-            while let Some(i) = self.buf[start..].windows(2).position(|w| w == b"\r\n") {
-                let end = start + i + 2;
-                if self.buf.get(start + 3) != Some(&b'-') {
-                    let r: Vec<u8> = self.buf.drain(..end).collect();
-                    return String::from_utf8_lossy(&r).into_owned();
-                }
-                start = end;
-            }
-            let mut chunk = [0u8; 4096];
-            let n = tokio::time::timeout(Duration::from_secs(15), self.s.read(&mut chunk))
-                .await
-                .expect("reply within 15 s")
-                .unwrap_or(0);
-            if n == 0 {
-                return String::from_utf8_lossy(&std::mem::take(&mut self.buf)).into_owned();
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-
-    async fn send(&mut self, bytes: &[u8]) {
-        self.s.write_all(bytes).await.expect("write");
-    }
-
-    async fn cmd(&mut self, line: &str) -> String {
-        self.send(format!("{line}\r\n").as_bytes()).await;
-        self.reply().await
-    }
-
-    /// Reads to EOF (bounded) and returns what came.
-    async fn rest(&mut self) -> String {
-        let mut all = std::mem::take(&mut self.buf);
-        let _ = tokio::time::timeout(Duration::from_secs(15), self.s.read_to_end(&mut all))
-            .await
-            .expect("closed within 15 s");
-        String::from_utf8_lossy(&all).into_owned()
-    }
-
-    async fn transaction(&mut self) {
-        assert!(
-            self.cmd("MAIL FROM:<a@example.org>")
-                .await
-                .starts_with("250")
-        );
-        assert!(self.cmd("RCPT TO:<b@example.net>").await.starts_with("250"));
-        assert!(self.cmd("DATA").await.starts_with("354"));
-        let r = self.cmd("Subject: t\r\n\r\nhi\r\n.").await;
-        assert!(r.starts_with("250"), "{r}");
-        assert!(self.cmd("QUIT").await.starts_with("221"));
-    }
-}
-
 async fn connect(addr: SocketAddr) -> (Wire<TcpStream>, SocketAddr) {
     let s = TcpStream::connect(addr).await.expect("connect");
     let me = s.local_addr().expect("local");
@@ -195,7 +146,7 @@ async fn v1_header_names_the_client_and_pipelined_commands_are_kept() {
     w.send(&first).await;
     assert!(w.reply().await.starts_with("220 mx.test"));
     assert!(w.reply().await.starts_with("250"));
-    w.transaction().await;
+    transaction(&mut w).await;
     let c = r.rec.connections.lock().unwrap()[0].clone();
     assert_eq!(c.peer, tcp("192.0.2.1:40000"));
     assert_eq!(c.local, Some("198.51.100.2:25".parse().unwrap()));
